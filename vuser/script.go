@@ -1,0 +1,157 @@
+// Package vuser is one virtual user: its own cookie jar and identity, its
+// login and re-login, the scenario steps it runs with its session, and the
+// extraction and checks on each response.
+package vuser
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Script is what every VU of a run executes. It is built once (by the plan
+// loader in profiles, or by a Go program embedding load) and shared
+// read-only by all VUs.
+type Script struct {
+	// Target is the base URL; step paths are resolved against it.
+	Target *url.URL
+	// Headers are sent on every request unless a step overrides them.
+	Headers http.Header
+	// Session says which cookie is the session and what to do when it is lost.
+	Session Session
+	// Login is how a VU gets its session.
+	Login Login
+	// Steps is the scenario, run once per iteration.
+	Steps []Step
+	// Think is the pause after each step.
+	Think Think
+	// Timeout bounds one request, body included. Zero means no limit.
+	Timeout time.Duration
+	// MaxBody caps how many response bytes are kept for checks and
+	// extraction; the rest is read and discarded (only its size counts).
+	MaxBody int
+}
+
+// End says what a VU does with its session when it stops.
+type End string
+
+// The ways a VU ends its session.
+const (
+	EndLogout  End = "logout"  // call the logout path, the server invalidates the session
+	EndAbandon End = "abandon" // walk away, the session expires on the server
+)
+
+// Session configures the session cookie and its life cycle.
+type Session struct {
+	// Cookie is the session cookie's name (JSESSIONID, SESSION, ...).
+	Cookie string
+	// Relogin makes a VU log in again when the server drops its session
+	// (401, a redirect to the login page, the cookie gone) and retry the
+	// step once.
+	Relogin bool
+	// End is what happens to the session when the VU stops.
+	End End
+	// LogoutPath is requested (POST) for EndLogout.
+	LogoutPath string
+	// RetryLogin is the pause before a VU whose login failed or whose
+	// session was rejected tries again, so refused VUs do not hammer the server.
+	RetryLogin time.Duration
+}
+
+// LoginKind names a login preset.
+type LoginKind string
+
+// The login presets.
+const (
+	LoginSpringForm LoginKind = "spring-form" // GET form, hidden _csrf, POST username/password/_csrf
+	LoginTomcatForm LoginKind = "tomcat-form" // GET protected page, POST j_security_check
+	LoginJSONToken  LoginKind = "json-token"  // POST JSON credentials, Bearer token after
+	LoginBasic      LoginKind = "basic"       // Authorization: Basic on every request
+	LoginNone       LoginKind = "none"        // no login at all
+	LoginSteps      LoginKind = "steps"       // custom login written as ordinary steps
+)
+
+// Login configures how a VU logs in.
+type Login struct {
+	Kind LoginKind
+	// Path is the login page and form action (spring-form), or the token
+	// endpoint (json-token).
+	Path string
+	// ProtectedPath is a protected page whose form posts to
+	// j_security_check beside it (tomcat-form).
+	ProtectedPath string
+	// UsernameField and PasswordField name the credential fields of the
+	// form or JSON body (defaults per preset).
+	UsernameField string
+	PasswordField string
+	// CSRFField names the hidden CSRF input (spring-form, default _csrf).
+	CSRFField string
+	// TokenPath is the JSON path of the token in the login response
+	// (json-token, default "token").
+	TokenPath string
+	// Steps is the custom login (LoginSteps).
+	Steps []Step
+}
+
+// Think is the pause after each step: uniform in [Min, Max].
+type Think struct {
+	Min, Max time.Duration
+}
+
+// Step is one request of a scenario.
+type Step struct {
+	// Name is the endpoint name the step's samples are recorded under.
+	Name string
+	// Method is the HTTP method (GET, POST, ...).
+	Method string
+	// Path is resolved against Script.Target; it may hold templates.
+	Path *Template
+	// Headers are added to (and override) the script's headers.
+	Headers []Header
+	// Form is an application/x-www-form-urlencoded body, fields in order.
+	Form []Field
+	// JSON is a JSON body whose string values may hold templates; it is
+	// rendered as a whole template.
+	JSON *Template
+	// Body is a raw body (with ContentType set in Headers).
+	Body *Template
+	// Check is what the response must satisfy.
+	Check Check
+	// Extract fills VU variables from the response.
+	Extract []Extractor
+}
+
+// Header is one request header whose value may hold templates.
+type Header struct {
+	Name  string
+	Value *Template
+}
+
+// Field is one form field whose value may hold templates.
+type Field struct {
+	Name  string
+	Value *Template
+}
+
+// Check is what a response must satisfy; an empty Check accepts any
+// non-error status (< 400).
+type Check struct {
+	// Status lists the accepted status codes; empty means any status < 400.
+	Status []int
+	// BodyContains lists substrings the body must contain.
+	BodyContains []string
+	// JSON lists JSON paths with the value each must equal.
+	JSON []JSONCheck
+}
+
+// JSONCheck asserts that the value at Path, as text, equals Equals.
+type JSONCheck struct {
+	Path   string
+	Equals string
+}
+
+// Identity is who a VU logs in as.
+type Identity struct {
+	Username string
+	Password string
+}
