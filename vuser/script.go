@@ -148,6 +148,9 @@ type Check struct {
 type JSONCheck struct {
 	Path   string
 	Equals string
+	// Want is Equals parsed as a template (e.g. "{{.User}}", to prove an
+	// answer belongs to the VU's own user); nil compares Equals as is.
+	Want *Template
 }
 
 // Identity is who a VU logs in as.

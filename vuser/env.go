@@ -1,0 +1,183 @@
+package vuser
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sessionload/load/stats"
+)
+
+// Endpoint names of the built-in login presets' requests.
+const (
+	EndpointLoginPage = "login-page" // GET of the login form (spring-form, tomcat-form)
+	EndpointLogin     = "login"      // the credentials POST
+	EndpointLogout    = "logout"     // the logout POST at the end
+)
+
+// Env is what all VUs of one run share: the script, the transport, and
+// where they record. It is read-only after NewEnv, so VUs use it without
+// locks; the recorder and the session tracker are safe for concurrent use.
+type Env struct {
+	script   *Script
+	rt       http.RoundTripper
+	rec      *stats.Recorder
+	sessions *stats.Sessions
+
+	base      string   // target URL without a trailing slash; paths are appended
+	targetURL *url.URL // for cookie jar look-ups
+	loginURL  *url.URL // the page a lost session is redirected to
+
+	protectedURL   *url.URL  // tomcat-form: the protected page
+	securityCheck  string    // tomcat-form: j_security_check beside it
+	tokenExtractor Extractor // json-token: where the token is
+
+	stepIDs      []int // endpoint id per scenario step
+	loginStepIDs []int // endpoint id per custom login step
+	idLoginPage  int
+	idLogin      int
+	idLogout     int
+
+	staticHeaders http.Header // script headers that hold no templates
+	tmplHeaders   []Header    // script headers that do
+}
+
+// NewEnv checks the script and registers its endpoints with rec.
+func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stats.Sessions) (*Env, error) {
+	if s == nil || s.Target == nil {
+		return nil, errors.New("script has no target")
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if s.Session.Cookie == "" {
+		s.Session.Cookie = "JSESSIONID"
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = 1 << 20
+	}
+	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions}
+	e.base = strings.TrimSuffix(s.Target.String(), "/")
+	e.targetURL = s.Target
+	switch s.Login.Kind {
+	case LoginSpringForm, LoginJSONToken:
+		if s.Login.Path == "" {
+			return nil, fmt.Errorf("login %s needs a login path", s.Login.Kind)
+		}
+	case LoginTomcatForm:
+		if s.Login.ProtectedPath == "" {
+			return nil, errors.New("login tomcat-form needs a protected path")
+		}
+		u, err := url.Parse(e.base + s.Login.ProtectedPath)
+		if err != nil {
+			return nil, fmt.Errorf("protected path %q: %w", s.Login.ProtectedPath, err)
+		}
+		e.protectedURL = u
+		e.securityCheck = u.ResolveReference(&url.URL{Path: "j_security_check"}).String()
+	case LoginSteps:
+		if len(s.Login.Steps) == 0 {
+			return nil, errors.New("login steps: no steps")
+		}
+	case LoginBasic, LoginNone, "":
+	default:
+		return nil, fmt.Errorf("unknown login kind %q", s.Login.Kind)
+	}
+	if s.Login.Kind == LoginJSONToken {
+		ex, err := NewExtractor("token", ExtractJSON, orDefault(s.Login.TokenPath, "token"))
+		if err != nil {
+			return nil, fmt.Errorf("login token path: %w", err)
+		}
+		e.tokenExtractor = ex
+	}
+	if s.Login.Path != "" && s.Login.Kind == LoginSpringForm {
+		u, err := url.Parse(e.base + s.Login.Path)
+		if err != nil {
+			return nil, fmt.Errorf("login path %q: %w", s.Login.Path, err)
+		}
+		e.loginURL = u
+	}
+	for _, st := range s.Steps {
+		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
+	}
+	for _, st := range s.Login.Steps {
+		e.loginStepIDs = append(e.loginStepIDs, rec.Endpoint(st.Name))
+	}
+	switch s.Login.Kind {
+	case LoginSpringForm, LoginTomcatForm:
+		e.idLoginPage = rec.Endpoint(EndpointLoginPage)
+		e.idLogin = rec.Endpoint(EndpointLogin)
+	case LoginJSONToken:
+		e.idLogin = rec.Endpoint(EndpointLogin)
+	}
+	if s.Session.End == EndLogout && s.Login.Kind != LoginNone && s.Login.Kind != "" &&
+		s.Login.Kind != LoginBasic && s.Login.Kind != LoginJSONToken {
+		if s.Session.LogoutPath == "" {
+			s.Session.LogoutPath = "/logout"
+		}
+		e.idLogout = rec.Endpoint(EndpointLogout)
+	}
+	e.staticHeaders = http.Header{}
+	for name, vals := range s.Headers {
+		for _, v := range vals {
+			t, err := ParseTemplate(v)
+			if err != nil {
+				return nil, fmt.Errorf("header %s: %w", name, err)
+			}
+			if t.Static() {
+				e.staticHeaders.Add(name, v)
+			} else {
+				e.tmplHeaders = append(e.tmplHeaders, Header{Name: name, Value: t})
+			}
+		}
+	}
+	return e, nil
+}
+
+// Script is the script the VUs run.
+func (e *Env) Script() *Script { return e.script }
+
+// sessionRejected reports whether a response is a server refusing to
+// create a session: Tomcat's TooManyActiveSessionsException (500,
+// "Too many active sessions") or Spring Security's maximumSessions.
+func sessionRejected(status int, body []byte) bool {
+	if status < 500 {
+		return false
+	}
+	b := string(body)
+	return strings.Contains(b, "Too many active sessions") || strings.Contains(b, "Maximum sessions of")
+}
+
+// sleep waits d, or until the VU is aborted or stop (if non-nil) is
+// closed; it reports whether it slept the whole time.
+func (v *VU) sleep(d time.Duration, stop <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
+	if v.timer == nil {
+		v.timer = time.NewTimer(d)
+	} else {
+		v.timer.Reset(d)
+	}
+	select {
+	case <-v.timer.C:
+		return true
+	case <-v.sig.Abort:
+	case <-stop:
+	}
+	// Since Go 1.23 Stop guarantees no stale tick is left in the channel.
+	v.timer.Stop()
+	return false
+}
+
+// closed reports whether c is closed (a nil c never is).
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

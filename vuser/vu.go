@@ -1,0 +1,639 @@
+package vuser
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/sessionload/load/stats"
+)
+
+// errLoginPage marks a redirect to the login page: the session is gone.
+var errLoginPage = errors.New("redirected to the login page")
+
+// VU is one virtual user: its own cookie jar, identity and variables, and
+// the session it holds across iterations.
+//
+// A VU is not safe for concurrent use: exactly one goroutine (the one the
+// executor runs it on) calls its methods.
+type VU struct {
+	env   *Env
+	id    int
+	ident Identity
+	jar   *cookiejar.Jar
+	cl    http.Client
+	data  Data
+	rng   *rand.Rand
+	timer *time.Timer
+	sig   Signals
+
+	token     string // json-token bearer
+	basicAuth string // precomputed "Basic ..." header
+	session   uint64 // hash of the session cookie (or token) at the last login
+	loggedIn  bool
+	refused   bool // the server refused this VU a session at least once
+	noFollow  bool // the current request must not follow redirects
+	redirects int
+
+	body  []byte // reused response body buffer, capped at Script.MaxBody
+	trace httptrace.ClientTrace
+	reuse bool // set by trace.GotConn for the request in flight
+}
+
+// Signals tell a running VU to stop. Either may be nil (never).
+type Signals struct {
+	// Stop: start no new iteration and no new login attempt; an iteration
+	// in progress finishes (think times included).
+	Stop <-chan struct{}
+	// Abort: stop waiting at once (think times too); the request in
+	// flight still completes unless its context is cancelled.
+	Abort <-chan struct{}
+}
+
+// NewVU makes VU id (global, from 1) with its own cookie jar.
+func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
+	// cookiejar.New only fails on options it does not have.
+	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	v := &VU{
+		env:   e,
+		id:    id,
+		ident: ident,
+		jar:   jar,
+		data:  Data{VU: id, User: ident.Username, Password: ident.Password},
+		rng:   rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano()))),
+		sig:   sig,
+	}
+	v.cl = http.Client{
+		Transport:     e.rt,
+		Jar:           jar,
+		Timeout:       e.script.Timeout,
+		CheckRedirect: v.checkRedirect,
+	}
+	v.trace.GotConn = func(i httptrace.GotConnInfo) { v.reuse = i.Reused }
+	if e.script.Login.Kind == LoginBasic {
+		v.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(ident.Username+":"+ident.Password))
+	}
+	return v
+}
+
+// ID is the VU's global id.
+func (v *VU) ID() int { return v.id }
+
+// LoggedIn reports whether the VU holds a session.
+func (v *VU) LoggedIn() bool { return v.loggedIn }
+
+// Vars are the VU's variables (extracted values).
+func (v *VU) Vars() map[string]string { return v.data.Vars }
+
+func (v *VU) checkRedirect(req *http.Request, via []*http.Request) error {
+	if v.noFollow {
+		return http.ErrUseLastResponse
+	}
+	if lu := v.env.loginURL; lu != nil && v.loggedIn && req.URL.Host == lu.Host && req.URL.Path == lu.Path {
+		// Stop at the redirect to the login page: the caller sees the 302
+		// and logs in again instead of fetching the form for nothing.
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// result is one exchange as the VU saw it, not yet recorded.
+type result struct {
+	id         int // endpoint
+	intended   time.Time
+	start, end time.Time
+	in, out    int64
+	reused     bool
+	status     int
+	header     http.Header
+	url        *url.URL // final URL
+	kind       stats.Kind
+	err        error
+	setsCookie bool // a Set-Cookie for the session cookie came back
+}
+
+// do sends one request for endpoint id and reads the body (up to MaxBody
+// into v.body; the rest is counted and discarded). The caller records the
+// result with commit once it has judged it.
+func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL string, hdr http.Header, body []byte) result {
+	r := result{id: id, intended: intended, out: int64(len(body))}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	ctx = httptrace.WithClientTrace(ctx, &v.trace)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		r.start, r.end, r.kind, r.err = time.Now(), time.Now(), stats.Other, err
+		return r
+	}
+	for k, vals := range v.env.staticHeaders {
+		req.Header[k] = vals
+	}
+	for _, h := range v.env.tmplHeaders {
+		req.Header.Set(h.Name, h.Value.Render(&v.data))
+	}
+	for k, vals := range hdr {
+		req.Header[k] = vals
+	}
+	switch {
+	case v.token != "":
+		req.Header.Set("Authorization", "Bearer "+v.token)
+	case v.basicAuth != "":
+		req.Header.Set("Authorization", v.basicAuth)
+	}
+	v.reuse = false
+	r.start = time.Now()
+	resp, err := v.cl.Do(req)
+	if err != nil {
+		r.end, r.kind, r.err, r.reused = time.Now(), stats.Classify(err), err, v.reuse
+		return r
+	}
+	n, rerr := v.readBody(resp.Body)
+	resp.Body.Close()
+	r.end, r.in, r.reused = time.Now(), n, v.reuse
+	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
+	for _, c := range resp.Header["Set-Cookie"] {
+		if strings.HasPrefix(c, v.env.script.Session.Cookie+"=") {
+			r.setsCookie = true
+		}
+	}
+	switch {
+	case rerr != nil:
+		r.kind, r.err = stats.Classify(rerr), rerr
+	case sessionRejected(r.status, v.body):
+		r.kind = stats.SessionRejected
+	default:
+		r.kind = stats.StatusKind(r.status)
+	}
+	return r
+}
+
+// commit records r.
+func (v *VU) commit(r *result) {
+	s := stats.Sample{
+		Endpoint: r.id,
+		Intended: r.intended,
+		Start:    r.start,
+		End:      r.end,
+		Status:   r.status,
+		Kind:     r.kind,
+		BytesIn:  r.in,
+		BytesOut: r.out,
+		Reused:   r.reused,
+	}
+	v.env.rec.Record(v.id, &s)
+}
+
+// readBody keeps up to MaxBody bytes in v.body and discards the rest.
+func (v *VU) readBody(b io.Reader) (int64, error) {
+	max := v.env.script.MaxBody
+	if cap(v.body) < 4096 {
+		v.body = make([]byte, 0, 4096)
+	}
+	v.body = v.body[:0]
+	var n int64
+	for {
+		if len(v.body) == cap(v.body) && len(v.body) < max {
+			grow := min(2*cap(v.body), max)
+			nb := make([]byte, len(v.body), grow)
+			copy(nb, v.body)
+			v.body = nb
+		}
+		if len(v.body) == max {
+			m, err := io.Copy(io.Discard, b)
+			return n + m, err
+		}
+		k, err := b.Read(v.body[len(v.body):cap(v.body)])
+		v.body = v.body[:len(v.body)+k]
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// response wraps the last exchange for checks and extraction.
+func (v *VU) response(r *result) *Response {
+	return &Response{Status: r.status, Header: r.header, Body: v.body, URL: r.url, Jar: v.jar}
+}
+
+// sessionCookie is the session cookie's value as the jar holds it for the target.
+func (v *VU) sessionCookie(u *url.URL) string {
+	name := v.env.script.Session.Cookie
+	for _, c := range v.jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// Run logs in, runs iterations until told to stop, then ends the session.
+// next is called before each iteration and returns its intended start
+// (zero when unscheduled) and false to stop.
+func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
+	for {
+		intended, ok := next()
+		if !ok || ctx.Err() != nil || closed(v.sig.Stop) {
+			break
+		}
+		if !v.loggedIn && !v.LoginRetry(ctx) {
+			break
+		}
+		v.Iterate(ctx, intended)
+	}
+	v.End(ctx)
+}
+
+// LoginRetry logs in, waiting Session.RetryLogin between failed attempts,
+// until it succeeds or the VU is told to stop. It reports success.
+func (v *VU) LoginRetry(ctx context.Context) bool {
+	for {
+		if err := v.Login(ctx); err == nil {
+			return true
+		}
+		if ctx.Err() != nil || !v.sleep(v.env.script.Session.RetryLogin, v.sig.Stop) || ctx.Err() != nil {
+			return false
+		}
+	}
+}
+
+// Iterate runs the scenario once. intended is the iteration's scheduled
+// start (zero if none): every step's corrected latency counts from it.
+func (v *VU) Iterate(ctx context.Context, intended time.Time) {
+	s := v.env.script
+	for i := range s.Steps {
+		if ctx.Err() != nil {
+			return
+		}
+		st := &s.Steps[i]
+		if lost := v.step(ctx, v.env.stepIDs[i], st, intended); lost {
+			v.env.sessions.Expired()
+			v.loggedIn = false
+			if !s.Session.Relogin {
+				return
+			}
+			v.env.sessions.Relogin()
+			if !v.LoginRetry(ctx) {
+				return
+			}
+			// Retry the step once with the new session; its wait for the
+			// login counts in the corrected latency.
+			if v.step(ctx, v.env.stepIDs[i], st, intended) {
+				v.loggedIn = false
+				return
+			}
+		}
+		if s.Think.Max > 0 && !v.think() {
+			return
+		}
+	}
+	v.env.rec.Iteration(v.id)
+	v.data.Iteration++
+}
+
+// think pauses for a uniform time in [Min, Max]; false means stop now.
+func (v *VU) think() bool {
+	t := v.env.script.Think
+	d := t.Min
+	if t.Max > t.Min {
+		d += time.Duration(v.rng.Int64N(int64(t.Max - t.Min)))
+	}
+	return v.sleep(d, nil)
+}
+
+// lost reports whether r shows that the server dropped the VU's session.
+func (v *VU) lost(r *result) bool {
+	if !v.loggedIn || r.err != nil {
+		return false
+	}
+	switch {
+	case r.status == http.StatusUnauthorized:
+		return true
+	case r.status >= 300 && r.status < 400 && v.env.loginURL != nil:
+		if loc, err := r.url.Parse(r.header.Get("Location")); err == nil && loc.Path == v.env.loginURL.Path {
+			return true
+		}
+	}
+	if r.setsCookie && v.session != 0 && v.token == "" {
+		// The server set a new session cookie (or deleted ours) outside
+		// a login: the session it knew us by is gone.
+		c := v.sessionCookie(v.env.targetURL)
+		return c == "" || stats.HashID(c) != v.session
+	}
+	return false
+}
+
+// step renders and sends one step, checks and extracts, and records it. It
+// reports whether the response shows the session was lost (the sample is
+// then recorded as session_lost, and no check or extraction runs).
+func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time) (lost bool) {
+	r, _ := v.stepResult(ctx, id, st, intended)
+	lost = r.kind == stats.SessionLost
+	v.commit(&r)
+	return lost
+}
+
+// stepResult is step without recording; ok is false when the step failed.
+func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Time) (result, bool) {
+	var hdr http.Header
+	var body []byte
+	if len(st.Headers) > 0 || len(st.Form) > 0 || st.JSON != nil || st.Body != nil {
+		hdr = http.Header{}
+	}
+	for _, h := range st.Headers {
+		hdr.Set(h.Name, h.Value.Render(&v.data))
+	}
+	switch {
+	case len(st.Form) > 0:
+		f := url.Values{}
+		for _, fl := range st.Form {
+			f.Add(fl.Name, fl.Value.Render(&v.data))
+		}
+		body = []byte(f.Encode())
+		if hdr.Get("Content-Type") == "" {
+			hdr.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	case st.JSON != nil:
+		body = st.JSON.Append(nil, &v.data)
+		if hdr.Get("Content-Type") == "" {
+			hdr.Set("Content-Type", "application/json")
+		}
+	case st.Body != nil:
+		body = st.Body.Append(nil, &v.data)
+	}
+	u := st.Path.Append([]byte(v.env.base), &v.data)
+	r := v.do(ctx, id, intended, st.Method, string(u), hdr, body)
+	if r.err != nil || r.kind == stats.SessionRejected {
+		return r, false
+	}
+	if v.lost(&r) {
+		r.kind = stats.SessionLost
+		return r, false
+	}
+	resp := v.response(&r)
+	ok := true
+	if err := st.Check.EvalWith(resp, &v.data); err != nil {
+		ok = false
+		if r.kind == stats.OK {
+			r.kind = stats.CheckFailed
+		}
+	}
+	for i := range st.Extract {
+		if val, found := st.Extract[i].Extract(resp); found {
+			if v.data.Vars == nil {
+				v.data.Vars = map[string]string{}
+			}
+			v.data.Vars[st.Extract[i].Var] = val
+		}
+	}
+	return r, ok && r.kind == stats.OK
+}
+
+// End ends the session as the script says: logout or abandon.
+func (v *VU) End(ctx context.Context) {
+	if !v.loggedIn {
+		return
+	}
+	v.loggedIn = false
+	if v.env.idLogout == 0 || v.env.script.Session.End != EndLogout {
+		return
+	}
+	v.noFollow = true
+	r := v.do(ctx, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.script.Session.LogoutPath, nil, nil)
+	v.noFollow = false
+	v.commit(&r)
+}
+
+// Login gets the VU a session as the script's login preset says, and
+// books it with the session tracker.
+func (v *VU) Login(ctx context.Context) error {
+	s := v.env.script
+	var before string
+	var err error
+	switch s.Login.Kind {
+	case LoginNone, "":
+		v.loggedIn = true
+		return nil
+	case LoginBasic:
+		v.loggedIn = true
+		v.env.sessions.Established(stats.HashID(v.basicAuth), false)
+		return nil
+	case LoginSpringForm:
+		before, err = v.loginSpring(ctx)
+	case LoginTomcatForm:
+		before, err = v.loginTomcat(ctx)
+	case LoginJSONToken:
+		err = v.loginToken(ctx)
+	case LoginSteps:
+		before = v.sessionCookie(v.env.targetURL)
+		err = v.loginSteps(ctx)
+	}
+	if err != nil {
+		if !errors.Is(err, errRejected) {
+			v.env.sessions.LoginFailed()
+		}
+		return err
+	}
+	v.loggedIn = true
+	if v.token != "" {
+		v.session = stats.HashID(v.token)
+		v.env.sessions.Established(v.session, false)
+		return nil
+	}
+	after := v.sessionCookie(v.sessionURL())
+	v.session = 0
+	if after != "" {
+		v.session = stats.HashID(after)
+	}
+	v.env.sessions.Established(v.session, before != "" && after != "" && before != after)
+	return nil
+}
+
+// sessionURL is where the session cookie applies: the protected page for
+// tomcat-form (Tomcat scopes it to the context path), else the target.
+func (v *VU) sessionURL() *url.URL {
+	if v.env.protectedURL != nil {
+		return v.env.protectedURL
+	}
+	return v.env.targetURL
+}
+
+// errRejected is a login the server refused a session for.
+var errRejected = errors.New("server refused to create a session")
+
+// judge classifies a login exchange and records it. It returns nil when
+// the exchange may go on; else the login's error.
+func (v *VU) judge(r *result, what string, okStatus func(int) bool) error {
+	switch {
+	case r.kind == stats.SessionRejected:
+		v.commit(r)
+		if !v.refused {
+			// Counted once per VU: sessions.rejected is VUs refused; every
+			// refused request is in errors_by_kind.session_rejected.
+			v.refused = true
+			v.env.sessions.Rejected()
+		}
+		return errRejected
+	case r.err != nil:
+		v.commit(r)
+		return fmt.Errorf("%s: %w", what, r.err)
+	case !okStatus(r.status):
+		return v.failLogin(r, "%s answered %d", what, r.status)
+	}
+	return nil
+}
+
+// failLogin records r as a failed login and returns the error.
+func (v *VU) failLogin(r *result, format string, args ...any) error {
+	if r.kind == stats.OK || r.kind == stats.CheckFailed {
+		r.kind = stats.LoginFailed
+	}
+	v.commit(r)
+	return fmt.Errorf("login: "+format, args...)
+}
+
+func is200(s int) bool      { return s == http.StatusOK }
+func isRedirect(s int) bool { return s >= 300 && s < 400 }
+
+var htmlAccept = []string{"text/html,application/xhtml+xml"}
+
+// loginSpring is Spring Security's form login: GET the form with
+// Accept: text/html, read the hidden CSRF token from the HTML, POST the
+// credentials with it; success is a redirect not to ?error with a session
+// cookie that changed. It returns the pre-login session cookie.
+func (v *VU) loginSpring(ctx context.Context) (string, error) {
+	s := v.env.script
+	page := v.env.base + s.Login.Path
+	r := v.do(ctx, v.env.idLoginPage, time.Time{}, http.MethodGet, page, http.Header{"Accept": htmlAccept}, nil)
+	if err := v.judge(&r, "login page", is200); err != nil {
+		return "", err
+	}
+	field := orDefault(s.Login.CSRFField, "_csrf")
+	csrf, ok := FormValue(v.body, field)
+	if !ok {
+		return "", v.failLogin(&r, "no %s field in the login page", field)
+	}
+	v.commit(&r)
+	before := v.sessionCookie(v.env.targetURL)
+	form := url.Values{}
+	form.Set(orDefault(s.Login.UsernameField, "username"), v.ident.Username)
+	form.Set(orDefault(s.Login.PasswordField, "password"), v.ident.Password)
+	form.Set(field, csrf)
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
+	v.noFollow = true
+	r = v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, page, hdr, []byte(form.Encode()))
+	v.noFollow = false
+	if err := v.judge(&r, "login", isRedirect); err != nil {
+		return "", err
+	}
+	if loc := r.header.Get("Location"); strings.Contains(loc, "error") {
+		return "", v.failLogin(&r, "redirected to %s (bad credentials or CSRF token?)", loc)
+	}
+	if after := v.sessionCookie(v.env.targetURL); after == "" || after == before {
+		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+	}
+	v.commit(&r)
+	return before, nil
+}
+
+// loginTomcat is Tomcat's FORM login: GET a protected page (which makes
+// the pre-login session and shows the form), POST j_security_check beside
+// it; success is a 303 (or 302) and a new session cookie.
+func (v *VU) loginTomcat(ctx context.Context) (string, error) {
+	s := v.env.script
+	page := v.env.protectedURL
+	v.noFollow = true
+	r := v.do(ctx, v.env.idLoginPage, time.Time{}, http.MethodGet, page.String(), http.Header{"Accept": htmlAccept}, nil)
+	v.noFollow = false
+	if err := v.judge(&r, "protected page", is200); err != nil {
+		return "", err
+	}
+	v.commit(&r)
+	before := v.sessionCookie(page)
+	form := url.Values{}
+	form.Set(orDefault(s.Login.UsernameField, "j_username"), v.ident.Username)
+	form.Set(orDefault(s.Login.PasswordField, "j_password"), v.ident.Password)
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
+	v.noFollow = true
+	r = v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, v.env.securityCheck, hdr, []byte(form.Encode()))
+	v.noFollow = false
+	if err := v.judge(&r, "j_security_check", func(s int) bool { return s == http.StatusSeeOther || s == http.StatusFound }); err != nil {
+		return "", err
+	}
+	if after := v.sessionCookie(page); after == "" || after == before {
+		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+	}
+	v.commit(&r)
+	return before, nil
+}
+
+// loginToken posts JSON credentials and keeps the token from the answer
+// for an Authorization: Bearer header on every later request.
+func (v *VU) loginToken(ctx context.Context) error {
+	s := v.env.script
+	v.token = ""
+	creds, err := json.Marshal(map[string]string{
+		orDefault(s.Login.UsernameField, "username"): v.ident.Username,
+		orDefault(s.Login.PasswordField, "password"): v.ident.Password,
+	})
+	if err != nil {
+		return err
+	}
+	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	r := v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, v.env.base+s.Login.Path, hdr, creds)
+	if err := v.judge(&r, "token endpoint", func(s int) bool { return s == http.StatusOK || s == http.StatusCreated }); err != nil {
+		return err
+	}
+	tok, ok := v.env.tokenExtractor.Extract(v.response(&r))
+	if !ok || tok == "" {
+		return v.failLogin(&r, "no token at %s in the answer", v.env.tokenExtractor.Expr)
+	}
+	v.commit(&r)
+	v.token = tok
+	return nil
+}
+
+// loginSteps runs a custom login written as ordinary steps; it fails if
+// any step fails its check.
+func (v *VU) loginSteps(ctx context.Context) error {
+	for i := range v.env.script.Login.Steps {
+		st := &v.env.script.Login.Steps[i]
+		r, ok := v.stepResult(ctx, v.env.loginStepIDs[i], st, time.Time{})
+		if err := v.judge(&r, "login step "+st.Name, func(int) bool { return true }); err != nil {
+			return err
+		}
+		if !ok {
+			return v.failLogin(&r, "step %s failed (%s)", st.Name, r.kind)
+		}
+		v.commit(&r)
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
