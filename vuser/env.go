@@ -99,18 +99,19 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 		e.loginURL = u
 	}
-	for _, st := range s.Steps {
-		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
-	}
-	for _, st := range s.Login.Steps {
-		e.loginStepIDs = append(e.loginStepIDs, rec.Endpoint(st.Name))
-	}
+	// Endpoints in the order a VU meets them: login, scenario, logout.
 	switch s.Login.Kind {
 	case LoginSpringForm, LoginTomcatForm:
 		e.idLoginPage = rec.Endpoint(EndpointLoginPage)
 		e.idLogin = rec.Endpoint(EndpointLogin)
 	case LoginJSONToken:
 		e.idLogin = rec.Endpoint(EndpointLogin)
+	}
+	for _, st := range s.Login.Steps {
+		e.loginStepIDs = append(e.loginStepIDs, rec.Endpoint(st.Name))
+	}
+	for _, st := range s.Steps {
+		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
 	}
 	if s.Session.End == EndLogout && s.Login.Kind != LoginNone && s.Login.Kind != "" &&
 		s.Login.Kind != LoginBasic && s.Login.Kind != LoginJSONToken {

@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/stats"
+	"github.com/sessionload/load/vuser"
+)
+
+// childEnv makes the test binary serve the demo target instead of running
+// tests, so benchmarks measure the generator in a process of its own.
+const childEnv = "LOAD_BENCH_TARGET_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		serveChild()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveChild runs the target until its stdin closes (the parent is gone).
+func serveChild() {
+	srv, err := target.New(target.Config{Users: 200_000}).Start("127.0.0.1:0")
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println(srv.URL())
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	srv.Close()
+}
+
+// startChild starts the target in another process and returns its URL.
+func startChild(b *testing.B) *url.URL {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := url.Parse(strings.TrimSpace(line))
+	if err != nil || u.Host == "" {
+		b.Fatalf("target child said %q", line)
+	}
+	return u
+}
+
+// script logs in with the spring-form preset and calls /api/me.
+func script(u *url.URL) *vuser.Script {
+	path, _ := vuser.ParseTemplate("/api/me")
+	accept, _ := vuser.ParseTemplate("application/json")
+	return &vuser.Script{
+		Target:  u,
+		Session: vuser.Session{Cookie: "JSESSIONID", End: vuser.EndAbandon, RetryLogin: time.Second},
+		Login:   vuser.Login{Kind: vuser.LoginSpringForm, Path: "/login"},
+		Steps: []vuser.Step{{
+			Name: "me", Method: "GET", Path: path,
+			Headers: []vuser.Header{{Name: "Accept", Value: accept}},
+			Check:   vuser.Check{Status: []int{200}},
+		}},
+		Timeout: 30 * time.Second,
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func liveBytes() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse
+}
+
+// BenchmarkIdleVUMemory logs in 10,000 VUs, each on its own goroutine with
+// its own jar and session, and reports the memory each costs while idle
+// (heap and stacks, after GC). Goal: <= 10 KB per VU.
+func BenchmarkIdleVUMemory(b *testing.B) {
+	const n = 10_000
+	u := startChild(b)
+	for range b.N {
+		pl := pool.New(pool.Options{MaxConnsPerHost: 64})
+		rec := stats.NewRecorder(stats.Options{})
+		sess := stats.NewSessions()
+		env, err := vuser.NewEnv(script(u), pl.Transport(), rec, sess)
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := liveBytes()
+		release := make(chan struct{})
+		var ready, done sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		ctx := context.Background()
+		for i := 1; i <= n; i++ {
+			ready.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				vu := env.NewVU(i, vuser.Identity{Username: fmt.Sprintf("user%d", i), Password: target.Password}, vuser.Signals{})
+				sem <- struct{}{}
+				err := vu.Login(ctx)
+				<-sem
+				if err != nil {
+					b.Error(err)
+				}
+				ready.Done()
+				<-release // idle, logged in, like a VU in think time
+				runtime.KeepAlive(vu)
+			}()
+		}
+		ready.Wait()
+		after := liveBytes()
+		if c := sess.Counts(); c.Unique != n {
+			b.Fatalf("%d unique sessions, want %d", c.Unique, n)
+		}
+		b.ReportMetric(float64(after-before)/n, "bytes/VU")
+		close(release)
+		done.Wait()
+		pl.Close()
+	}
+}
+
+// BenchmarkDemoTarget runs logged-in VUs with no think time against the
+// demo target in another process and reports the generator's throughput
+// and CPU time per request (user+sys of this process).
+func BenchmarkDemoTarget(b *testing.B) {
+	const vus = 32
+	u := startChild(b)
+	pl := pool.New(pool.Options{})
+	defer pl.Close()
+	rec := stats.NewRecorder(stats.Options{})
+	env, err := vuser.NewEnv(script(u), pl.Transport(), rec, stats.NewSessions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	all := make([]*vuser.VU, vus)
+	for i := range all {
+		all[i] = env.NewVU(i+1, vuser.Identity{Username: fmt.Sprintf("user%d", i+1), Password: target.Password}, vuser.Signals{})
+		if err := all[i].Login(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rec.Snapshot()
+	var next sync.Mutex
+	left := b.N
+	b.ResetTimer()
+	cpu0, t0 := cpuTime(), time.Now()
+	var wg sync.WaitGroup
+	for _, vu := range all {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				if left == 0 {
+					next.Unlock()
+					return
+				}
+				left--
+				next.Unlock()
+				vu.Iterate(ctx, time.Time{})
+			}
+		})
+	}
+	wg.Wait()
+	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	b.StopTimer()
+	res, err := rec.Result(wall)
+	if err != nil {
+		b.Fatal(err)
+	}
+	me := res.Endpoints[len(res.Endpoints)-1]
+	if me.Errors != 0 {
+		b.Fatalf("%d errors: %v", me.Errors, me.ErrorsByKind)
+	}
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "µs-cpu/req")
+}

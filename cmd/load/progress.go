@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/sessionload/load/profiles"
+)
+
+// progress shows a run's live state on stderr: a progress bar on a
+// terminal, plain status lines otherwise (progressbar itself does not
+// detect terminals). It is only called from the executor's goroutine.
+type progress struct {
+	w        io.Writer
+	quiet    bool
+	bar      *progressbar.ProgressBar
+	every    time.Duration // plain lines: at most one per every
+	lastLine time.Duration
+}
+
+func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
+	pr := &progress{w: w, quiet: quiet}
+	total := p.Load.Total()
+	// Plain lines: about 30 per run, at least one a second apart.
+	pr.every = max(time.Second, (total/30).Round(time.Second))
+	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		pr.bar = progressbar.NewOptions64(int64(total/time.Second),
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(time.Second),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return pr
+}
+
+func (pr *progress) update(p profiles.Progress) {
+	if pr.quiet {
+		return
+	}
+	line := statusLine(p)
+	if pr.bar != nil {
+		pr.bar.Describe(line)
+		_ = pr.bar.Set64(int64(p.Elapsed / time.Second))
+		return
+	}
+	if p.Elapsed-pr.lastLine >= pr.every || p.Elapsed >= p.Total {
+		pr.lastLine = p.Elapsed
+		fmt.Fprintf(pr.w, "[%5s/%s] %s\n", p.Elapsed.Round(time.Second), p.Total, line)
+	}
+}
+
+func (pr *progress) finish() {
+	if pr.bar != nil {
+		_ = pr.bar.Finish()
+		fmt.Fprintln(pr.w)
+	}
+}
+
+// statusLine is one line of live figures: VUs, sessions, rps, errors and
+// p99 of the last interval.
+func statusLine(p profiles.Progress) string {
+	t := p.Interval.Total
+	errPct := 0.0
+	if t.Requests > 0 {
+		errPct = 100 * float64(t.Errors) / float64(t.Requests)
+	}
+	return fmt.Sprintf("VUs %d/%d  sessions %d  rps %.0f  errors %.1f%%  p99 %s",
+		p.VUs, p.Target, p.Sessions.Established, t.RPS, errPct, fmtMS(t.P99))
+}
+
+func fmtMS(ms float64) string {
+	switch {
+	case ms <= 0:
+		return "-"
+	case ms < 10:
+		return fmt.Sprintf("%.2fms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0fms", ms)
+	default:
+		return fmt.Sprintf("%.2fs", ms/1000)
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/profiles"
+	"github.com/sessionload/load/stats"
+)
+
+// runFlags are the overrides and outputs shared by run and demo.
+type runFlags struct {
+	vus      int
+	duration time.Duration
+	out      string
+	quiet    bool
+}
+
+func (f *runFlags) register(c *cobra.Command) {
+	c.Flags().IntVar(&f.vus, "vus", 0, "run this many VUs flat, replacing the plan's load shape")
+	c.Flags().DurationVar(&f.duration, "duration", 0, "run for this long, replacing the plan's duration")
+	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
+	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run PLAN.yaml",
+		Short: "Run a plan",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := profiles.LoadFile(args[0])
+			if err != nil {
+				return badInput(err)
+			}
+			return execute(cmd.Context(), p, &f, stdout, stderr)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Start the built-in target on a free loopback port and run the demo plan against it",
+		Long: "demo starts the built-in Spring-Security-like target in this process and runs the\n" +
+			"bundled plan: 1,000 VUs each log in with their own session (form login with a CSRF\n" +
+			"token), work through a small shop API, and log out. It takes about 40 seconds.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := profiles.Parse("demo.yaml", profiles.DemoPlan(), ".")
+			if err != nil {
+				return fmt.Errorf("the bundled demo plan: %w", err)
+			}
+			users := max(p.Load.MaxVUs(), f.vus, 1000)
+			srv, err := target.New(target.Config{Users: users}).Start("127.0.0.1:0")
+			if err != nil {
+				return &exitError{code: exitRunError, err: fmt.Errorf("start the demo target: %w", err)}
+			}
+			defer srv.Close()
+			u, err := url.Parse(srv.URL())
+			if err != nil {
+				return err
+			}
+			p.Script.Target = u
+			fmt.Fprintf(stderr, "demo target on %s (users user1..user%d, password %q)\n", u, users, target.Password)
+			return execute(cmd.Context(), p, &f, stdout, stderr)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+// execute runs p and writes the summary and results.
+func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr io.Writer) error {
+	if f.vus > 0 || f.duration > 0 {
+		if err := p.Override(f.vus, f.duration); err != nil {
+			return badInput(err)
+		}
+	}
+	if f.out != "" {
+		// Fail before the run, not after it, if the results cannot be written.
+		fh, err := os.OpenFile(f.out, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return badInput(fmt.Errorf("--out: %w", err))
+		}
+		fh.Close()
+	}
+	show := newProgress(stderr, f.quiet, p)
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update})
+	show.finish()
+	if err != nil {
+		return &exitError{code: exitRunError, err: err}
+	}
+	if err := stats.WriteSummary(stdout, res); err != nil {
+		return &exitError{code: exitRunError, err: err}
+	}
+	if f.out != "" {
+		if err := writeResults(f.out, res); err != nil {
+			return &exitError{code: exitRunError, err: err}
+		}
+		fmt.Fprintf(stderr, "results written to %s\n", f.out)
+	}
+	return nil
+}
+
+func writeResults(path string, res *stats.Results) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(res.WriteJSON(fh), fh.Close()); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}

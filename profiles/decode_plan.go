@@ -1,0 +1,428 @@
+package profiles
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/vuser"
+)
+
+// The keys of each section, in the order messages list them.
+var (
+	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
+		"think", "timeout", "max_body", "http", "load", "thresholds"}
+	thinkKeys = []string{"min", "max"}
+	httpKeys  = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
+		"tls_timeout", "response_header_timeout", "idle_timeout", "keep_alive", "compression",
+		"insecure_skip_verify"}
+)
+
+// Defaults of the plan's top-level keys.
+const (
+	defaultTimeout      = 30 * time.Second
+	defaultMaxBody      = 1 << 20
+	defaultGracefulStop = 30 * time.Second
+	defaultRetryLogin   = 5 * time.Second
+)
+
+// yamlLine picks the line out of the yaml library's syntax errors.
+var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
+
+// document parses data into its root node. A syntax error is one problem
+// at the library's line: the parser cannot go on past it.
+func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
+	defer func() {
+		// The parser is third-party code fed arbitrary bytes; a panic
+		// there is a bad plan, not a crash of the run.
+		if r := recover(); r != nil {
+			d.at(1, 1, "", "cannot parse YAML: %v", r)
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, true // an empty plan: report what is missing
+	case err != nil:
+		d.syntax(err)
+		return nil, false
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		d.syntax(err)
+		return nil, false
+	default:
+		d.errorf(&extra, "", "expected one YAML document, found a second one")
+		return nil, false
+	}
+	if len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, true
+	}
+	return doc.Content[0], true
+}
+
+func (d *decoder) syntax(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.at(max(line, 1), 1, "", "%s", m[2])
+		return
+	}
+	d.at(1, 1, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// plan decodes the whole plan. Sections are decoded even after another
+// failed, so every problem is reported; checks across sections run only on
+// sections that decoded cleanly, so one mistake is not reported twice.
+func (d *decoder) plan(root *yaml.Node) *Plan {
+	p := &Plan{
+		File: d.file,
+		Name: defaultName(d.file),
+		Script: &vuser.Script{
+			Headers: http.Header{},
+			Timeout: defaultTimeout,
+			MaxBody: defaultMaxBody,
+		},
+		Users: noUsers{},
+		Load:  Load{GracefulStop: defaultGracefulStop},
+	}
+	m, ok := d.fields(root, "", planKeys)
+	if !ok {
+		return p
+	}
+	d.require(root, "", m, "target", "scenario", "load")
+	s := p.Script
+
+	if f, has := m["name"]; has {
+		if v, ok := d.nonEmpty(f.val, "name"); ok {
+			p.Name = v
+		}
+	}
+	if f, has := m["target"]; has {
+		s.Target = d.target(f.val)
+	}
+	var shared []vuser.Header // templated plan headers, copied into every step
+	if f, has := m["headers"]; has {
+		shared = d.planHeaders(f.val, s.Headers)
+	}
+	var users *usersSection
+	if f, has := m["users"]; has {
+		users = d.users(f.val)
+		if users != nil {
+			p.Users = users.users
+		}
+	}
+	sess := d.session(m["session"], s)
+	if f, has := m["scenario"]; has {
+		s.Steps = d.steps(f.val, "scenario", s.Target)
+	}
+	if sess.ok && sess.steps != nil {
+		s.Login.Steps = d.steps(sess.steps, "session.login_steps", s.Target)
+	}
+	for _, st := range [][]vuser.Step{s.Steps, s.Login.Steps} {
+		for i := range st {
+			st[i].Headers = withShared(shared, st[i].Headers)
+		}
+	}
+	if f, has := m["think"]; has {
+		if t, ok := d.think(f.val); ok {
+			s.Think = t
+		}
+	}
+	if f, has := m["timeout"]; has {
+		if v, ok := d.duration(f.val, "timeout", false); ok {
+			s.Timeout = v
+		}
+	}
+	if f, has := m["max_body"]; has {
+		if v, ok := d.positive(f.val, "max_body"); ok {
+			s.MaxBody = v
+		}
+	}
+	if f, has := m["http"]; has {
+		p.Pool = d.httpOptions(f.val)
+	}
+	loadOK := false
+	if f, has := m["load"]; has {
+		p.Load, loadOK = d.load(f.val)
+	}
+	if f, has := m["thresholds"]; has {
+		p.Thresholds = d.thresholds(f.val)
+	}
+
+	d.checkVars()
+	if sess.ok && s.Login.Kind != vuser.LoginNone && m["users"].key == nil {
+		d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template)", s.Login.Kind)
+	}
+	if users != nil && users.csvNode != nil && loadOK {
+		if need, have := p.Load.MaxVUs(), users.users.Len(); need > have {
+			d.errorf(users.csvNode, "users.csv", "load needs %d VUs but %s has %d rows", need, users.csvFile, have)
+		}
+	}
+	if d.secret != nil {
+		p.Source = redact(d.lines, d.secret)
+	} else {
+		p.Source = strings.Join(d.lines, "\n")
+	}
+	return p
+}
+
+// defaultName is the plan file's base name without its extension.
+func defaultName(file string) string {
+	if file == "" {
+		return "plan"
+	}
+	base := filepath.Base(file)
+	if name := strings.TrimSuffix(base, filepath.Ext(base)); name != "" {
+		return name
+	}
+	return base
+}
+
+func (d *decoder) target(n *yaml.Node) *url.URL {
+	s, ok := d.str(n, "target")
+	if !ok {
+		return nil
+	}
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errorf(resolve(n), "target", "expected an absolute http(s) URL like http://127.0.0.1:8080/app, got %q", s)
+		return nil
+	}
+	if u.User != nil {
+		d.errorf(resolve(n), "target", "credentials in the URL are not supported (use users and session.login)")
+		return nil
+	}
+	if u.Fragment != "" || u.RawQuery != "" {
+		d.errorf(resolve(n), "target", "expected a base URL without query or fragment, got %q", s)
+		return nil
+	}
+	return u
+}
+
+// checkPath reports a step or login path that leaves the target's host:
+// every request of a VU must carry its session to the one application.
+func (d *decoder) checkPath(n *yaml.Node, path, raw string, target *url.URL) bool {
+	rest, abs := "", false
+	if i := strings.Index(raw, "://"); i > 0 && isScheme(raw[:i]) {
+		if target != nil && !strings.EqualFold(raw[:i], target.Scheme) {
+			d.errorf(n, path, "%q uses scheme %s, not the target's %s (write a path relative to the target)", raw, raw[:i], target.Scheme)
+			return false
+		}
+		rest, abs = raw[i+3:], true
+	} else if strings.HasPrefix(raw, "//") {
+		rest, abs = raw[2:], true
+	}
+	if !abs {
+		return true
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if strings.Contains(host, "{{") {
+		d.errorf(n, path, "%q: the host must not be a template (write a path relative to the target)", raw)
+		return false
+	}
+	if target != nil && !strings.EqualFold(host, target.Host) {
+		d.errorf(n, path, "%q points to host %s, not the target's %s (write a path relative to the target)", raw, host, target.Host)
+		return false
+	}
+	return true
+}
+
+func isScheme(s string) bool {
+	for i, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+			i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// planHeaders reads the plan's headers. Plain values go to the script's
+// headers; values holding templates cannot live in an http.Header, so they
+// are returned to be copied into every step (a step's own header wins).
+func (d *decoder) planHeaders(n *yaml.Node, into http.Header) []vuser.Header {
+	var shared []vuser.Header
+	for _, h := range d.headers(n, "headers") {
+		if strings.Contains(h.Value.Raw(), "{{") {
+			shared = append(shared, h)
+			continue
+		}
+		into.Add(h.Name, h.Value.Raw())
+	}
+	return shared
+}
+
+// withShared puts the plan's templated headers before a step's own, leaving
+// out those the step sets itself.
+func withShared(shared, own []vuser.Header) []vuser.Header {
+	if len(shared) == 0 {
+		return own
+	}
+	out := make([]vuser.Header, 0, len(shared)+len(own))
+	for _, h := range shared {
+		overridden := false
+		for _, o := range own {
+			overridden = overridden || strings.EqualFold(o.Name, h.Name)
+		}
+		if !overridden {
+			out = append(out, h)
+		}
+	}
+	return append(out, own...)
+}
+
+// headers reads a mapping of header names to template values, in order.
+func (d *decoder) headers(n *yaml.Node, path string) []vuser.Header {
+	ps, _ := d.pairs(n, path)
+	var out []vuser.Header
+	for _, p := range ps {
+		name := p.key.Value
+		if !isToken(name) {
+			d.errorf(p.key, path, "%q is not a valid header name", name)
+			continue
+		}
+		if t, ok := d.template(p.val, path+"."+name); ok {
+			out = append(out, vuser.Header{Name: http.CanonicalHeaderKey(name), Value: t})
+		}
+	}
+	return out
+}
+
+// think reads a fixed pause or a {min, max} range.
+func (d *decoder) think(n *yaml.Node) (vuser.Think, bool) {
+	if r := resolve(n); r.Kind != yaml.MappingNode {
+		v, ok := d.duration(r, "think", false)
+		return vuser.Think{Min: v, Max: v}, ok
+	}
+	m, ok := d.fields(n, "think", thinkKeys)
+	if !ok || !d.require(n, "think", m, thinkKeys...) {
+		return vuser.Think{}, false
+	}
+	lo, ok1 := d.duration(m["min"].val, "think.min", false)
+	hi, ok2 := d.duration(m["max"].val, "think.max", false)
+	if !ok1 || !ok2 {
+		return vuser.Think{}, false
+	}
+	if lo > hi {
+		d.errorf(resolve(m["max"].val), "think.max", "max %s is less than min %s", hi, lo)
+		return vuser.Think{}, false
+	}
+	return vuser.Think{Min: lo, Max: hi}, true
+}
+
+func (d *decoder) httpOptions(n *yaml.Node) pool.Options {
+	var o pool.Options
+	m, ok := d.fields(n, "http", httpKeys)
+	if !ok {
+		return o
+	}
+	flag := func(key string, dst *bool) {
+		if f, has := m[key]; has {
+			*dst, _ = d.boolean(f.val, "http."+key)
+		}
+	}
+	num := func(key string, dst *int) {
+		if f, has := m[key]; has {
+			*dst, _ = d.count(f.val, "http."+key)
+		}
+	}
+	dur := func(key string, dst *time.Duration) {
+		if f, has := m[key]; has {
+			*dst, _ = d.duration(f.val, "http."+key, false)
+		}
+	}
+	flag("http2", &o.HTTP2)
+	num("max_conns_per_host", &o.MaxConnsPerHost)
+	num("max_idle_conns_per_host", &o.MaxIdleConnsPerHost)
+	dur("dial_timeout", &o.DialTimeout)
+	dur("tls_timeout", &o.TLSHandshakeTimeout)
+	dur("response_header_timeout", &o.ResponseHeaderTimeout)
+	dur("idle_timeout", &o.IdleConnTimeout)
+	dur("keep_alive", &o.KeepAlive)
+	flag("compression", &o.Compression)
+	flag("insecure_skip_verify", &o.InsecureSkipVerify)
+	return o
+}
+
+func (d *decoder) thresholds(n *yaml.Node) []Threshold {
+	ps, _ := d.pairs(n, "thresholds")
+	out := make([]Threshold, 0, len(ps))
+	for _, p := range ps {
+		if strings.TrimSpace(p.key.Value) == "" {
+			d.errorf(p.key, "thresholds", "expected a metric name like \"catalog p99\"")
+			continue
+		}
+		v := resolve(p.val)
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || strings.TrimSpace(v.Value) == "" {
+			d.errorf(v, fmt.Sprintf("thresholds[%q]", p.key.Value), "expected a condition string like \"< 300ms\", got %s", got(v))
+			continue
+		}
+		out = append(out, Threshold{Metric: p.key.Value, Condition: v.Value, Line: p.key.Line})
+	}
+	return out
+}
+
+// redact returns the plan's text with the password scalar pw replaced by
+// *****, so that reports can carry the plan without the secret.
+func redact(lines []string, pw *yaml.Node) string {
+	out := append([]string(nil), lines...)
+	i := pw.Line - 1
+	if i < 0 || i >= len(out) {
+		return strings.Join(out, "\n")
+	}
+	src := []rune(out[i])
+	start := pw.Column - 1
+	if start < 0 || start > len(src) {
+		return strings.Join(out, "\n")
+	}
+	end := -1 // rune index after the scalar, when it sits on this line
+	switch pw.Style {
+	case 0:
+		if !strings.Contains(pw.Value, "\n") && strings.HasPrefix(string(src[start:]), pw.Value) {
+			end = start + len([]rune(pw.Value))
+		}
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		c, ok := quotedColumn(src, pw.Column, len([]rune(pw.Value)), pw.Style == yaml.DoubleQuotedStyle)
+		if ok && c-1 < len(src) && src[c-1] == src[start] { // c is the closing quote
+			out[i] = string(src[:start+1]) + "*****" + string(src[c-1:])
+			return strings.Join(out, "\n")
+		}
+	}
+	if end >= 0 {
+		out[i] = string(src[:start]) + "*****" + string(src[end:])
+		return strings.Join(out, "\n")
+	}
+	// A block or multi-line scalar: blank the rest of the line and drop
+	// the lines indented deeper than the key's line.
+	out[i] = string(src[:start]) + "*****"
+	indent := len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
+	j := i + 1
+	for j < len(out) {
+		l := out[j]
+		if strings.TrimSpace(l) != "" && len(l)-len(strings.TrimLeft(l, " ")) <= indent {
+			break
+		}
+		j++
+	}
+	return strings.Join(append(out[:i+1], out[j:]...), "\n")
+}

@@ -1,0 +1,482 @@
+package profiles
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sessionload/load/vuser"
+)
+
+var (
+	methods      = []string{"get", "post", "put", "patch", "delete", "head"}
+	bodyKeys     = []string{"form", "json", "body"}
+	stepKeys     = slices.Concat([]string{"name"}, methods, []string{"headers"}, bodyKeys, []string{"check", "extract"})
+	checkKeys    = []string{"status", "body_contains", "json"}
+	extractKinds = []string{"form", "regex", "json", "header", "cookie"}
+)
+
+var (
+	jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+)
+
+// steps reads a list of at least one step.
+func (d *decoder) steps(n *yaml.Node, path string, target *url.URL) []vuser.Step {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errorf(resolve(n), path, "expected at least one step")
+		return nil
+	}
+	out := make([]vuser.Step, 0, len(items))
+	for i, it := range items {
+		if !d.visit(it) {
+			break
+		}
+		if st, ok := d.step(it, fmt.Sprintf("%s[%d]", path, i), target); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// present returns the entries of m among keys, in file order.
+func present(m map[string]kv, keys []string) []kv {
+	var out []kv
+	for _, k := range keys {
+		if e, has := m[k]; has {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b kv) int {
+		if a.key.Line != b.key.Line {
+			return a.key.Line - b.key.Line
+		}
+		return a.key.Column - b.key.Column
+	})
+	return out
+}
+
+// exclusive reports the second of keys that exclude each other.
+func (d *decoder) exclusive(es []kv, path, what string) {
+	if len(es) > 1 {
+		a, b := es[0].key, es[1].key
+		if a.Line == b.Line {
+			d.errorf(b, path, "%s, got %s and %s", what, a.Value, b.Value)
+			return
+		}
+		d.errorf(b, path, "%s, got %s (line %d) and %s (line %d)", what, a.Value, a.Line, b.Value, b.Line)
+	}
+}
+
+func (d *decoder) step(n *yaml.Node, path string, target *url.URL) (vuser.Step, bool) {
+	var st vuser.Step
+	m, ok := d.fields(n, path, stepKeys)
+	if !ok {
+		return st, false
+	}
+	good := d.require(n, path, m, "name")
+	if e, has := m["name"]; has {
+		if v, ok := d.nonEmpty(e.val, path+".name"); ok {
+			st.Name = v
+			d.names = append(d.names, stepName{v, path + ".name", resolve(e.val)})
+		} else {
+			good = false
+		}
+	}
+
+	ms := present(m, methods)
+	switch {
+	case len(ms) == 0 && d.hasUnknown(n):
+		good = false
+	case len(ms) == 0:
+		d.errorf(resolve(n), path, "missing the request: expected one of the keys %s", strings.Join(methods, ", "))
+		good = false
+	case len(ms) > 1:
+		d.exclusive(ms, path, "expected one method per step")
+		good = false
+	default:
+		e := ms[0]
+		st.Method = strings.ToUpper(e.key.Value)
+		mp := path + "." + e.key.Value
+		if t, ok := d.template(e.val, mp); ok && d.checkPath(resolve(e.val), mp, t.Raw(), target) {
+			st.Path = t
+		} else {
+			good = false
+		}
+	}
+
+	if e, has := m["headers"]; has {
+		st.Headers = d.headers(e.val, path+".headers")
+	}
+	bs := present(m, bodyKeys)
+	d.exclusive(bs, path, "form, json and body exclude each other")
+	good = good && len(bs) <= 1
+	if e, has := m["form"]; has {
+		st.Form = d.form(e.val, path+".form")
+	}
+	if e, has := m["json"]; has {
+		st.JSON, ok = d.jsonBody(e.val, path+".json")
+		good = good && ok
+	}
+	if e, has := m["body"]; has {
+		st.Body, ok = d.template(e.val, path+".body")
+		good = good && ok
+	}
+	if e, has := m["check"]; has {
+		st.Check = d.check(e.val, path+".check")
+	}
+	if e, has := m["extract"]; has {
+		st.Extract = d.extract(e.val, path+".extract")
+	}
+	return st, good
+}
+
+// template parses a template string and notes the variables it uses.
+func (d *decoder) template(n *yaml.Node, path string) (*vuser.Template, bool) {
+	raw, ok := d.str(n, path)
+	if !ok {
+		return nil, false
+	}
+	n = resolve(n)
+	t, err := vuser.ParseTemplate(raw)
+	if err != nil {
+		d.templateProblem(n, path, err)
+		return nil, false
+	}
+	d.noteVars(t, n, path)
+	return t, true
+}
+
+// templateProblem reports a template parse error at the column it names
+// inside the scalar, when the error says which.
+func (d *decoder) templateProblem(n *yaml.Node, path string, err error) {
+	if col, msg, ok := templateError(err); ok {
+		line, c := d.position(n, col)
+		d.at(line, c, path, "bad template: %s", msg)
+		return
+	}
+	d.errorf(n, path, "bad template: %v", err)
+}
+
+// noteVars records each {{.Var.x}} of t at the action that uses it.
+func (d *decoder) noteVars(t *vuser.Template, n *yaml.Node, path string) {
+	raw := t.Raw()
+	for _, v := range t.Vars() {
+		line, col := n.Line, n.Column
+		if i := strings.Index(raw, ".Var."+v); i >= 0 {
+			if j := strings.LastIndex(raw[:i], "{{"); j >= 0 {
+				i = j
+			}
+			line, col = d.position(n, utf8.RuneCountInString(raw[:i])+1)
+		}
+		d.uses = append(d.uses, varUse{v, path, line, col})
+	}
+}
+
+// checkVars reports variables used but never extracted, and step names
+// given twice; both need every step read first.
+func (d *decoder) checkVars() {
+	for _, u := range d.uses {
+		if !d.extracted[u.name] {
+			d.at(u.line, u.col, u.path, "variable %q is never extracted (add extract: {%s: ...} to a step or login step)", u.name, u.name)
+		}
+	}
+	names := slices.Clone(d.names)
+	slices.SortStableFunc(names, func(a, b stepName) int {
+		if a.node.Line != b.node.Line {
+			return a.node.Line - b.node.Line
+		}
+		return a.node.Column - b.node.Column
+	})
+	first := map[string]stepName{}
+	for _, sn := range names {
+		if f, dup := first[sn.name]; dup {
+			d.errorf(sn.node, sn.path, "%q is already the name of %s (line %d)", sn.name, strings.TrimSuffix(f.path, ".name"), f.node.Line)
+			continue
+		}
+		first[sn.name] = sn
+	}
+}
+
+// form reads form fields in their YAML order.
+func (d *decoder) form(n *yaml.Node, path string) []vuser.Field {
+	ps, _ := d.pairs(n, path)
+	out := make([]vuser.Field, 0, len(ps))
+	for _, p := range ps {
+		if t, ok := d.template(p.val, path+"."+p.key.Value); ok {
+			out = append(out, vuser.Field{Name: p.key.Value, Value: t})
+		}
+	}
+	return out
+}
+
+// jsonBody turns any YAML value into JSON text, keeping mapping order, and
+// parses it as a JSON template. Each string is first parsed as a template
+// on its own, so a mistake is reported where it was written.
+func (d *decoder) jsonBody(n *yaml.Node, path string) (*vuser.Template, bool) {
+	var b []byte
+	if !d.appendJSON(&b, n, path) {
+		return nil, false
+	}
+	t, err := vuser.ParseJSONTemplate(string(b))
+	if err != nil {
+		if _, msg, ok := templateError(err); ok {
+			err = fmt.Errorf("%s", msg)
+		}
+		d.errorf(resolve(n), path, "bad JSON template: %v", err)
+		return nil, false
+	}
+	return t, true
+}
+
+func (d *decoder) appendJSON(b *[]byte, n *yaml.Node, path string) bool {
+	n = resolve(n)
+	if !d.visit(n) {
+		return false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		ps, ok := d.pairs(n, path)
+		*b = append(*b, '{')
+		for i, p := range ps {
+			if i > 0 {
+				*b = append(*b, ',')
+			}
+			ok = d.appendJSONString(b, p.key, path) && ok
+			*b = append(*b, ':')
+			ok = d.appendJSON(b, p.val, path+"."+p.key.Value) && ok
+		}
+		*b = append(*b, '}')
+		return ok
+	case yaml.SequenceNode:
+		ok := true
+		*b = append(*b, '[')
+		for i, it := range n.Content {
+			if i > 0 {
+				*b = append(*b, ',')
+			}
+			ok = d.appendJSON(b, it, fmt.Sprintf("%s[%d]", path, i)) && ok
+		}
+		*b = append(*b, ']')
+		return ok
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			*b = append(*b, "null"...)
+		case "!!bool":
+			var v bool
+			_ = n.Decode(&v)
+			*b = strconv.AppendBool(*b, v)
+		case "!!int":
+			var v int64
+			switch {
+			case n.Decode(&v) == nil:
+				*b = strconv.AppendInt(*b, v, 10)
+			case jsonNumber.MatchString(n.Value):
+				*b = append(*b, n.Value...) // too big for int64: JSON has no limit
+			default:
+				d.errorf(n, path, "%s is not a number JSON can carry", got(n))
+				return false
+			}
+		case "!!float":
+			var v float64
+			if err := n.Decode(&v); err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+				d.errorf(n, path, "%s is not a number JSON can carry", got(n))
+				return false
+			}
+			if jsonNumber.MatchString(n.Value) {
+				*b = append(*b, n.Value...)
+			} else {
+				*b = strconv.AppendFloat(*b, v, 'g', -1, 64)
+			}
+		default: // strings, and timestamps or other tags taken as written
+			return d.appendJSONString(b, n, path)
+		}
+		return true
+	}
+	d.errorf(n, path, "expected a JSON value, got %s", got(n))
+	return false
+}
+
+// appendJSONString appends scalar n as a JSON string whose template
+// actions are left as written, so the JSON template engine sees them.
+func (d *decoder) appendJSONString(b *[]byte, n *yaml.Node, path string) bool {
+	t, ok := d.template(n, path)
+	if !ok {
+		return false
+	}
+	s := t.Raw()
+	*b = append(*b, '"')
+	for s != "" {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			*b = appendEscaped(*b, s)
+			break
+		}
+		*b = appendEscaped(*b, s[:i])
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			*b = append(*b, s[i:]...)
+			break
+		}
+		*b = append(*b, s[i:i+j+2]...)
+		s = s[i+j+2:]
+	}
+	*b = append(*b, '"')
+	return true
+}
+
+// appendEscaped appends s escaped as JSON string content (without the
+// HTML escaping of encoding/json: bodies go to a server, not a page).
+func appendEscaped(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r) // invalid UTF-8 becomes U+FFFD
+		}
+	}
+	return b
+}
+
+func (d *decoder) check(n *yaml.Node, path string) vuser.Check {
+	var c vuser.Check
+	m, ok := d.fields(n, path, checkKeys)
+	if !ok {
+		return c
+	}
+	if e, has := m["status"]; has {
+		for _, it := range d.oneOrMany(e.val, path+".status", "status code") {
+			v := resolve(it)
+			var code int
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&code) != nil || code < 100 || code > 599 {
+				d.errorf(v, path+".status", "expected a status code between 100 and 599, got %s", got(v))
+				continue
+			}
+			c.Status = append(c.Status, code)
+		}
+	}
+	if e, has := m["body_contains"]; has {
+		for _, it := range d.oneOrMany(e.val, path+".body_contains", "string") {
+			if s, ok := d.nonEmpty(it, path+".body_contains"); ok && d.literal(it, path+".body_contains", s) {
+				c.BodyContains = append(c.BodyContains, s)
+			}
+		}
+	}
+	if e, has := m["json"]; has {
+		ps, _ := d.pairs(e.val, path+".json")
+		for _, p := range ps {
+			jp := path + ".json." + p.key.Value
+			if strings.TrimSpace(p.key.Value) == "" {
+				d.errorf(p.key, path+".json", "expected a JSON path like $.user")
+				continue
+			}
+			v := resolve(p.val)
+			if v.Kind != yaml.ScalarNode {
+				d.errorf(v, jp, "expected a value to compare with, got %s", got(v))
+				continue
+			}
+			want := v.Value
+			if isNull(v) {
+				want = "null"
+			}
+			jc := vuser.JSONCheck{Path: p.key.Value, Equals: want}
+			if strings.Contains(want, "{{") {
+				// e.g. "{{.User}}": proves an answer belongs to the VU's own user.
+				t, ok := d.template(v, jp)
+				if !ok {
+					continue
+				}
+				jc.Want = t
+			}
+			c.JSON = append(c.JSON, jc)
+		}
+	}
+	return c
+}
+
+// literal reports a placeholder in a body_contains text: those compare
+// text as written, so "{{.User}}" there could never match.
+func (d *decoder) literal(n *yaml.Node, path, s string) bool {
+	i := strings.Index(s, "{{")
+	if i < 0 {
+		return true
+	}
+	line, col := d.position(resolve(n), utf8.RuneCountInString(s[:i])+1)
+	d.at(line, col, path, "body_contains compares text as written: placeholders like {{.User}} are not rendered here (a json check renders them)")
+	return false
+}
+
+// oneOrMany reads a scalar or a non-empty list of them.
+func (d *decoder) oneOrMany(n *yaml.Node, path, what string) []*yaml.Node {
+	r := resolve(n)
+	if r.Kind != yaml.SequenceNode {
+		return []*yaml.Node{r}
+	}
+	if len(r.Content) == 0 {
+		d.errorf(r, path, "expected a %s or a list of at least one", what)
+	}
+	return r.Content
+}
+
+func (d *decoder) extract(n *yaml.Node, path string) []vuser.Extractor {
+	ps, _ := d.pairs(n, path)
+	var out []vuser.Extractor
+	for _, p := range ps {
+		name, vp := p.key.Value, path+"."+p.key.Value
+		if !vuser.ValidVarName(name) {
+			d.errorf(p.key, path, "%q is not a valid variable name (letters, digits, _ and -)", name)
+			continue
+		}
+		d.extracted[name] = true // even when broken: one mistake, one problem
+		m, ok := d.fields(p.val, vp, extractKinds)
+		if !ok {
+			continue
+		}
+		ks := present(m, extractKinds)
+		switch {
+		case len(ks) == 0 && d.hasUnknown(p.val):
+			continue
+		case len(ks) == 0:
+			d.errorf(resolve(p.val), vp, "expected one of the keys %s", strings.Join(extractKinds, ", "))
+			continue
+		case len(ks) > 1:
+			d.exclusive(ks, vp, "expected one way to extract")
+			continue
+		}
+		e, kind := ks[0], vuser.ExtractKind(ks[0].key.Value)
+		ep := vp + "." + e.key.Value
+		expr, ok := d.nonEmpty(e.val, ep)
+		if !ok {
+			continue
+		}
+		x, err := vuser.NewExtractor(name, kind, expr)
+		if err != nil {
+			// The path already names the variable.
+			d.errorf(resolve(e.val), ep, "%s", strings.TrimPrefix(err.Error(), "extract "+name+": "))
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}

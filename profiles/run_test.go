@@ -1,0 +1,230 @@
+package profiles_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/profiles"
+	"github.com/sessionload/load/stats"
+)
+
+// startTarget runs the demo target on a free loopback port for one test.
+func startTarget(t *testing.T, c target.Config) (*target.Target, *url.URL) {
+	t.Helper()
+	tg := target.New(c)
+	srv, err := tg.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	u, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg, u
+}
+
+// plan parses a plan text aimed at u.
+func plan(t *testing.T, u *url.URL, text string) *profiles.Plan {
+	t.Helper()
+	text = strings.ReplaceAll(text, "TARGET", u.String())
+	p, err := profiles.Parse(t.Name()+".yaml", []byte(text), t.TempDir())
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+func run(t *testing.T, p *profiles.Plan) *stats.Results {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the run did not end by itself")
+	}
+	return res
+}
+
+func endpoint(t *testing.T, res *stats.Results, name string) stats.EndpointResult {
+	t.Helper()
+	for _, e := range res.Endpoints {
+		if e.Name == name {
+			return e
+		}
+	}
+	t.Fatalf("no endpoint %q in results", name)
+	return stats.EndpointResult{}
+}
+
+// springPlan logs in with the spring-form preset and checks that every
+// API answer names the VU's own user.
+const springPlan = `
+name: sessions
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, login_path: /login, relogin: true, end: %s, retry_login: %s}
+scenario:
+  - name: me
+    get: /api/me
+    headers: {Accept: application/json}
+    check: {status: 200, json: {"$.user": "{{.User}}"}}
+  - name: cart
+    post: /api/cart
+    headers: {Accept: application/json}
+    json: {item: 7}
+    check: {status: 200, json: {"$.user": "{{.User}}"}}
+    extract: {cart: {json: "$.id"}}
+  - name: view-cart
+    get: "/api/cart/{{.Var.cart}}"
+    headers: {Accept: application/json}
+    check: {status: 200, json: {"$.item": "7"}}
+think: {min: %s, max: %s}
+timeout: 20s
+http: {max_conns_per_host: 200}
+load: {vus: %d, duration: %s, graceful_stop: 20s}
+`
+
+// Every one of 2,000 VUs gets its own session, counted by the server.
+func TestTwoThousandSessions(t *testing.T) {
+	const n = 2000
+	tg, u := startTarget(t, target.Config{Users: n})
+	p := plan(t, u, fmt.Sprintf(springPlan, "abandon", "5s", "200ms", "400ms", n, "4s"))
+	res := run(t, p)
+
+	st := tg.Stats()
+	if st.CreatedByLogin != n {
+		t.Errorf("target: %d sessions created by login, want %d", st.CreatedByLogin, n)
+	}
+	users := tg.AuthenticatedUsers()
+	if len(users) != n {
+		t.Errorf("target: %d distinct authenticated users, want %d", len(users), n)
+	}
+	for name, k := range users {
+		if k != 1 {
+			t.Errorf("target: user %s authenticated %d times, want 1", name, k)
+		}
+	}
+	if st.Authenticated != n {
+		t.Errorf("target: %d authenticated sessions active at the end (abandon), want %d", st.Authenticated, n)
+	}
+	s := res.Sessions
+	if s.Established != n || s.Unique != n || s.RotatedOnLogin != n {
+		t.Errorf("results sessions = %+v, want established = unique = rotated_on_login = %d", s, n)
+	}
+	for _, name := range []string{"me", "cart", "view-cart"} {
+		e := endpoint(t, res, name)
+		if e.Requests < n || e.Errors != 0 {
+			t.Errorf("%s: %d requests, %d errors (%v); want >= %d and 0", name, e.Requests, e.Errors, e.ErrorsByKind, n)
+		}
+	}
+	if res.Iterations.Completed < n {
+		t.Errorf("%d iterations, want >= %d", res.Iterations.Completed, n)
+	}
+}
+
+// reloginPlan has no step that depends on server state made earlier in
+// the iteration: after a re-login the step is retried once in the new
+// session, where a cart made in the old one does not exist.
+const reloginPlan = `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, relogin: true, end: logout}
+scenario:
+  - name: me
+    get: /api/me
+    headers: {Accept: application/json}
+    check: {status: 200, json: {"$.user": "{{.User}}"}}
+  - name: home
+    get: /
+    check: {status: 200, body_contains: Welcome}
+  - name: cart
+    post: /api/cart
+    json: {item: 7}
+    check: {status: 200, json: {"$.user": "{{.User}}"}}
+think: {min: 50ms, max: 100ms}
+load: {vus: %d, duration: 3s}
+`
+
+// When the server drops every session mid-run, VUs log in again and no
+// step fails because of it. Both ways Spring signals a lost session are
+// exercised: 401 for Accept: application/json, a redirect to /login else.
+func TestRelogin(t *testing.T) {
+	const n = 50
+	tg, u := startTarget(t, target.Config{Users: n})
+	p := plan(t, u, fmt.Sprintf(reloginPlan, n))
+	go func() {
+		time.Sleep(1200 * time.Millisecond)
+		tg.ExpireAll()
+	}()
+	res := run(t, p)
+
+	if res.Sessions.Relogins < n {
+		t.Errorf("relogins = %d, want >= %d (every VU lost its session once)", res.Sessions.Relogins, n)
+	}
+	if res.Sessions.Expired != res.Sessions.Relogins {
+		t.Errorf("expired = %d, relogins = %d: every lost session should be re-established", res.Sessions.Expired, res.Sessions.Relogins)
+	}
+	if got, want := res.Sessions.Established, int64(n)+res.Sessions.Relogins; got != want {
+		t.Errorf("established = %d, want VUs + relogins = %d", got, want)
+	}
+	lost := int64(0)
+	for _, name := range []string{"me", "home", "cart", "login", "login-page", "logout"} {
+		e := endpoint(t, res, name)
+		lost += e.ErrorsByKind["session_lost"]
+		if e.Errors != 0 {
+			t.Errorf("%s: %d errors %v, want none", name, e.Errors, e.ErrorsByKind)
+		}
+	}
+	// Each VU's first request after the expiry is any of the three steps;
+	// that none of 50 met a 401 (me) or a redirect (home) is ~1e-9 likely.
+	if endpoint(t, res, "me").ErrorsByKind["session_lost"] == 0 || endpoint(t, res, "home").ErrorsByKind["session_lost"] == 0 {
+		t.Errorf("want lost sessions seen both as 401 (me) and as a redirect to /login (home)")
+	}
+	if lost != res.Sessions.Expired {
+		t.Errorf("session_lost samples = %d, sessions.expired = %d; want equal", lost, res.Sessions.Expired)
+	}
+	if st := tg.Stats(); st.Authenticated != 0 || st.Logouts < n {
+		t.Errorf("target after logout: %d authenticated, %d logouts; want 0 and >= %d", st.Authenticated, st.Logouts, n)
+	}
+}
+
+// With a cap of 300 sessions, 200 of 500 VUs are refused; each refusal is
+// counted once per VU in sessions.rejected and every refused request in
+// errors_by_kind.session_rejected, equal to the server's own counter.
+func TestSessionCap(t *testing.T) {
+	const vus, capacity = 500, 300
+	tg, u := startTarget(t, target.Config{Users: vus, MaxSessions: capacity})
+	p := plan(t, u, fmt.Sprintf(springPlan, "abandon", "1s", "100ms", "200ms", vus, "3500ms"))
+	res := run(t, p)
+
+	st := tg.Stats()
+	if res.Sessions.Rejected != vus-capacity {
+		t.Errorf("sessions.rejected = %d, want %d", res.Sessions.Rejected, vus-capacity)
+	}
+	if got := res.ErrorsByKind["session_rejected"]; got != st.Rejected {
+		t.Errorf("errors_by_kind.session_rejected = %d, target rejected = %d; want equal", got, st.Rejected)
+	}
+	// Refused VUs back off 1s between attempts for 3.5s: at most 4-5
+	// attempts each, not a hammering loop; and they did retry.
+	if st.Rejected < 2*(vus-capacity) || st.Rejected > 5*(vus-capacity) {
+		t.Errorf("target rejected %d requests; want between %d and %d (retry with backoff)", st.Rejected, 2*(vus-capacity), 5*(vus-capacity))
+	}
+	if res.Sessions.Established != capacity || res.Sessions.Unique != capacity {
+		t.Errorf("sessions = %+v, want %d established and unique", res.Sessions, capacity)
+	}
+	if st.CreatedByLogin != capacity {
+		t.Errorf("target: %d logins, want %d", st.CreatedByLogin, capacity)
+	}
+	if e := endpoint(t, res, "me"); e.Errors != 0 || e.Requests < capacity {
+		t.Errorf("me: %d requests, %d errors; the admitted VUs should run normally", e.Requests, e.Errors)
+	}
+}

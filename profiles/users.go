@@ -1,0 +1,296 @@
+package profiles
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sessionload/load/vuser"
+)
+
+var usersKeys = []string{"csv", "template"}
+
+// Limits of a users CSV: beyond them the file is not a list of users.
+const (
+	maxCSVBytes    = 256 << 20
+	maxCSVProblems = 20 // a wrong file is reported in a screenful, not a million lines
+)
+
+// csvUsers are identities read from a CSV: VU i takes row i.
+type csvUsers struct {
+	file string
+	ids  []vuser.Identity
+}
+
+// Identity returns row vu of the file (counting from 1), or the zero
+// identity for a VU beyond the file (the plan loader prevents that).
+func (u *csvUsers) Identity(vu int) vuser.Identity {
+	if vu < 1 || vu > len(u.ids) {
+		return vuser.Identity{}
+	}
+	return u.ids[vu-1]
+}
+
+// Len is the number of rows.
+func (u *csvUsers) Len() int { return len(u.ids) }
+
+// templateUsers render each VU's identity from templates of {{.VU}}.
+type templateUsers struct {
+	username, password *vuser.Template // password may be nil: empty
+}
+
+// Identity renders the templates for VU vu.
+func (u templateUsers) Identity(vu int) vuser.Identity {
+	data := &vuser.Data{VU: vu}
+	id := vuser.Identity{Username: u.username.Render(data)}
+	if u.password != nil {
+		id.Password = u.password.Render(data)
+	}
+	return id
+}
+
+// Len is 0: a template has no end.
+func (templateUsers) Len() int { return 0 }
+
+// noUsers is the identity of a plan without users: every VU is anonymous.
+// It is a value rather than nil so that callers never need a nil check.
+type noUsers struct{}
+
+// Identity is the zero identity.
+func (noUsers) Identity(int) vuser.Identity { return vuser.Identity{} }
+
+// Len is 0.
+func (noUsers) Len() int { return 0 }
+
+var (
+	_ Users = (*csvUsers)(nil)
+	_ Users = templateUsers{}
+	_ Users = noUsers{}
+)
+
+// ReadUsers reads a users CSV (header username,password) for a Go program
+// building its own Plan. Problems in the file come back as Problems.
+func ReadUsers(path string) (Users, error) {
+	ids, probs, err := readUsersCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return &csvUsers{file: path, ids: ids}, nil
+}
+
+// TemplateUsers gives VU i the identity rendered from the username and
+// password templates with {{.VU}} = i.
+func TemplateUsers(username, password string) (Users, error) {
+	u, err := vuser.ParseTemplate(username)
+	if err != nil {
+		return nil, fmt.Errorf("username template: %w", err)
+	}
+	p, err := vuser.ParseTemplate(password)
+	if err != nil {
+		return nil, fmt.Errorf("password template: %w", err)
+	}
+	return templateUsers{username: u, password: p}, nil
+}
+
+// usersSection is the decoded users section and what checks across
+// sections need of it.
+type usersSection struct {
+	users   Users
+	csvNode *yaml.Node // the csv value, where row-count problems go
+	csvFile string
+}
+
+func (d *decoder) users(n *yaml.Node) *usersSection {
+	m, ok := d.fields(n, "users", usersKeys)
+	if !ok {
+		return nil
+	}
+	if e, has := m["template"]; has {
+		d.secretOf(e.val)
+	}
+	switch es := present(m, usersKeys); len(es) {
+	case 0:
+		if !d.hasUnknown(n) {
+			d.errorf(resolve(n), "users", "expected one of the keys csv, template")
+		}
+		return nil
+	case 2:
+		d.exclusive(es, "users", "csv and template exclude each other")
+		return nil
+	}
+	if e, has := m["template"]; has {
+		u, ok := d.userTemplate(e.val)
+		if !ok {
+			return nil
+		}
+		return &usersSection{users: u}
+	}
+	e := m["csv"]
+	name, ok := d.nonEmpty(e.val, "users.csv")
+	if !ok {
+		return nil
+	}
+	node := resolve(e.val)
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(d.dir, file)
+	}
+	ids, probs, err := readUsersCSV(file)
+	if err != nil {
+		d.errorf(node, "users.csv", "%v", err)
+		return nil
+	}
+	for _, p := range probs {
+		d.external(node, p)
+	}
+	if len(probs) > 0 {
+		return nil
+	}
+	return &usersSection{users: &csvUsers{file: file, ids: ids}, csvNode: node, csvFile: file}
+}
+
+// secretOf notes the template password scalar, to redact from Plan.Source.
+func (d *decoder) secretOf(tpl *yaml.Node) {
+	tpl = resolve(tpl)
+	if tpl.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(tpl.Content); i += 2 {
+		if tpl.Content[i].Value == "password" {
+			if v := resolve(tpl.Content[i+1]); v.Kind == yaml.ScalarNode {
+				d.secret = v
+			}
+		}
+	}
+}
+
+func (d *decoder) userTemplate(n *yaml.Node) (Users, bool) {
+	const path = "users.template"
+	m, ok := d.fields(n, path, []string{"username", "password"})
+	if !ok || !d.require(n, path, m, "username") {
+		return nil, false
+	}
+	before := len(d.uses)
+	u, ok := d.template(m["username"].val, path+".username")
+	var pw *vuser.Template
+	if e, has := m["password"]; has {
+		var ok2 bool
+		pw, ok2 = d.template(e.val, path+".password")
+		ok = ok && ok2
+	}
+	// Variables come from responses; an identity is needed before the first.
+	for _, use := range d.uses[before:] {
+		d.at(use.line, use.col, use.path, "{{.Var.%s}}: variables do not exist before login (use {{.VU}})", use.name)
+		ok = false
+	}
+	d.uses = d.uses[:before]
+	if !ok {
+		return nil, false
+	}
+	return templateUsers{username: u, password: pw}, true
+}
+
+// readUsersCSV reads a users file. An error means the file could not be
+// read; problems are about its content, each at its line.
+func readUsersCSV(file string) ([]vuser.Identity, Problems, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file", file)
+	}
+	if st.Size() > maxCSVBytes {
+		return nil, nil, fmt.Errorf("%s is larger than %d MiB", file, maxCSVBytes>>20)
+	}
+	br := bufio.NewReader(io.LimitReader(f, maxCSVBytes))
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3) // spreadsheets save UTF-8 with a BOM
+	}
+	r := csv.NewReader(br)
+	r.FieldsPerRecord = -1 // field counts are checked below, with a clearer message
+
+	var (
+		probs Problems
+		extra int
+		ids   []vuser.Identity
+		seen  = map[string]int{}
+	)
+	problem := func(line, col int, format string, args ...any) {
+		if len(probs) == maxCSVProblems {
+			extra++
+			return
+		}
+		probs = append(probs, Problem{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	}
+	header, err := r.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		problem(1, 0, `empty file: expected the header "username,password"`)
+		return nil, probs, nil
+	case err != nil:
+		return nil, append(probs, csvProblem(file, err)), nil
+	case len(header) != 2 || header[0] != "username" || header[1] != "password":
+		line, _ := r.FieldPos(0)
+		problem(line, 0, `header must be exactly "username,password", got %q`, strings.Join(header, ","))
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The reader cannot be trusted past a syntax error.
+			if len(probs) < maxCSVProblems {
+				probs = append(probs, csvProblem(file, err))
+			} else {
+				extra++
+			}
+			break
+		}
+		line, _ := r.FieldPos(0)
+		switch {
+		case len(rec) != 2:
+			problem(line, 0, "expected 2 fields (username,password), got %d", len(rec))
+		case rec[0] == "":
+			problem(line, 0, "empty username")
+		case seen[rec[0]] > 0:
+			// Two VUs as one user would share the server's session limits.
+			problem(line, 0, "username %q is also on line %d", rec[0], seen[rec[0]])
+		default:
+			seen[rec[0]] = line
+			ids = append(ids, vuser.Identity{Username: rec[0], Password: rec[1]})
+		}
+	}
+	if len(ids) == 0 && len(probs) == 0 {
+		problem(1, 0, "no users: the file has only its header")
+	}
+	if extra > 0 {
+		probs = append(probs, Problem{File: file, Msg: fmt.Sprintf("and %d more problems", extra)})
+	}
+	return ids, probs, nil
+}
+
+func csvProblem(file string, err error) Problem {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return Problem{File: file, Line: pe.Line, Col: pe.Column, Msg: pe.Err.Error()}
+	}
+	return Problem{File: file, Msg: err.Error()}
+}

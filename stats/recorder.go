@@ -1,0 +1,530 @@
+package stats
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microseconds, 1 µs .. 60 s, 3 significant digits.
+// Every histogram of a run has it, so merging is exact.
+const (
+	lowestMicros  = 1
+	highestMicros = 60_000_000
+	sigFigs       = 3
+)
+
+// statusSlots bounds the status array: net/http only accepts three-digit
+// codes, so 0..999 covers every status; index 0 means "no response".
+const statusSlots = 1000
+
+func newHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(lowestMicros, highestMicros, sigFigs)
+}
+
+// Sample is one request's outcome. It is passed by pointer and not kept:
+// the Recorder folds it into histograms and counters.
+type Sample struct {
+	Endpoint   int       // id from Recorder.Endpoint
+	Intended   time.Time // when the request was scheduled; zero when it had no schedule
+	Start, End time.Time // when it was sent and when it completed (or failed)
+	Status     int       // HTTP status; 0 (or out of range) when there was no response
+	Kind       Kind      // OK or the error kind
+	BytesIn    int64     // response bytes read
+	BytesOut   int64     // request bytes written
+	Reused     bool      // the connection was reused (httptrace GotConnInfo.Reused)
+}
+
+// Options configures a Recorder. The zero value is ready to use.
+type Options struct {
+	// Shards is the number of recording shards; default GOMAXPROCS. It is
+	// rounded up to a power of two so picking a shard is a mask, not a
+	// division. Memory and Snapshot's work grow with it: per shard, one
+	// ~136 KiB histogram per endpoint (two with intended times). More
+	// shards than GOMAXPROCS only help when recorders collide, and a
+	// recorder holds its shard for ~30 ns per request of many µs.
+	Shards int
+	// Now is the clock for interval boundaries; default time.Now.
+	Now func() time.Time
+	// OnInterval, if set, is called by Snapshot for every endpoint with the
+	// interval's histograms (microseconds; corrected is nil when no sample
+	// had an intended time), e.g. to write an .hlog. They are borrowed: valid
+	// only during the call, and reset after it.
+	OnInterval func(endpoint int, name string, latency, corrected *hdrhistogram.Histogram)
+}
+
+// counters are the plain counts of one endpoint.
+type counters struct {
+	requests     int64
+	errors       int64
+	corrected    int64 // samples with an intended time
+	bytesIn      int64
+	bytesOut     int64
+	reused       int64
+	overflow     int64 // latencies clamped into the histogram's range
+	corrOverflow int64 // corrected latencies clamped
+	kinds        [NumKinds]int64
+	status       [statusSlots]int64
+}
+
+func (c *counters) add(o *counters) {
+	c.requests += o.requests
+	c.errors += o.errors
+	c.corrected += o.corrected
+	c.bytesIn += o.bytesIn
+	c.bytesOut += o.bytesOut
+	c.reused += o.reused
+	c.overflow += o.overflow
+	c.corrOverflow += o.corrOverflow
+	for i, n := range o.kinds {
+		c.kinds[i] += n
+	}
+	for i, n := range o.status {
+		c.status[i] += n
+	}
+}
+
+// data is one endpoint's histograms and counters: for one shard in the
+// current interval, for a whole interval, or for the whole run.
+type data struct {
+	lat  *hdrhistogram.Histogram
+	corr *hdrhistogram.Histogram // nil until a sample has an intended time
+	c    counters
+}
+
+// merge adds o into d exactly, through m.
+func (d *data) merge(o *data, m *merger) {
+	if d.lat == nil {
+		d.lat = newHistogram()
+	}
+	m.add(d.lat, o.lat)
+	if o.corr != nil && o.corr.TotalCount() > 0 {
+		if d.corr == nil {
+			d.corr = newHistogram()
+		}
+		m.add(d.corr, o.corr)
+	}
+	d.c.add(&o.c)
+}
+
+// merger adds histograms of the run's geometry exactly. Histogram.Merge
+// walks every bucket up to the largest value through the general iterator
+// and re-records each; scanning the dense counts into a reused sparse
+// histogram and adding index to index is several times faster, and a
+// snapshot merges every shard's histograms every second.
+type merger struct {
+	p *hdrhistogram.PackedHistogram
+}
+
+func newMerger() *merger {
+	return &merger{p: hdrhistogram.NewPacked(lowestMicros, highestMicros, sigFigs)}
+}
+
+// add adds src into dst.
+func (m *merger) add(dst, src *hdrhistogram.Histogram) {
+	if src == nil || src.TotalCount() == 0 {
+		return
+	}
+	m.p.Reset()
+	m.p.MergeFrom(src)
+	m.p.MergeInto(dst)
+}
+
+// reset empties d and keeps its histograms for reuse.
+func (d *data) reset() {
+	if d.lat != nil && d.lat.TotalCount() > 0 {
+		d.lat.Reset()
+	}
+	if d.corr != nil && d.corr.TotalCount() > 0 {
+		d.corr.Reset()
+	}
+	d.c = counters{}
+}
+
+// shardState is what one shard records into.
+//
+// Concurrency: mu guards every field, and the data that eps points to.
+// Any goroutine may record, holding mu for one sample. The snapshotter
+// (holding Recorder.snapMu) swaps an eps entry for an empty one under mu;
+// after that no recorder can reach the swapped-out data (recorders only
+// reach it through eps, under mu), so the snapshotter reads and resets it
+// without a lock.
+type shardState struct {
+	mu         sync.Mutex
+	eps        []*data // by endpoint id; entries created on first use
+	iterations int64
+	dropped    int64
+}
+
+// shard pads shardState to its own cache lines, so recorders on different
+// shards do not contend on a shared line.
+type shard struct {
+	shardState
+	_ [128 - unsafe.Sizeof(shardState{})%128]byte
+}
+
+// slot returns the shard's data for endpoint e. Caller holds mu.
+func (sh *shard) slot(e int) *data {
+	if e < len(sh.eps) {
+		if d := sh.eps[e]; d != nil {
+			return d
+		}
+	}
+	return sh.newSlot(e)
+}
+
+// newSlot is slot's cold path: once per shard and endpoint.
+func (sh *shard) newSlot(e int) *data {
+	if e >= len(sh.eps) {
+		eps := make([]*data, max(e+1, 2*len(sh.eps)))
+		copy(eps, sh.eps)
+		sh.eps = eps
+	}
+	d := &data{lat: newHistogram()}
+	sh.eps[e] = d
+	return d
+}
+
+// Recorder aggregates Samples into per-endpoint HDR histograms and counters,
+// by interval and for the whole run. Record, Iteration, Dropped and Endpoint
+// are safe for concurrent use; Snapshot and Result may be called from any
+// goroutine and serialize with each other.
+//
+// Memory: one dense histogram (~136 KiB) per shard and endpoint a shard has
+// seen, two where samples carry intended times, plus per endpoint a few for
+// the interval and the run. Never one per VU.
+type Recorder struct {
+	now        func() time.Time
+	onInterval func(int, string, *hdrhistogram.Histogram, *hdrhistogram.Histogram)
+	shards     []shard
+	mask       uint
+
+	// Concurrency: epMu guards ids and names. names is append-only, so a
+	// copy of its header stays valid. nEps is len(names), published after
+	// the append so that Record can bound-check an id without the lock.
+	epMu  sync.Mutex
+	ids   map[string]int
+	names []string
+	nEps  atomic.Int64
+
+	// Concurrency: snapMu is held by the one goroutine taking a snapshot
+	// (Snapshot or Result). It guards every field below; recorders never
+	// touch them.
+	snapMu     sync.Mutex
+	start      time.Time                 // when the recorder was made
+	last       time.Time                 // end of the previous interval
+	interval   []data                    // by endpoint: the interval being merged; reset after each snapshot
+	run        []data                    // by endpoint: the whole run
+	ivTotal    data                      // all endpoints of the interval
+	merger     *merger                   // scratch for merging histograms
+	spares     []*data                   // empty shard data, swapped in for full ones
+	spareCorr  []*hdrhistogram.Histogram // corrected histograms of spares that need none
+	iterations int64
+	dropped    int64
+}
+
+// NewRecorder returns a Recorder whose run starts now.
+func NewRecorder(o Options) *Recorder {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	n := o.Shards
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	size := 1
+	for size < n {
+		size <<= 1
+	}
+	t := o.Now()
+	return &Recorder{
+		now:        o.Now,
+		onInterval: o.OnInterval,
+		shards:     make([]shard, size),
+		mask:       uint(size - 1),
+		ids:        make(map[string]int),
+		merger:     newMerger(),
+		start:      t,
+		last:       t,
+	}
+}
+
+// Shards returns the number of recording shards.
+func (r *Recorder) Shards() int { return len(r.shards) }
+
+// Endpoint returns the id of the endpoint called name, registering it the
+// first time. Ids count from 0 in registration order. It is meant for
+// script compile time, not the hot path.
+func (r *Recorder) Endpoint(name string) int {
+	r.epMu.Lock()
+	defer r.epMu.Unlock()
+	if id, ok := r.ids[name]; ok {
+		return id
+	}
+	id := len(r.names)
+	r.ids[name] = id
+	r.names = append(r.names, name)
+	r.nEps.Store(int64(len(r.names)))
+	return id
+}
+
+// endpointNames returns the registered names, indexed by id.
+func (r *Recorder) endpointNames() []string {
+	r.epMu.Lock()
+	defer r.epMu.Unlock()
+	return r.names[:len(r.names):len(r.names)]
+}
+
+// Record folds s into the shard picked by the hint (a VU id, say; any int,
+// taken modulo the shard count). It does not keep s and does not allocate,
+// except the first time a shard sees an endpoint, or an intended time for
+// it. It panics on an endpoint id that Endpoint did not return.
+func (r *Recorder) Record(shard int, s *Sample) {
+	e := s.Endpoint
+	if uint64(e) >= uint64(r.nEps.Load()) {
+		badEndpoint(e)
+	}
+	lat, latOver := micros(s.End.Sub(s.Start))
+	var corr int64
+	var corrOver bool
+	hasCorr := !s.Intended.IsZero()
+	if hasCorr {
+		corr, corrOver = micros(s.End.Sub(s.Intended))
+	}
+	k := s.Kind
+	if k >= NumKinds {
+		k = Other
+	}
+	status := s.Status
+	if uint(status) >= statusSlots {
+		status = 0
+	}
+
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	d := sh.slot(e)
+	// Values are clamped into range, so recording cannot fail.
+	_ = d.lat.RecordValue(lat)
+	c := &d.c
+	c.requests++
+	if latOver {
+		c.overflow++
+	}
+	if hasCorr {
+		if d.corr == nil {
+			d.corr = newHistogram()
+		}
+		_ = d.corr.RecordValue(corr)
+		c.corrected++
+		if corrOver {
+			c.corrOverflow++
+		}
+	}
+	if k.IsError() {
+		c.errors++
+	}
+	c.kinds[k]++
+	c.status[status]++
+	c.bytesIn += s.BytesIn
+	c.bytesOut += s.BytesOut
+	if s.Reused {
+		c.reused++
+	}
+	sh.mu.Unlock()
+}
+
+func badEndpoint(e int) {
+	panic(fmt.Sprintf("stats: Record: endpoint id %d was not returned by Recorder.Endpoint", e))
+}
+
+// micros converts d to whole microseconds clamped into the histogram's
+// range, and reports whether it had to clamp.
+func micros(d time.Duration) (int64, bool) {
+	us := int64(d / time.Microsecond)
+	switch {
+	case us < 0:
+		return 0, true
+	case us > highestMicros:
+		return highestMicros, true
+	}
+	return us, false
+}
+
+// Iteration counts one completed iteration on the shard picked by the hint.
+func (r *Recorder) Iteration(shard int) {
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	sh.iterations++
+	sh.mu.Unlock()
+}
+
+// Dropped counts one iteration the schedule dropped (no VU was free).
+func (r *Recorder) Dropped(shard int) {
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	sh.dropped++
+	sh.mu.Unlock()
+}
+
+// Interval is what the run did between two snapshots.
+type Interval struct {
+	Start, End time.Time
+	Endpoints  []IntervalStats // by endpoint id
+	Total      IntervalStats   // all endpoints
+	Iterations int64           // completed in the interval
+	Dropped    int64           // dropped in the interval
+}
+
+// IntervalStats is one endpoint's (or the total's) figures for an interval.
+// Latencies are in milliseconds.
+type IntervalStats struct {
+	Name         string
+	Requests     int64
+	Errors       int64
+	RPS          float64
+	P50          float64
+	P95          float64
+	P99          float64
+	Corrected    int64   // samples with an intended time; CorrectedP99 is set when > 0
+	CorrectedP99 float64 // p99 of End−Intended
+	BytesIn      int64
+	BytesOut     int64
+	ErrorsByKind [NumKinds]int64
+}
+
+func (d *data) intervalStats(name string, secs float64) IntervalStats {
+	s := IntervalStats{
+		Name:         name,
+		Requests:     d.c.requests,
+		Errors:       d.c.errors,
+		Corrected:    d.c.corrected,
+		BytesIn:      d.c.bytesIn,
+		BytesOut:     d.c.bytesOut,
+		ErrorsByKind: d.c.kinds,
+	}
+	s.ErrorsByKind[OK] = 0
+	if secs > 0 {
+		s.RPS = float64(d.c.requests) / secs
+	}
+	if d.lat != nil && d.lat.TotalCount() > 0 {
+		s.P50 = ms(d.lat.ValueAtQuantile(50))
+		s.P95 = ms(d.lat.ValueAtQuantile(95))
+		s.P99 = ms(d.lat.ValueAtQuantile(99))
+	}
+	if d.corr != nil && d.corr.TotalCount() > 0 {
+		s.CorrectedP99 = ms(d.corr.ValueAtQuantile(99))
+	}
+	return s
+}
+
+// ms converts microseconds to milliseconds.
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+// Snapshot ends the current interval: it swaps out every shard's data,
+// merges it, folds it into the run totals and returns the interval's
+// figures. Meant for one goroutine about once a second (progress display,
+// timeline), and once at the end.
+func (r *Recorder) Snapshot() Interval {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	return r.snapshot()
+}
+
+// snapshot is Snapshot; the caller holds snapMu.
+func (r *Recorder) snapshot() Interval {
+	end := r.now()
+	names := r.endpointNames()
+	n := len(names)
+	for len(r.run) < n {
+		r.run = append(r.run, data{})
+		r.interval = append(r.interval, data{})
+	}
+	iv := Interval{Start: r.last, End: end, Endpoints: make([]IntervalStats, n)}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		for e := range n {
+			r.swap(sh, e)
+		}
+		sh.mu.Lock()
+		iv.Iterations += sh.iterations
+		iv.Dropped += sh.dropped
+		sh.iterations, sh.dropped = 0, 0
+		sh.mu.Unlock()
+	}
+
+	secs := end.Sub(r.last).Seconds()
+	r.ivTotal.reset()
+	for e := range n {
+		d := &r.interval[e]
+		iv.Endpoints[e] = d.intervalStats(names[e], secs)
+		if r.onInterval != nil {
+			var corr *hdrhistogram.Histogram
+			if d.c.corrected > 0 {
+				corr = d.corr
+			}
+			if d.lat == nil {
+				d.lat = newHistogram()
+			}
+			r.onInterval(e, names[e], d.lat, corr)
+		}
+		r.ivTotal.merge(d, r.merger)
+		r.run[e].merge(d, r.merger)
+		d.reset()
+	}
+	iv.Total = r.ivTotal.intervalStats(TotalName, secs)
+	r.iterations += iv.Iterations
+	r.dropped += iv.Dropped
+	r.last = end
+	return iv
+}
+
+// swap exchanges shard sh's data for endpoint e, if it has any, for an empty
+// one, and merges it into the interval. The shard is locked only for the
+// exchange; the merge runs on the swapped-out data, which is then ours.
+func (r *Recorder) swap(sh *shard, e int) {
+	// Endpoints that have seen intended times get spares with a corrected
+	// histogram, so the hot path does not allocate one every interval.
+	sp := r.spare(r.run[e].corr != nil || r.interval[e].corr != nil)
+	sh.mu.Lock()
+	var old *data
+	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.requests > 0 {
+		old, sh.eps[e], sp = sh.eps[e], sp, nil
+	}
+	sh.mu.Unlock()
+	if old == nil {
+		r.spares = append(r.spares, sp)
+		return
+	}
+	r.interval[e].merge(old, r.merger)
+	old.reset()
+	r.spares = append(r.spares, old)
+}
+
+// spare returns empty shard data, with a corrected histogram if withCorr.
+func (r *Recorder) spare(withCorr bool) *data {
+	var d *data
+	if k := len(r.spares); k > 0 {
+		d = r.spares[k-1]
+		r.spares = r.spares[:k-1]
+	} else {
+		d = &data{lat: newHistogram()}
+	}
+	switch {
+	case withCorr && d.corr == nil:
+		if k := len(r.spareCorr); k > 0 {
+			d.corr = r.spareCorr[k-1]
+			r.spareCorr = r.spareCorr[:k-1]
+		} else {
+			d.corr = newHistogram()
+		}
+	case !withCorr && d.corr != nil:
+		r.spareCorr = append(r.spareCorr, d.corr)
+		d.corr = nil
+	}
+	return d
+}

@@ -1,0 +1,268 @@
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SchemaV1 is the schema results.json declares.
+const SchemaV1 = "load/results/v1"
+
+// TotalName is the name of the totals row, in results and the summary.
+const TotalName = "total"
+
+// Results is a run's results.json. Recorder.Result fills the measured
+// parts; the executor fills the plan, times, VUs, sessions and dials.
+type Results struct {
+	Schema       string           `json:"schema"`
+	Plan         string           `json:"plan"`
+	Started      time.Time        `json:"started"`
+	Ended        time.Time        `json:"ended"`
+	DurationS    float64          `json:"duration_s"`
+	Segment      string           `json:"segment,omitempty"`
+	VUs          VUCounts         `json:"vus"`
+	Sessions     SessionCounts    `json:"sessions"`
+	Iterations   IterationCounts  `json:"iterations"`
+	Connections  ConnectionCounts `json:"connections"`
+	Endpoints    []EndpointResult `json:"endpoints"`
+	Totals       EndpointResult   `json:"totals"`
+	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
+	Warnings     []string         `json:"warnings,omitempty"`
+}
+
+// VUCounts is how many virtual users the run had.
+type VUCounts struct {
+	Max int `json:"max"`
+}
+
+// IterationCounts counts scenario iterations.
+type IterationCounts struct {
+	Completed int64 `json:"completed"`
+	Dropped   int64 `json:"dropped"` // scheduled but no VU was free
+}
+
+// ConnectionCounts is connection accounting. Dials comes from the pool;
+// Reused and ReuseRatio from the samples.
+type ConnectionCounts struct {
+	Dials      int64   `json:"dials"`
+	Reused     int64   `json:"reused"`      // requests sent on a reused connection
+	ReuseRatio float64 `json:"reuse_ratio"` // Reused / requests
+}
+
+// EndpointResult is one endpoint's (or the totals') whole-run figures.
+type EndpointResult struct {
+	Name     string  `json:"name"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	RPS      float64 `json:"rps"`
+	// Status counts responses by status code; requests that got no
+	// response are only in ErrorsByKind.
+	Status       map[string]int64 `json:"status"`
+	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
+	BytesIn      int64            `json:"bytes_in"`
+	BytesOut     int64            `json:"bytes_out"`
+	// Overflow counts latencies outside 0..60 s, clamped into the histogram.
+	Overflow int64 `json:"overflow"`
+	// CorrectedOverflow counts corrected latencies clamped likewise.
+	CorrectedOverflow int64       `json:"corrected_overflow,omitempty"`
+	Latency           Percentiles `json:"latency_ms"`
+	// Corrected is End−Intended, present where samples had intended times.
+	Corrected *Percentiles `json:"corrected_latency_ms,omitempty"`
+	// CorrectedRequests is how many samples had an intended time.
+	CorrectedRequests int64 `json:"corrected_requests,omitempty"`
+	// HDR is the whole-run latency histogram in microseconds, HdrHistogram
+	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
+	HDR          string `json:"hdr"`
+	CorrectedHDR string `json:"corrected_hdr,omitempty"`
+}
+
+// Percentiles summarizes a latency histogram, in milliseconds.
+type Percentiles struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// percentiles reads h, which holds microseconds.
+func percentiles(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{
+		Min:  ms(h.Min()),
+		Mean: h.Mean() / 1000,
+		P50:  ms(h.ValueAtQuantile(50)),
+		P90:  ms(h.ValueAtQuantile(90)),
+		P95:  ms(h.ValueAtQuantile(95)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
+}
+
+// encodeHDR encodes h (nil: an empty histogram) as V2 compressed base64.
+func encodeHDR(h *hdrhistogram.Histogram) (string, error) {
+	if h == nil {
+		h = newHistogram()
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encode histogram: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeHDR decodes an HDR field of results.json into a histogram of
+// microseconds.
+func DecodeHDR(s string) (*hdrhistogram.Histogram, error) {
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decode hdr: %w", err)
+	}
+	return h, nil
+}
+
+// Result takes a last snapshot (whose interval is not returned: stop the
+// display's snapshots first, or take the last one yourself) and builds the
+// measured parts of the results: endpoints, totals, errors by kind,
+// iterations and connection reuse. Rates are over d; d <= 0 means the time
+// since NewRecorder. The caller fills the plan, times, VUs, sessions and
+// dials.
+func (r *Recorder) Result(d time.Duration) (*Results, error) {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	r.snapshot()
+	if d <= 0 {
+		d = r.last.Sub(r.start)
+	}
+	secs := d.Seconds()
+	names := r.endpointNames()
+	res := &Results{
+		Schema:     SchemaV1,
+		DurationS:  secs,
+		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped},
+		Endpoints:  make([]EndpointResult, 0, len(names)),
+	}
+	var total data
+	for e, name := range names {
+		er, err := endpointResult(name, &r.run[e], secs)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s: %w", name, err)
+		}
+		res.Endpoints = append(res.Endpoints, er)
+		total.merge(&r.run[e], r.merger)
+	}
+	tr, err := endpointResult(TotalName, &total, secs)
+	if err != nil {
+		return nil, fmt.Errorf("totals: %w", err)
+	}
+	res.Totals = tr
+	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
+	res.Connections.Reused = total.c.reused
+	if total.c.requests > 0 {
+		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)
+	}
+	return res, nil
+}
+
+// endpointResult builds the results of one endpoint's run data.
+func endpointResult(name string, d *data, secs float64) (EndpointResult, error) {
+	c := &d.c
+	er := EndpointResult{
+		Name:              name,
+		Requests:          c.requests,
+		Errors:            c.errors,
+		Status:            map[string]int64{},
+		ErrorsByKind:      kindMap(&c.kinds),
+		BytesIn:           c.bytesIn,
+		BytesOut:          c.bytesOut,
+		Overflow:          c.overflow,
+		CorrectedOverflow: c.corrOverflow,
+		CorrectedRequests: c.corrected,
+		Latency:           percentiles(d.lat),
+	}
+	if secs > 0 {
+		er.RPS = float64(c.requests) / secs
+	}
+	for code, n := range c.status {
+		if code > 0 && n > 0 {
+			er.Status[strconv.Itoa(code)] = n
+		}
+	}
+	var err error
+	if er.HDR, err = encodeHDR(d.lat); err != nil {
+		return er, err
+	}
+	if d.corr != nil && d.corr.TotalCount() > 0 {
+		p := percentiles(d.corr)
+		er.Corrected = &p
+		if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
+			return er, err
+		}
+	}
+	return er, nil
+}
+
+// kindMap names the non-zero error counts.
+func kindMap(kinds *[NumKinds]int64) map[string]int64 {
+	m := map[string]int64{}
+	for k, n := range kinds {
+		if Kind(k) != OK && n > 0 {
+			m[Kind(k).String()] = n
+		}
+	}
+	return m
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Results) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
+
+// ReadResults reads a results.json written by WriteJSON. It rejects other
+// schemas and any HDR field that does not decode.
+func ReadResults(rd io.Reader) (*Results, error) {
+	var r Results
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if r.Schema != SchemaV1 {
+		return nil, fmt.Errorf("read results: schema %q, want %q", r.Schema, SchemaV1)
+	}
+	check := func(e *EndpointResult) error {
+		for _, s := range []string{e.HDR, e.CorrectedHDR} {
+			if s == "" {
+				continue
+			}
+			if _, err := DecodeHDR(s); err != nil {
+				return fmt.Errorf("read results: endpoint %q: %w", e.Name, err)
+			}
+		}
+		return nil
+	}
+	for i := range r.Endpoints {
+		if err := check(&r.Endpoints[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := check(&r.Totals); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

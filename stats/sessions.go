@@ -1,0 +1,102 @@
+package stats
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+)
+
+// Sessions counts a run's sessions: established, unique, rotated on login,
+// login failures, rejections, relogins and expiries. It is safe for
+// concurrent use; every method is called once per login or loss, not per
+// request.
+//
+// Concurrency: the counters are atomics; mu guards seen, the set of session
+// ids, and is held only to insert one id.
+type Sessions struct {
+	established atomic.Int64
+	rotated     atomic.Int64
+	loginFailed atomic.Int64
+	rejected    atomic.Int64
+	relogins    atomic.Int64
+	expired     atomic.Int64
+
+	mu   sync.Mutex
+	seen map[uint64]struct{}
+}
+
+// NewSessions returns an empty tracker.
+func NewSessions() *Sessions {
+	return &Sessions{seen: make(map[uint64]struct{})}
+}
+
+// Established counts a login that gave a session. id identifies the session
+// (HashID of the cookie value); unique sessions are the distinct ids seen.
+// rotated says the session cookie changed on login, as Spring and Tomcat do.
+func (s *Sessions) Established(id uint64, rotated bool) {
+	s.established.Add(1)
+	if rotated {
+		s.rotated.Add(1)
+	}
+	s.mu.Lock()
+	s.seen[id] = struct{}{}
+	s.mu.Unlock()
+}
+
+// LoginFailed counts a login that gave no session.
+func (s *Sessions) LoginFailed() { s.loginFailed.Add(1) }
+
+// Rejected counts a server's refusal to create a session (e.g. a maximum
+// number of sessions reached).
+func (s *Sessions) Rejected() { s.rejected.Add(1) }
+
+// Relogin counts a VU logging in again after losing its session.
+func (s *Sessions) Relogin() { s.relogins.Add(1) }
+
+// Expired counts a VU finding its session gone.
+func (s *Sessions) Expired() { s.expired.Add(1) }
+
+// SessionCounts is the sessions part of results.json.
+type SessionCounts struct {
+	Established    int64 `json:"established"`
+	Unique         int64 `json:"unique"`
+	RotatedOnLogin int64 `json:"rotated_on_login"`
+	LoginFailures  int64 `json:"login_failures"`
+	Rejected       int64 `json:"rejected"`
+	Relogins       int64 `json:"relogins"`
+	Expired        int64 `json:"expired"`
+}
+
+// Counts returns the counts so far. While logins run concurrently, the
+// fields are each current but not one consistent cut.
+func (s *Sessions) Counts() SessionCounts {
+	s.mu.Lock()
+	unique := int64(len(s.seen))
+	s.mu.Unlock()
+	return SessionCounts{
+		Established:    s.established.Load(),
+		Unique:         unique,
+		RotatedOnLogin: s.rotated.Load(),
+		LoginFailures:  s.loginFailed.Load(),
+		Rejected:       s.rejected.Load(),
+		Relogins:       s.relogins.Load(),
+		Expired:        s.expired.Load(),
+	}
+}
+
+// HashSecret returns the first 8 hex digits of s's SHA-256: enough to tell
+// secrets and session ids apart in logs without showing them.
+func HashSecret(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
+
+// HashID returns a 64-bit id for s (the first 8 bytes of its SHA-256), for
+// counting distinct session ids without keeping them. Collisions are
+// negligible: about n²/2⁶⁵, 3e-8 for a million sessions.
+func HashID(s string) uint64 {
+	sum := sha256.Sum256([]byte(s))
+	return binary.BigEndian.Uint64(sum[:8])
+}

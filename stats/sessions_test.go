@@ -1,0 +1,84 @@
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sync"
+	"testing"
+)
+
+func TestSessionsCounts(t *testing.T) {
+	t.Parallel()
+	s := NewSessions()
+	var wg sync.WaitGroup
+	for vu := range 50 {
+		wg.Go(func() {
+			// Each VU logs in, the id rotates; every fifth VU's session
+			// expires and it logs in again to a new session.
+			s.Established(HashID(fmt.Sprintf("vu-%d", vu)), true)
+			if vu%5 == 0 {
+				s.Expired()
+				s.Relogin()
+				s.Established(HashID(fmt.Sprintf("vu-%d-again", vu)), true)
+			}
+			if vu%10 == 0 {
+				s.LoginFailed()
+				s.Rejected()
+			}
+			// A login that lands on an id already seen is not a new one.
+			if vu%25 == 1 {
+				s.Established(HashID(fmt.Sprintf("vu-%d", vu)), false)
+			}
+		})
+	}
+	wg.Wait()
+	want := SessionCounts{Established: 62, Unique: 60, RotatedOnLogin: 60, LoginFailures: 5, Rejected: 5, Relogins: 10, Expired: 10}
+	if got := s.Counts(); got != want {
+		t.Errorf("Counts() = %+v, want %+v", got, want)
+	}
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantJSON = `{"established":62,"unique":60,"rotated_on_login":60,"login_failures":5,"rejected":5,"relogins":10,"expired":10}`
+	if string(b) != wantJSON {
+		t.Errorf("json %s, want %s", b, wantJSON)
+	}
+}
+
+func TestHashes(t *testing.T) {
+	t.Parallel()
+	hex8 := regexp.MustCompile(`^[0-9a-f]{8}$`)
+	tests := []struct {
+		in   string
+		want string // first 8 hex digits of SHA-256, from sha256sum
+	}{
+		{"", "e3b0c442"},       // the empty string
+		{"secret", "2bb80d53"}, // the demo target's password
+		{"ABCDEF0123456789ABCDEF0123456789", ""},
+	}
+	ids := map[uint64]string{}
+	for _, tt := range tests {
+		got := HashSecret(tt.in)
+		if !hex8.MatchString(got) || (tt.want != "" && got != tt.want) {
+			t.Errorf("HashSecret(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		id := HashID(tt.in)
+		if id != HashID(tt.in) {
+			t.Errorf("HashID(%q) not stable", tt.in)
+		}
+		if prev, dup := ids[id]; dup {
+			t.Errorf("HashID(%q) == HashID(%q)", tt.in, prev)
+		}
+		ids[id] = tt.in
+	}
+	// Session ids that differ in one character get different ids.
+	for i := range 10_000 {
+		id := HashID(fmt.Sprintf("5F4DCC3B5AA765D61D8327DEB882CF%04d", i))
+		if prev, dup := ids[id]; dup {
+			t.Fatalf("collision with %q", prev)
+		}
+		ids[id] = "x"
+	}
+}

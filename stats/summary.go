@@ -1,0 +1,128 @@
+package stats
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteSummary writes the end-of-run table: one row per endpoint and a
+// TOTAL row (requests, rps, errors %, latency percentiles in ms), then
+// sessions, iterations, connections, errors by kind and warnings.
+//
+// Where an endpoint has corrected latencies (End−Intended), they are its
+// headline, marked "*", and its service times (End−Start) follow in a
+// second table.
+func WriteSummary(out io.Writer, r *Results) error {
+	w := &errWriter{w: out}
+	rows := append(slices.Clip(r.Endpoints), r.Totals)
+	rows[len(rows)-1].Name = "TOTAL"
+	nameW := len("endpoint")
+	anyCorrected := false
+	for _, e := range rows {
+		nameW = max(nameW, len(e.Name)+2)
+		anyCorrected = anyCorrected || e.Corrected != nil
+	}
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\trequests\trps\terrors\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
+	for _, e := range rows {
+		name, p := e.Name, e.Latency
+		if e.Corrected != nil {
+			name, p = name+" *", *e.Corrected
+		}
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e), latencyCells(p))
+	}
+	_ = tw.Flush() // w keeps the error
+	if anyCorrected {
+		fmt.Fprintln(w, "latencies in ms; * = from the intended start (corrected for coordinated omission); service times below")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "service time (from the actual start), ms")
+		fmt.Fprintf(tw, "%-*s\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
+		for _, e := range rows {
+			if e.Corrected != nil {
+				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.Name, latencyCells(e.Latency))
+			}
+		}
+		_ = tw.Flush()
+	} else {
+		fmt.Fprintln(w, "latencies in ms")
+	}
+
+	fmt.Fprintln(w)
+	s := r.Sessions
+	fmt.Fprintf(w, "sessions:     %d established, %d unique, %d rotated on login, %d login failures, %d rejected, %d relogins, %d expired\n",
+		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
+	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection\n",
+		r.Connections.Dials, 100*r.Connections.ReuseRatio)
+	if errs := errorList(r.ErrorsByKind); errs != "" {
+		fmt.Fprintf(w, "errors:       %s\n", errs)
+	}
+	for _, msg := range r.Warnings {
+		fmt.Fprintf(w, "warning:      %s\n", msg)
+	}
+	return w.err
+}
+
+// errWriter keeps the first write error and drops later writes, so the
+// summary's many prints check errors once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// latencyCells formats p50 .. max as tab-separated cells.
+func latencyCells(p Percentiles) string {
+	return strings.Join([]string{sig3(p.P50), sig3(p.P90), sig3(p.P95), sig3(p.P99), sig3(p.P999), sig3(p.Max)}, "\t")
+}
+
+// errPercent formats an endpoint's error rate.
+func errPercent(e EndpointResult) string {
+	if e.Requests == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(e.Errors)/float64(e.Requests), 'f', 2, 64) + "%"
+}
+
+// sig3 formats v with 3 significant digits, and no exponent: 0.0123,
+// 1.23, 12.3, 123, 1234.
+func sig3(v float64) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	prec := 2 - int(math.Floor(math.Log10(math.Abs(v))))
+	return strconv.FormatFloat(v, 'f', max(prec, 0), 64)
+}
+
+// errorList formats the non-zero error counts in Kind order, then any
+// names this version does not know, sorted.
+func errorList(m map[string]int64) string {
+	var parts []string
+	for k := OK + 1; k < NumKinds; k++ {
+		if n := m[k.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	var unknown []string
+	for name, n := range m {
+		if _, ok := ParseKind(name); !ok && n > 0 {
+			unknown = append(unknown, fmt.Sprintf("%s %d", name, n))
+		}
+	}
+	slices.Sort(unknown)
+	return strings.Join(append(parts, unknown...), ", ")
+}
