@@ -21,9 +21,6 @@ import (
 	"github.com/sessionload/load/stats"
 )
 
-// errLoginPage marks a redirect to the login page: the session is gone.
-var errLoginPage = errors.New("redirected to the login page")
-
 // VU is one virtual user: its own cookie jar, identity and variables, and
 // the session it holds across iterations.
 //
@@ -46,7 +43,6 @@ type VU struct {
 	loggedIn  bool
 	refused   bool // the server refused this VU a session at least once
 	noFollow  bool // the current request must not follow redirects
-	redirects int
 
 	body  []byte // reused response body buffer, capped at Script.MaxBody
 	trace httptrace.ClientTrace

@@ -27,7 +27,7 @@ func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
 	pr := &progress{w: w, quiet: quiet}
 	total := p.Load.Total()
 	// Plain lines: about 30 per run, at least one a second apart.
-	pr.every = max(time.Second, (total/30).Round(time.Second))
+	pr.every = max(time.Second, (total / 30).Round(time.Second))
 	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
 		pr.bar = progressbar.NewOptions64(int64(total/time.Second),
 			progressbar.OptionSetWriter(w),
