@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionload/load/stats"
@@ -40,6 +41,8 @@ type Env struct {
 	idLoginPage  int
 	idLogin      int
 	idLogout     int
+
+	bufs sync.Pool // *[]byte response body buffers shared by the VUs
 
 	staticHeaders http.Header // script headers that hold no templates
 	tmplHeaders   []Header    // script headers that do
@@ -135,6 +138,20 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 	}
 	return e, nil
+}
+
+func (e *Env) getBuf() []byte {
+	if b, ok := e.bufs.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 4096)
+}
+
+func (e *Env) putBuf(b []byte) {
+	if cap(b) > 64<<10 {
+		return // keep big ones out: a few huge bodies must not pin memory
+	}
+	e.bufs.Put(&b)
 }
 
 // Script is the script the VUs run.

@@ -44,7 +44,7 @@ type VU struct {
 	refused   bool // the server refused this VU a session at least once
 	noFollow  bool // the current request must not follow redirects
 
-	body  []byte // reused response body buffer, capped at Script.MaxBody
+	body  []byte // the last response's body (up to MaxBody); from env.bufs, given back by release
 	trace httptrace.ClientTrace
 	reuse bool // set by trace.GotConn for the request in flight
 }
@@ -200,8 +200,8 @@ func (v *VU) commit(r *result) {
 // readBody keeps up to MaxBody bytes in v.body and discards the rest.
 func (v *VU) readBody(b io.Reader) (int64, error) {
 	max := v.env.script.MaxBody
-	if cap(v.body) < 4096 {
-		v.body = make([]byte, 0, 4096)
+	if v.body == nil {
+		v.body = v.env.getBuf()
 	}
 	v.body = v.body[:0]
 	var n int64
@@ -225,6 +225,15 @@ func (v *VU) readBody(b io.Reader) (int64, error) {
 		if err != nil {
 			return n, err
 		}
+	}
+}
+
+// release gives the body buffer back to the run's pool, so an idle VU
+// holds none (buffers are most of what a VU would otherwise keep).
+func (v *VU) release() {
+	if v.body != nil {
+		v.env.putBuf(v.body)
+		v.body = nil
 	}
 }
 
@@ -345,6 +354,7 @@ func (v *VU) lost(r *result) bool {
 // then recorded as session_lost, and no check or extraction runs).
 func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time) (lost bool) {
 	r, _ := v.stepResult(ctx, id, st, intended)
+	v.release()
 	lost = r.kind == stats.SessionLost
 	v.commit(&r)
 	return lost
@@ -418,12 +428,14 @@ func (v *VU) End(ctx context.Context) {
 	v.noFollow = true
 	r := v.do(ctx, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.script.Session.LogoutPath, nil, nil)
 	v.noFollow = false
+	v.release()
 	v.commit(&r)
 }
 
 // Login gets the VU a session as the script's login preset says, and
 // books it with the session tracker.
 func (v *VU) Login(ctx context.Context) error {
+	defer v.release()
 	s := v.env.script
 	var before string
 	var err error

@@ -112,6 +112,10 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		}
 		fmt.Fprintf(stderr, "results written to %s\n", f.out)
 	}
+	if ctx.Err() != nil {
+		// A pipeline must not take a cut-short run for a complete one.
+		return &exitError{code: exitRunError, err: errors.New("interrupted: the results cover the part that ran")}
+	}
 	return nil
 }
 
