@@ -2,16 +2,27 @@ package profiles
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
 var (
-	loadKeys  = []string{"vus", "duration", "stages", "graceful_stop"}
-	stageKeys = []string{"duration", "target"}
+	loadKeys = []string{"vus", "duration", "stages", "graceful_stop", "pacing",
+		"rate", "sessions", "max_vus", "preallocated_vus", "on_overload"}
+	stageKeys    = []string{"duration", "target"}
+	sessionsKeys = []string{"rate", "lifetime"}
+	// openOnly and closedOnly are the keys of one model only.
+	openOnly   = []string{"max_vus", "preallocated_vus", "on_overload"}
+	closedOnly = []string{"vus", "pacing"}
 )
 
-// load reads the closed-model load: vus for a duration, or stages.
+// load reads the load: the closed model (vus for a duration, or stages of
+// VU targets), or the open model (rate: iterations per second, or
+// sessions: {rate, lifetime} for arriving users, for a duration or along
+// stages of rate targets).
 func (d *decoder) load(n *yaml.Node) (Load, bool) {
 	l := Load{GracefulStop: defaultGracefulStop}
 	m, ok := d.fields(n, "load", loadKeys)
@@ -21,6 +32,27 @@ func (d *decoder) load(n *yaml.Node) (Load, bool) {
 	good := true
 	if e, has := m["graceful_stop"]; has {
 		l.GracefulStop, ok = d.duration(e.val, "load.graceful_stop", false)
+		good = good && ok
+	}
+	_, rate := m["rate"]
+	_, sessions := m["sessions"]
+	if rate && sessions {
+		d.errorf(m["sessions"].key, "load.sessions", "not allowed with load.rate (rate schedules iterations, sessions schedules arriving users)")
+		return l, false
+	}
+	if rate || sessions {
+		o, ok := d.open(n, m, sessions)
+		l.Open = o
+		return l, good && ok
+	}
+	for _, k := range openOnly {
+		if x, has := m[k]; has {
+			d.errorf(x.key, "load."+k, "only for the open model (with load.rate or load.sessions)")
+			good = false
+		}
+	}
+	if e, has := m["pacing"]; has {
+		l.Pacing, ok = d.duration(e.val, "load.pacing", true)
 		good = good && ok
 	}
 	if e, has := m["stages"]; has {
@@ -43,6 +75,163 @@ func (d *decoder) load(n *yaml.Node) (Load, bool) {
 		good = good && ok
 	}
 	return l, good
+}
+
+// open reads the open model's keys.
+func (d *decoder) open(n *yaml.Node, m map[string]kv, sessions bool) (*Open, bool) {
+	o := &Open{Sessions: sessions}
+	good, ok := true, true
+	for _, k := range closedOnly {
+		if x, has := m[k]; has {
+			d.errorf(x.key, "load."+k, "only for the closed model (not with load.rate or load.sessions)")
+			good = false
+		}
+	}
+	if sessions {
+		for _, k := range []string{"preallocated_vus", "on_overload"} {
+			if x, has := m[k]; has {
+				d.errorf(x.key, "load."+k, "only with load.rate (arriving users log in when they arrive)")
+				good = false
+			}
+		}
+		sm, ok := d.fields(m["sessions"].val, "load.sessions", sessionsKeys)
+		if !ok || !d.require(m["sessions"].val, "load.sessions", sm, sessionsKeys...) {
+			return o, false
+		}
+		o.Rate.Start, ok = d.rate(sm["rate"].val, "load.sessions.rate")
+		good = good && ok
+		o.Lifetime, ok = d.duration(sm["lifetime"].val, "load.sessions.lifetime", true)
+		good = good && ok
+	} else {
+		o.Rate.Start, ok = d.rate(m["rate"].val, "load.rate")
+		good = good && ok
+	}
+	if e, has := m["stages"]; has {
+		if x, has := m["duration"]; has {
+			d.errorf(x.key, "load.duration", "not allowed with load.stages (the stages set the duration)")
+			good = false
+		}
+		o.Rate.Stages, ok = d.rateStages(e.val, o.Rate.Start)
+		good = good && ok
+	} else {
+		good = d.require(n, "load", m, "duration") && good
+		if e, has := m["duration"]; has {
+			o.Rate.Duration, ok = d.duration(e.val, "load.duration", true)
+			good = good && ok
+		}
+	}
+	if e, has := m["max_vus"]; has {
+		o.MaxVUs, ok = d.positive(e.val, "load.max_vus")
+		good = good && ok
+	}
+	if e, has := m["preallocated_vus"]; has {
+		o.PreallocatedVUs, ok = d.count(e.val, "load.preallocated_vus")
+		good = good && ok
+	}
+	if !sessions {
+		switch {
+		case o.MaxVUs == 0 && o.PreallocatedVUs == 0:
+			d.errorf(resolve(n), "load", "an arrival rate needs VUs to run the iterations: set preallocated_vus and/or max_vus")
+			good = false
+		case o.MaxVUs == 0:
+			o.MaxVUs = o.PreallocatedVUs
+		case o.PreallocatedVUs > o.MaxVUs:
+			d.errorf(resolve(m["preallocated_vus"].val), "load.preallocated_vus", "%d is more than max_vus %d", o.PreallocatedVUs, o.MaxVUs)
+			good = false
+		}
+	}
+	if e, has := m["on_overload"]; has {
+		s, ok := d.str(e.val, "load.on_overload")
+		switch {
+		case !ok:
+			good = false
+		case s == "drop":
+			o.Drop = true
+		case s == "queue":
+		default:
+			d.errorf(resolve(e.val), "load.on_overload", "expected queue (run late, measured from the intended start) or drop (count as dropped), got %q", s)
+			good = false
+		}
+	}
+	if good && o.Rate.MaxRate() <= 0 {
+		d.errorf(resolve(n), "load", "the rate never rises above 0")
+		good = false
+	}
+	return o, good
+}
+
+// rate reads an arrival rate: "500/s", "30/m", "2/h", "5/100ms", or a
+// plain number per second.
+func (d *decoder) rate(n *yaml.Node, path string) (float64, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		if r, err := parseRate(n.Value); err == nil {
+			return r, true
+		}
+	}
+	d.errorf(n, path, "expected a rate like 500/s, 30/m or 5/100ms, got %s", got(n))
+	return 0, false
+}
+
+// parseRate parses "N/unit" (s, m, h or a duration) or a plain N per second.
+func parseRate(s string) (float64, error) {
+	num, per, found := strings.Cut(strings.TrimSpace(s), "/")
+	r, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || r < 0 || r > 1e7 {
+		return 0, fmt.Errorf("bad rate %q", s)
+	}
+	if !found {
+		return r, nil
+	}
+	unit := time.Second
+	switch per = strings.TrimSpace(per); per {
+	case "s":
+	case "m", "min":
+		unit = time.Minute
+	case "h":
+		unit = time.Hour
+	default:
+		unit, err = time.ParseDuration(per)
+		if err != nil || unit <= 0 {
+			return 0, fmt.Errorf("bad rate unit %q", per)
+		}
+	}
+	return r / unit.Seconds(), nil
+}
+
+// rateStages reads stages whose targets are rates.
+func (d *decoder) rateStages(n *yaml.Node, start float64) ([]RateStage, bool) {
+	items, ok := d.list(n, "load.stages")
+	if !ok {
+		return nil, false
+	}
+	if len(items) == 0 {
+		d.errorf(resolve(n), "load.stages", "expected at least one stage")
+		return nil, false
+	}
+	out := make([]RateStage, 0, len(items))
+	good, prev := true, start
+	for i, it := range items {
+		if !d.visit(it) {
+			return nil, false
+		}
+		path := fmt.Sprintf("load.stages[%d]", i)
+		m, ok := d.fields(it, path, stageKeys)
+		if !ok || !d.require(it, path, m, "duration") {
+			good = false
+			continue
+		}
+		s := RateStage{Target: prev} // no target: hold the previous rate
+		s.Duration, ok = d.duration(m["duration"].val, path+".duration", true)
+		good = good && ok
+		if e, has := m["target"]; has {
+			s.Target, ok = d.rate(e.val, path+".target")
+			good = good && ok
+		}
+		prev = s.Target
+		out = append(out, s)
+	}
+	return out, good
 }
 
 func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {

@@ -19,8 +19,13 @@ type RunOptions struct {
 	// OnInterval gets each snapshot; it runs on the executor's goroutine
 	// and must return quickly.
 	OnInterval func(Progress)
-	// Tick is how often the executor adjusts the VU count. Default 50ms.
+	// Tick is how often the closed model adjusts the VU count. Default 50ms.
 	Tick time.Duration
+	// Seed repeats a run's think times; zero picks one (results.json has it).
+	Seed uint64
+	// LagLimit is the schedule-lag p99 past which the results warn that
+	// the generator itself was late. Default 10ms.
+	LagLimit time.Duration
 }
 
 // Progress is the live state of a run, once per interval.
@@ -28,15 +33,18 @@ type Progress struct {
 	Elapsed  time.Duration
 	Total    time.Duration
 	VUs      int // VUs running (logging in, iterating or stopping)
-	Target   int // VUs the load shape asks for now
+	Target   int // VUs the load shape asks for now (open model: the cap)
 	Interval stats.Interval
 	Sessions stats.SessionCounts
+	// Phase is "" while the schedule runs, else what the run is doing
+	// ("logging in", "stopping").
+	Phase string
 }
 
-// Run runs the plan's closed-model load and returns its results.
-// Cancelling ctx stops the run early: VUs stop waiting, finish the
-// request in flight and end their sessions within the graceful-stop
-// limit; the results of what ran are returned all the same.
+// Run runs the plan and returns its results. Cancelling ctx stops the run
+// early: VUs stop waiting, finish the request in flight and end their
+// sessions within the graceful-stop limit; the results of what ran are
+// returned all the same.
 func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
@@ -47,32 +55,50 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if p.Load.GracefulStop <= 0 {
 		p.Load.GracefulStop = 30 * time.Second
 	}
-	if n := p.Users.Len(); n > 0 && p.Load.MaxVUs() > n {
+	if n := p.Users.Len(); n > 0 && p.Load.MaxVUs() > n && (p.Load.Open == nil || !p.Load.Open.Sessions) {
 		return nil, fmt.Errorf("load needs %d VUs but there are only %d users", p.Load.MaxVUs(), n)
+	}
+	if o.Seed != 0 {
+		p.Script.Seed = o.Seed
 	}
 	pl := pool.New(p.Pool)
 	defer pl.Close()
-	rec := stats.NewRecorder(stats.Options{})
-	sessions := stats.NewSessions()
-	env, err := vuser.NewEnv(p.Script, pl.Transport(), rec, sessions)
+	f := &fleet{
+		plan:     p,
+		rec:      stats.NewRecorder(stats.Options{}),
+		sessions: stats.NewSessions(),
+		lag:      stats.NewLag(),
+		opts:     o,
+	}
+	env, err := vuser.NewEnv(p.Script, pl.Transport(), f.rec, f.sessions)
 	if err != nil {
 		return nil, err
 	}
-	x := &closed{plan: p, env: env, rec: rec, sessions: sessions, opts: o}
+	f.env = env
+	probe := stats.StartProbe()
 	started := time.Now()
-	x.run(ctx)
+	if p.Load.Open != nil {
+		(&arrival{fleet: f, o: p.Load.Open}).run(ctx)
+	} else {
+		(&closedModel{fleet: f}).run(ctx)
+	}
 	ended := time.Now()
+	gen := probe.Stop(f.lag, stats.GeneratorLimits{LagP99: o.LagLimit})
+	gen.Seed = env.Seed()
 
-	res, err := rec.Result(ended.Sub(started))
+	res, err := f.rec.Result(ended.Sub(started))
 	if err != nil {
 		return nil, err
 	}
 	res.Plan = p.Name
 	res.Started, res.Ended = started, ended
 	res.DurationS = ended.Sub(started).Seconds()
-	res.VUs.Max = x.maxVUs
-	res.Sessions = sessions.Counts()
+	res.VUs.Max = f.maxVUs
+	res.Sessions = f.sessions.Counts()
 	res.Connections.Dials = pl.Stats().Dials
+	res.Generator = &gen
+	res.Warnings = append(res.Warnings, f.warnings...)
+	res.Warnings = append(res.Warnings, gen.Warnings...)
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")
 	}
@@ -82,22 +108,26 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	return res, nil
 }
 
-// closed drives VUs along the plan's stages (closed model).
+// fleet is the VUs of a run and what they share; the models drive it.
 //
-// Only the run goroutine touches slots and maxVUs; each VU goroutine
-// touches only its own VU. A slot's flags are set by the run goroutine and
-// read by its VU goroutine through atomics and channels.
-type closed struct {
+// Only the run goroutine touches slots, maxVUs and warnings; each VU
+// goroutine touches only its own VU. A slot's channels are closed by the
+// run goroutine and read by its VU goroutine.
+type fleet struct {
 	plan     *Plan
 	env      *vuser.Env
 	rec      *stats.Recorder
 	sessions *stats.Sessions
+	lag      *stats.Lag
 	opts     RunOptions
 
-	slots   []*slot // index = VU id - 1
-	running atomic.Int64
-	maxVUs  int
-	wg      sync.WaitGroup
+	slots    []*slot // closed model: index = VU id - 1
+	running  atomic.Int64
+	maxVUs   int
+	wg       sync.WaitGroup
+	warnings []string
+	t0       time.Time // schedule start
+	next     time.Time // next progress report
 }
 
 // slot is one VU id's life: at most one goroutine per id at a time, so a
@@ -112,60 +142,35 @@ type slot struct {
 	deadline time.Time // when a stopping VU is cancelled
 }
 
-func (x *closed) run(ctx context.Context) {
-	hard, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelAll()
-	t0 := time.Now()
-	total := x.plan.Load.Total()
-	tick := time.NewTicker(x.opts.Tick)
-	defer tick.Stop()
-	nextReport := t0.Add(x.opts.Interval)
-	for {
-		now := time.Now()
-		elapsed := now.Sub(t0)
-		if ctx.Err() != nil || elapsed >= total {
-			break
-		}
-		target := x.plan.Load.VUsAt(elapsed)
-		x.adjust(hard, target, now)
-		if !now.Before(nextReport) {
-			x.report(elapsed, total, target)
-			nextReport = nextReport.Add(x.opts.Interval)
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
+// start runs VU s.id on its own goroutine; next feeds it iterations (it is
+// called on the VU's goroutine, with the slot's stop channel).
+func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struct{}) (time.Time, bool)) {
+	ctx, cancel := context.WithCancel(hard)
+	s.cancel, s.stopping = cancel, false
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	s.live.Store(true)
+	if n := int(f.running.Add(1)); n > f.maxVUs {
+		f.maxVUs = n
 	}
-	// Stop everyone. Interrupted: stop waiting at once. Otherwise let each
-	// VU finish its iteration within the graceful-stop limit.
-	interrupted := ctx.Err() != nil
-	deadline := time.Now().Add(x.plan.Load.GracefulStop)
-	for _, s := range x.slots {
-		if s.live.Load() && !s.stopping {
-			s.stopping = true
-			close(s.stop)
-			s.deadline = deadline
-		}
-		if interrupted {
-			s.abort(false)
-		}
-	}
-	allDone := make(chan struct{})
-	go func() { x.wg.Wait(); close(allDone) }()
-	for {
-		select {
-		case <-allDone:
-			x.report(time.Since(t0), total, 0)
-			return
-		case <-tick.C:
-			now := time.Now()
-			x.reap(now)
-			if !now.Before(nextReport) {
-				x.report(now.Sub(t0), total, 0)
-				nextReport = nextReport.Add(x.opts.Interval)
-			}
-		}
+	f.wg.Add(1)
+	ident := f.plan.Users.Identity(s.id)
+	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
+	stop := s.stop
+	go func() {
+		defer f.wg.Done()
+		defer f.running.Add(-1)
+		defer s.live.Store(false)
+		defer cancel()
+		vu.Run(ctx, func() (time.Time, bool) { return next(stop) })
+	}()
+}
+
+// stopSlot tells a VU to finish its iteration and end its session.
+func (f *fleet) stopSlot(s *slot, now time.Time) {
+	if s.live.Load() && !s.stopping {
+		s.stopping = true
+		close(s.stop)
+		s.deadline = now.Add(f.plan.Load.GracefulStop)
 	}
 }
 
@@ -182,17 +187,113 @@ func (s *slot) abort(hard bool) {
 }
 
 // reap cancels the VUs whose graceful stop has run out.
-func (x *closed) reap(now time.Time) {
-	for _, s := range x.slots {
+func (f *fleet) reap(now time.Time) {
+	for _, s := range f.slots {
 		if s.stopping && s.live.Load() && now.After(s.deadline) {
 			s.abort(true)
 		}
 	}
 }
 
+// finish stops every VU and waits for them: at once when interrupted,
+// else within the graceful-stop limit. It keeps reporting meanwhile.
+func (f *fleet) finish(interrupted bool, target int) {
+	now := time.Now()
+	for _, s := range f.slots {
+		if !s.live.Load() {
+			continue
+		}
+		f.stopSlot(s, now)
+		if interrupted {
+			s.abort(false)
+		}
+	}
+	allDone := make(chan struct{})
+	go func() { f.wg.Wait(); close(allDone) }()
+	tick := time.NewTicker(f.opts.Tick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-allDone:
+			f.report(time.Now(), target, "stopping", true)
+			return
+		case <-tick.C:
+			now := time.Now()
+			f.reap(now)
+			f.report(now, target, "stopping", false)
+		}
+	}
+}
+
+// report sends a progress snapshot when the interval has passed (or now,
+// with force).
+func (f *fleet) report(now time.Time, target int, phase string, force bool) {
+	if !force && now.Before(f.next) {
+		return
+	}
+	for !f.next.After(now) {
+		f.next = f.next.Add(f.opts.Interval)
+	}
+	iv := f.rec.Snapshot()
+	if f.opts.OnInterval == nil {
+		return
+	}
+	f.opts.OnInterval(Progress{
+		Elapsed:  now.Sub(f.t0),
+		Total:    f.plan.Load.Total(),
+		VUs:      int(f.running.Load()),
+		Target:   target,
+		Interval: iv,
+		Sessions: f.sessions.Counts(),
+		Phase:    phase,
+	})
+}
+
+// isClosed reports whether c is closed.
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func (f *fleet) warnf(format string, args ...any) {
+	f.warnings = append(f.warnings, fmt.Sprintf(format, args...))
+}
+
+// closedModel drives VUs along the plan's stages.
+type closedModel struct{ *fleet }
+
+func (x *closedModel) run(ctx context.Context) {
+	hard, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAll()
+	x.t0 = time.Now()
+	x.next = x.t0.Add(x.opts.Interval)
+	total := x.plan.Load.Total()
+	tick := time.NewTicker(x.opts.Tick)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		elapsed := now.Sub(x.t0)
+		if ctx.Err() != nil || elapsed >= total {
+			break
+		}
+		target := x.plan.Load.VUsAt(elapsed)
+		x.adjust(hard, target, now)
+		x.report(now, target, "", false)
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	x.finish(ctx.Err() != nil, 0)
+}
+
 // adjust starts or stops VUs to reach target. New VUs take the lowest
 // free id; ramping down stops the highest ids first (last in, first out).
-func (x *closed) adjust(hard context.Context, target int, now time.Time) {
+func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 	x.reap(now)
 	active := 0
 	for _, s := range x.slots {
@@ -201,11 +302,8 @@ func (x *closed) adjust(hard context.Context, target int, now time.Time) {
 		}
 	}
 	for i := len(x.slots) - 1; i >= 0 && active > target; i-- {
-		s := x.slots[i]
-		if s.live.Load() && !s.stopping {
-			s.stopping = true
-			close(s.stop)
-			s.deadline = now.Add(x.plan.Load.GracefulStop)
+		if s := x.slots[i]; s.live.Load() && !s.stopping {
+			x.stopSlot(s, now)
 			active--
 		}
 	}
@@ -213,50 +311,49 @@ func (x *closed) adjust(hard context.Context, target int, now time.Time) {
 		if i == len(x.slots) {
 			x.slots = append(x.slots, &slot{id: i + 1})
 		}
-		s := x.slots[i]
-		if s.live.Load() {
-			continue
+		if s := x.slots[i]; !s.live.Load() {
+			x.start(hard, s, x.pacer())
+			active++
 		}
-		x.start(hard, s)
-		active++
-	}
-	if n := int(x.running.Load()); n > x.maxVUs {
-		x.maxVUs = n
 	}
 }
 
-func (x *closed) start(hard context.Context, s *slot) {
-	ctx, cancel := context.WithCancel(hard)
-	s.cancel, s.stopping = cancel, false
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	s.live.Store(true)
-	x.running.Add(1)
-	x.wg.Add(1)
-	var ident vuser.Identity
-	if x.plan.Users != nil {
-		ident = x.plan.Users.Identity(s.id)
+// pacer feeds one VU its iterations: back to back, or with Load.Pacing
+// one every Pacing from the VU's start, each with its intended time.
+func (x *closedModel) pacer() func(stop <-chan struct{}) (time.Time, bool) {
+	pacing := x.plan.Load.Pacing
+	if pacing <= 0 {
+		return func(stop <-chan struct{}) (time.Time, bool) { return time.Time{}, !isClosed(stop) }
 	}
-	vu := x.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
-	go func() {
-		defer x.wg.Done()
-		defer x.running.Add(-1)
-		defer s.live.Store(false)
-		defer cancel()
-		vu.Run(ctx, func() (time.Time, bool) { return time.Time{}, true })
-	}()
-}
-
-func (x *closed) report(elapsed, total time.Duration, target int) {
-	iv := x.rec.Snapshot()
-	if x.opts.OnInterval == nil {
-		return
+	var due time.Time
+	var timer *time.Timer
+	return func(stop <-chan struct{}) (time.Time, bool) {
+		if isClosed(stop) {
+			return time.Time{}, false
+		}
+		now := time.Now()
+		if due.IsZero() {
+			due = now // the first iteration is due once logged in
+		} else {
+			due = due.Add(pacing)
+		}
+		if wait := due.Sub(now); wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			select {
+			case <-timer.C:
+				// The generator's own lateness: how late the timer woke.
+				x.lag.Record(time.Since(due))
+			case <-stop:
+				timer.Stop()
+				return time.Time{}, false
+			}
+		}
+		// Late (the last iteration overran the pace): start now; the
+		// corrected latency counts from due.
+		return due, true
 	}
-	x.opts.OnInterval(Progress{
-		Elapsed:  elapsed,
-		Total:    total,
-		VUs:      int(x.running.Load()),
-		Target:   target,
-		Interval: iv,
-		Sessions: x.sessions.Counts(),
-	})
 }

@@ -5,7 +5,10 @@ package profiles
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/vuser"
 )
 
@@ -38,7 +41,8 @@ type Users interface {
 	Len() int
 }
 
-// Load is the closed-model load shape: VUs ramp along stages.
+// Load is the load shape. The closed model (Open == nil) ramps a number
+// of VUs along stages; the open model schedules arrivals at a rate.
 type Load struct {
 	// VUs is the VU count when there are no stages.
 	VUs int
@@ -50,6 +54,33 @@ type Load struct {
 	// GracefulStop is how long a stopping VU may take to finish its
 	// current iteration before it is cancelled. Default 30s.
 	GracefulStop time.Duration
+	// Pacing (closed model): each VU starts an iteration every Pacing,
+	// which gives every iteration an intended start, so latency can be
+	// corrected for coordinated omission. Zero: back to back.
+	Pacing time.Duration
+	// Open is the open model; nil for the closed model.
+	Open *Open
+}
+
+// Open is the open model: arrivals on a schedule, independent of how fast
+// the server answers.
+type Open struct {
+	// Rate schedules the arrivals: iterations, or new users with Sessions.
+	Rate Schedule
+	// Sessions makes each arrival a new user who logs in, works for
+	// Lifetime, then ends the session (logout or abandon); otherwise each
+	// arrival is one iteration handed to an idle, logged-in VU.
+	Sessions bool
+	// Lifetime is how long an arriving user works (Sessions only).
+	Lifetime time.Duration
+	// MaxVUs caps the VUs (arrival rate: the VU pool; sessions: users
+	// at once). Default: PreallocatedVUs (arrival rate), none (sessions).
+	MaxVUs int
+	// PreallocatedVUs log in before the schedule starts (arrival rate).
+	PreallocatedVUs int
+	// Drop drops (and counts) an iteration that finds no idle VU, instead
+	// of running it late when one frees up.
+	Drop bool
 }
 
 // Stage is one segment of a ramp.
@@ -63,4 +94,16 @@ type Threshold struct {
 	Metric    string
 	Condition string
 	Line      int
+	// Rule is the parsed rule, for stats.CheckThresholds.
+	Rule stats.Threshold
+	node *yaml.Node // the metric key, for problems found after parsing
+}
+
+// Rules returns the plan's parsed thresholds, in file order.
+func (p *Plan) Rules() []stats.Threshold {
+	out := make([]stats.Threshold, len(p.Thresholds))
+	for i, t := range p.Thresholds {
+		out[i] = t.Rule
+	}
+	return out
 }

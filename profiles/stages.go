@@ -14,6 +14,9 @@ const HoldTarget = -1
 // Total is the whole planned duration: the sum of the stages, or Duration
 // when there are none. Graceful stop is not part of it.
 func (l Load) Total() time.Duration {
+	if l.Open != nil {
+		return l.Open.Rate.Total()
+	}
 	if len(l.Stages) == 0 {
 		return l.Duration
 	}
@@ -85,7 +88,20 @@ func ramp(from, to int, elapsed, d time.Duration) int {
 
 // MaxVUs is the largest VU count the load reaches: the VUs a run must be
 // able to start (and the rows a users CSV must have).
+//
+// In the open model it is the VU cap; for session arrivals without a cap,
+// the arrivals of the whole schedule (each a new user).
 func (l Load) MaxVUs() int {
+	if o := l.Open; o != nil {
+		switch {
+		case o.MaxVUs > 0:
+			return max(o.MaxVUs, o.PreallocatedVUs)
+		case o.Sessions:
+			return int(min(o.Rate.Count(), 1<<30))
+		default:
+			return o.PreallocatedVUs
+		}
+	}
 	if len(l.Stages) == 0 {
 		return max(l.VUs, 0)
 	}

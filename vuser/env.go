@@ -3,6 +3,7 @@ package vuser
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,6 +44,7 @@ type Env struct {
 	idLogout     int
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
+	seed uint64    // Script.Seed, or a random one
 
 	staticHeaders http.Header // script headers that hold no templates
 	tmplHeaders   []Header    // script headers that do
@@ -62,7 +64,10 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	if s.MaxBody <= 0 {
 		s.MaxBody = 1 << 20
 	}
-	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions}
+	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
+	if e.seed == 0 {
+		e.seed = rand.Uint64()
+	}
 	e.base = strings.TrimSuffix(s.Target.String(), "/")
 	e.targetURL = s.Target
 	switch s.Login.Kind {
@@ -153,6 +158,10 @@ func (e *Env) putBuf(b []byte) {
 	}
 	e.bufs.Put(&b)
 }
+
+// Seed is the seed the VUs' think times are drawn with: give it back as
+// Script.Seed to repeat a run's pauses.
+func (e *Env) Seed() uint64 { return e.seed }
 
 // Script is the script the VUs run.
 func (e *Env) Script() *Script { return e.script }

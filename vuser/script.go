@@ -27,6 +27,9 @@ type Script struct {
 	Think Think
 	// Timeout bounds one request, body included. Zero means no limit.
 	Timeout time.Duration
+	// Seed makes think times reproducible: VU i draws from a generator
+	// seeded with (Seed, i). Zero picks a random seed.
+	Seed uint64
 	// MaxBody caps how many response bytes are kept for checks and
 	// extraction; the rest is read and discarded (only its size counts).
 	MaxBody int
@@ -93,9 +96,12 @@ type Login struct {
 	Steps []Step
 }
 
-// Think is the pause after each step: uniform in [Min, Max].
+// Think is the pause after each step: constant (Min == Max), uniform in
+// [Min, Max], or, with Mean set, exponential with that mean (the pauses of
+// independent users, a Poisson process), capped at Max when Max > 0.
 type Think struct {
 	Min, Max time.Duration
+	Mean     time.Duration
 }
 
 // Step is one request of a scenario.

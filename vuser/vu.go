@@ -69,7 +69,7 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		ident: ident,
 		jar:   jar,
 		data:  Data{VU: id, User: ident.Username, Password: ident.Password},
-		rng:   rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano()))),
+		rng:   rand.New(rand.NewPCG(e.seed, uint64(id))),
 		sig:   sig,
 	}
 	v.cl = http.Client{
@@ -256,16 +256,23 @@ func (v *VU) sessionCookie(u *url.URL) string {
 // Run logs in, runs iterations until told to stop, then ends the session.
 // next is called before each iteration and returns its intended start
 // (zero when unscheduled) and false to stop.
+//
+// The VU logs in before it asks for its first iteration, so an open-model
+// executor hands iterations only to VUs that hold a session.
 func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
-	for {
-		intended, ok := next()
-		if !ok || ctx.Err() != nil || closed(v.sig.Stop) {
-			break
+	if v.LoginRetry(ctx) {
+		for {
+			// next owns the stop decision: an iteration it handed out is
+			// run, never silently lost.
+			intended, ok := next()
+			if !ok || ctx.Err() != nil {
+				break
+			}
+			if !v.loggedIn && !v.LoginRetry(ctx) {
+				break
+			}
+			v.Iterate(ctx, intended)
 		}
-		if !v.loggedIn && !v.LoginRetry(ctx) {
-			break
-		}
-		v.Iterate(ctx, intended)
 	}
 	v.End(ctx)
 }
@@ -284,15 +291,26 @@ func (v *VU) LoginRetry(ctx context.Context) bool {
 }
 
 // Iterate runs the scenario once. intended is the iteration's scheduled
-// start (zero if none): every step's corrected latency counts from it.
+// start (zero if none). The iteration's lateness (its actual start minus
+// intended) is carried to every step: a step's intended start is its
+// actual start minus that lateness, so corrected latency = latency +
+// lateness, as wrk2 does per request, and think times never count.
 func (v *VU) Iterate(ctx context.Context, intended time.Time) {
 	s := v.env.script
+	var late time.Duration
+	if !intended.IsZero() {
+		late = max(time.Since(intended), 0)
+	}
 	for i := range s.Steps {
 		if ctx.Err() != nil {
 			return
 		}
 		st := &s.Steps[i]
-		if lost := v.step(ctx, v.env.stepIDs[i], st, intended); lost {
+		var due time.Time
+		if !intended.IsZero() {
+			due = time.Now().Add(-late)
+		}
+		if lost := v.step(ctx, v.env.stepIDs[i], st, due); lost {
 			v.env.sessions.Expired()
 			v.loggedIn = false
 			if !s.Session.Relogin {
@@ -302,14 +320,14 @@ func (v *VU) Iterate(ctx context.Context, intended time.Time) {
 			if !v.LoginRetry(ctx) {
 				return
 			}
-			// Retry the step once with the new session; its wait for the
-			// login counts in the corrected latency.
-			if v.step(ctx, v.env.stepIDs[i], st, intended) {
+			// Retry the step once with the new session; with an intended
+			// time, the wait for the login counts in its corrected latency.
+			if v.step(ctx, v.env.stepIDs[i], st, due) {
 				v.loggedIn = false
 				return
 			}
 		}
-		if s.Think.Max > 0 && !v.think() {
+		if (s.Think.Max > 0 || s.Think.Mean > 0) && !v.think() {
 			return
 		}
 	}
@@ -317,11 +335,17 @@ func (v *VU) Iterate(ctx context.Context, intended time.Time) {
 	v.data.Iteration++
 }
 
-// think pauses for a uniform time in [Min, Max]; false means stop now.
+// think pauses as Script.Think says; false means stop now.
 func (v *VU) think() bool {
 	t := v.env.script.Think
 	d := t.Min
-	if t.Max > t.Min {
+	switch {
+	case t.Mean > 0:
+		d = time.Duration(v.rng.ExpFloat64() * float64(t.Mean))
+		if t.Max > 0 {
+			d = min(d, t.Max)
+		}
+	case t.Max > t.Min:
 		d += time.Duration(v.rng.Int64N(int64(t.Max - t.Min)))
 	}
 	return v.sleep(d, nil)

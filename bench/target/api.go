@@ -99,10 +99,21 @@ func (t *Target) unauthenticated(w http.ResponseWriter, r *http.Request, badToke
 	t.redirect(w, "/login")
 }
 
+// Stall makes /api/ endpoints answer nothing for d from now, as a server
+// in a long GC pause or with a saturated pool does; requests that arrive
+// meanwhile wait for its end. For coordinated-omission tests.
+func (t *Target) Stall(d time.Duration) {
+	t.stallUntil.Store(time.Now().Add(d).UnixNano())
+}
+
 // serviceTime sleeps Config.ServiceTime, or less if the request is
 // cancelled, which it reports as false.
 func (t *Target) serviceTime(r *http.Request) bool {
 	d := t.cfg.ServiceTime
+	if until := t.stallUntil.Load(); until != 0 {
+		// A stall: answer nothing until it ends (then the service time).
+		d += max(time.Duration(until-time.Now().UnixNano()), 0)
+	}
 	if d <= 0 {
 		return true
 	}

@@ -113,6 +113,8 @@ type Target struct {
 
 	createdByLogin, logins, loginFailures, logouts, csrfFailures atomic.Int64
 
+	stallUntil atomic.Int64 // unix ns until which /api/ answers nothing (Stall)
+
 	catalogTail string           // the constant ","items":[...]} tail of /api/catalog
 	tokenEnc    *base64.Encoding // strict unpadded base64url for bearer tokens
 	bufs        sync.Pool        // *[]byte response buffers, so the API path does not allocate them
