@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/vuser"
 )
 
@@ -23,7 +24,7 @@ import (
 var (
 	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
 		"think", "timeout", "max_body", "http", "load", "thresholds"}
-	thinkKeys = []string{"min", "max"}
+	thinkKeys = []string{"min", "max", "mean"}
 	httpKeys  = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
 		"tls_timeout", "response_header_timeout", "idle_timeout", "keep_alive", "compression",
 		"insecure_skip_verify"}
@@ -166,6 +167,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 
 	d.checkVars()
+	d.checkThresholdEndpoints(p.Thresholds)
 	if sess.ok && s.Login.Kind != vuser.LoginNone && m["users"].key == nil {
 		d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template)", s.Login.Kind)
 	}
@@ -308,14 +310,30 @@ func (d *decoder) headers(n *yaml.Node, path string) []vuser.Header {
 	return out
 }
 
-// think reads a fixed pause or a {min, max} range.
+// think reads a fixed pause, a {min, max} range (uniform), or
+// {mean, max} (exponential with that mean, capped at max if given).
 func (d *decoder) think(n *yaml.Node) (vuser.Think, bool) {
 	if r := resolve(n); r.Kind != yaml.MappingNode {
 		v, ok := d.duration(r, "think", false)
 		return vuser.Think{Min: v, Max: v}, ok
 	}
 	m, ok := d.fields(n, "think", thinkKeys)
-	if !ok || !d.require(n, "think", m, thinkKeys...) {
+	if !ok {
+		return vuser.Think{}, false
+	}
+	if e, has := m["mean"]; has {
+		if x, has := m["min"]; has {
+			d.errorf(x.key, "think.min", "not allowed with think.mean (mean gives exponential pauses; min/max alone give uniform ones)")
+			return vuser.Think{}, false
+		}
+		mean, ok := d.duration(e.val, "think.mean", true)
+		var hi time.Duration
+		if x, has := m["max"]; has && ok {
+			hi, ok = d.duration(x.val, "think.max", true)
+		}
+		return vuser.Think{Mean: mean, Max: hi}, ok
+	}
+	if !d.require(n, "think", m, "min", "max") {
 		return vuser.Think{}, false
 	}
 	lo, ok1 := d.duration(m["min"].val, "think.min", false)
@@ -377,9 +395,41 @@ func (d *decoder) thresholds(n *yaml.Node) []Threshold {
 			d.errorf(v, fmt.Sprintf("thresholds[%q]", p.key.Value), "expected a condition string like \"< 300ms\", got %s", got(v))
 			continue
 		}
-		out = append(out, Threshold{Metric: p.key.Value, Condition: v.Value, Line: p.key.Line})
+		rule, err := stats.ParseThreshold(p.key.Value, v.Value)
+		if err != nil {
+			// Point at the problem inside the metric or the condition.
+			n, te := v, (*stats.ThresholdError)(nil)
+			col := 1
+			if errors.As(err, &te) {
+				col = te.Col
+				if te.InMetric {
+					n = p.key
+				}
+			}
+			line, c := d.position(n, col)
+			d.at(line, c, fmt.Sprintf("thresholds[%q]", p.key.Value), "%v", err)
+			continue
+		}
+		out = append(out, Threshold{Metric: p.key.Value, Condition: v.Value, Line: p.key.Line, Rule: rule, node: p.key})
 	}
 	return out
+}
+
+// checkThresholdEndpoints reports thresholds on endpoints the plan never
+// requests: a typo there would otherwise fail only after the whole run.
+func (d *decoder) checkThresholdEndpoints(ts []Threshold) {
+	if len(d.names) == 0 {
+		return // no scenario to check against; that is reported already
+	}
+	known := map[string]bool{stats.TotalName: true, vuser.EndpointLoginPage: true, vuser.EndpointLogin: true, vuser.EndpointLogout: true}
+	for _, n := range d.names {
+		known[n.name] = true
+	}
+	for _, t := range ts {
+		if ep := t.Rule.Endpoint(); ep != "" && !known[ep] {
+			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "no step is named %q", ep)
+		}
+	}
 }
 
 // redact returns the plan's text with the password scalar pw replaced by

@@ -50,6 +50,7 @@ var badPlans = []struct {
 	{"json_nan", "numbers JSON cannot carry"},
 	{"login_field_misplaced", "a field of another login, a var in the users template"},
 	{"check_template", "placeholders in check values, which are compared as written"},
+	{"bad_thresholds", "threshold metrics and conditions that do not parse, at their column; an unknown endpoint"},
 }
 
 func TestBadPlans(t *testing.T) {

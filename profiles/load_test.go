@@ -95,7 +95,11 @@ func TestLoadFull(t *testing.T) {
 		Stages:       []profiles.Stage{{Duration: 10 * time.Second, Target: 100}, {Duration: 20 * time.Second, Target: 100}, {Duration: 5 * time.Second, Target: 0}},
 		GracefulStop: 5 * time.Second,
 	})
-	same(t, "thresholds", p.Thresholds, []profiles.Threshold{{Metric: "catalog p99", Condition: "< 300ms", Line: 71}, {Metric: "errors", Condition: "< 1%", Line: 72}})
+	var ths []string
+	for _, th := range p.Thresholds {
+		ths = append(ths, fmt.Sprintf("%d: %s = %s", th.Line, th.Metric, th.Rule.Expr()))
+	}
+	same(t, "thresholds", ths, []string{"71: catalog p99 = catalog p99 < 300ms", "72: errors = errors < 1%"})
 	same(t, "identity", p.Users.Identity(7), vuser.Identity{Username: "user7", Password: "s3cret"})
 	same(t, "users", p.Users.Len(), 0)
 	if strings.Contains(p.Source, "s3cret") || !strings.Contains(p.Source, `password: "*****"}`) {

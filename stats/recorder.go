@@ -56,6 +56,11 @@ type Options struct {
 	// had an intended time), e.g. to write an .hlog. They are borrowed: valid
 	// only during the call, and reset after it.
 	OnInterval func(endpoint int, name string, latency, corrected *hdrhistogram.Histogram)
+	// Gauges, if set, is called by Snapshot for the live state the recorder
+	// cannot see (active VUs, sessions); the timeline and sinks carry it.
+	Gauges func() Gauges
+	// Sinks get every interval as Snapshot ends it (.hlog, Prometheus).
+	Sinks []Sink
 }
 
 // counters are the plain counts of one endpoint.
@@ -201,6 +206,8 @@ func (sh *shard) newSlot(e int) *data {
 type Recorder struct {
 	now        func() time.Time
 	onInterval func(int, string, *hdrhistogram.Histogram, *hdrhistogram.Histogram)
+	gauges     func() Gauges
+	sinks      []Sink
 	shards     []shard
 	mask       uint
 
@@ -226,6 +233,8 @@ type Recorder struct {
 	spareCorr  []*hdrhistogram.Histogram // corrected histograms of spares that need none
 	iterations int64
 	dropped    int64
+	timeline   []TimelinePoint
+	hists      []IntervalHistograms // scratch for sinks
 }
 
 // NewRecorder returns a Recorder whose run starts now.
@@ -245,6 +254,8 @@ func NewRecorder(o Options) *Recorder {
 	return &Recorder{
 		now:        o.Now,
 		onInterval: o.OnInterval,
+		gauges:     o.Gauges,
+		sinks:      o.Sinks,
 		shards:     make([]shard, size),
 		mask:       uint(size - 1),
 		ids:        make(map[string]int),
@@ -378,6 +389,11 @@ type Interval struct {
 	Total      IntervalStats   // all endpoints
 	Iterations int64           // completed in the interval
 	Dropped    int64           // dropped in the interval
+	// Gauges is the live state at the end of the interval, from
+	// Options.Gauges (zero without it).
+	Gauges Gauges
+	// RunStart is when the recorder was made: the run's time origin.
+	RunStart time.Time
 }
 
 // IntervalStats is one endpoint's (or the total's) figures for an interval.
@@ -390,7 +406,9 @@ type IntervalStats struct {
 	P50          float64
 	P95          float64
 	P99          float64
-	Corrected    int64   // samples with an intended time; CorrectedP99 is set when > 0
+	Corrected    int64   // samples with an intended time; CorrectedP50..99 are set when > 0
+	CorrectedP50 float64 // p50 of End−Intended
+	CorrectedP95 float64 // p95 of End−Intended
 	CorrectedP99 float64 // p99 of End−Intended
 	BytesIn      int64
 	BytesOut     int64
@@ -417,6 +435,8 @@ func (d *data) intervalStats(name string, secs float64) IntervalStats {
 		s.P99 = ms(d.lat.ValueAtQuantile(99))
 	}
 	if d.corr != nil && d.corr.TotalCount() > 0 {
+		s.CorrectedP50 = ms(d.corr.ValueAtQuantile(50))
+		s.CorrectedP95 = ms(d.corr.ValueAtQuantile(95))
 		s.CorrectedP99 = ms(d.corr.ValueAtQuantile(99))
 	}
 	return s
@@ -444,7 +464,10 @@ func (r *Recorder) snapshot() Interval {
 		r.run = append(r.run, data{})
 		r.interval = append(r.interval, data{})
 	}
-	iv := Interval{Start: r.last, End: end, Endpoints: make([]IntervalStats, n)}
+	iv := Interval{Start: r.last, End: end, Endpoints: make([]IntervalStats, n), RunStart: r.start}
+	if r.gauges != nil {
+		iv.Gauges = r.gauges()
+	}
 	for i := range r.shards {
 		sh := &r.shards[i]
 		for e := range n {
@@ -460,8 +483,28 @@ func (r *Recorder) snapshot() Interval {
 	secs := end.Sub(r.last).Seconds()
 	r.ivTotal.reset()
 	for e := range n {
+		iv.Endpoints[e] = r.interval[e].intervalStats(names[e], secs)
+	}
+	for e := range n {
+		r.ivTotal.merge(&r.interval[e], r.merger)
+	}
+	iv.Total = r.ivTotal.intervalStats(TotalName, secs)
+	if len(r.sinks) > 0 {
+		r.hists = r.hists[:0]
+		for e := range n {
+			d := &r.interval[e]
+			h := IntervalHistograms{Latency: d.lat}
+			if d.c.corrected > 0 {
+				h.Corrected = d.corr
+			}
+			r.hists = append(r.hists, h)
+		}
+		for _, s := range r.sinks {
+			s.Interval(&iv, r.hists)
+		}
+	}
+	for e := range n {
 		d := &r.interval[e]
-		iv.Endpoints[e] = d.intervalStats(names[e], secs)
 		if r.onInterval != nil {
 			var corr *hdrhistogram.Histogram
 			if d.c.corrected > 0 {
@@ -472,14 +515,13 @@ func (r *Recorder) snapshot() Interval {
 			}
 			r.onInterval(e, names[e], d.lat, corr)
 		}
-		r.ivTotal.merge(d, r.merger)
 		r.run[e].merge(d, r.merger)
 		d.reset()
 	}
-	iv.Total = r.ivTotal.intervalStats(TotalName, secs)
 	r.iterations += iv.Iterations
 	r.dropped += iv.Dropped
 	r.last = end
+	r.timeline = append(r.timeline, timelinePoint(&iv))
 	return iv
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,6 +35,14 @@ type Results struct {
 	Totals       EndpointResult   `json:"totals"`
 	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
 	Warnings     []string         `json:"warnings,omitempty"`
+	// Generator is the generator's own health (CPU, GC, schedule lag).
+	Generator *Generator `json:"generator,omitempty"`
+	// Thresholds are the plan's pass/fail verdicts; see CheckThresholds.
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Timeline is the run interval by interval; see TimelinePoint.
+	Timeline []TimelinePoint `json:"timeline,omitempty"`
+	// PlanSource is the plan's text with secrets removed, for reports.
+	PlanSource string `json:"plan_source,omitempty"`
 }
 
 // VUCounts is how many virtual users the run had.
@@ -142,7 +151,11 @@ func DecodeHDR(s string) (*hdrhistogram.Histogram, error) {
 func (r *Recorder) Result(d time.Duration) (*Results, error) {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	r.snapshot()
+	if iv := r.snapshot(); iv.Total.Requests == 0 && iv.Iterations == 0 && iv.Dropped == 0 && len(r.timeline) > 1 {
+		// The last interval is often a sliver after the executor's own
+		// final snapshot: keep it out of the timeline when it holds nothing.
+		r.timeline = r.timeline[:len(r.timeline)-1]
+	}
 	if d <= 0 {
 		d = r.last.Sub(r.start)
 	}
@@ -153,6 +166,7 @@ func (r *Recorder) Result(d time.Duration) (*Results, error) {
 		DurationS:  secs,
 		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped},
 		Endpoints:  make([]EndpointResult, 0, len(names)),
+		Timeline:   slices.Clone(r.timeline),
 	}
 	var total data
 	for e, name := range names {

@@ -66,7 +66,37 @@ func WriteSummary(out io.Writer, r *Results) error {
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(w, "warning:      %s\n", msg)
 	}
+	writeThresholds(w, r.Thresholds)
 	return w.err
+}
+
+// writeThresholds lists the verdicts, ✓ or ✗, with what was observed.
+func writeThresholds(w io.Writer, ts []ThresholdResult) {
+	if len(ts) == 0 {
+		return
+	}
+	failed := 0
+	exprW := 0
+	for _, t := range ts {
+		exprW = max(exprW, len([]rune(t.Expr)))
+		if !t.OK {
+			failed++
+		}
+	}
+	fmt.Fprintln(w)
+	if failed == 0 {
+		fmt.Fprintf(w, "thresholds:   all %d passed\n", len(ts))
+	} else {
+		fmt.Fprintf(w, "thresholds:   %d of %d FAILED\n", failed, len(ts))
+	}
+	for _, t := range ts {
+		mark := "✓"
+		if !t.OK {
+			mark = "✗"
+		}
+		pad := strings.Repeat(" ", exprW-len([]rune(t.Expr)))
+		fmt.Fprintf(w, "  %s %s%s  observed %s\n", mark, t.Expr, pad, t.FormatObserved())
+	}
 }
 
 // errWriter keeps the first write error and drops later writes, so the

@@ -22,6 +22,7 @@ type runFlags struct {
 	duration time.Duration
 	out      string
 	quiet    bool
+	outputs  outputFlags
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -29,6 +30,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().DurationVar(&f.duration, "duration", 0, "run for this long, replacing the plan's duration")
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
+	f.outputs.register(c)
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -97,12 +99,17 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		}
 		fh.Close()
 	}
+	if err := f.outputs.check(); err != nil {
+		return badInput(err)
+	}
 	show := newProgress(stderr, f.quiet, p)
 	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update})
 	show.finish()
 	if err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
+	res.PlanSource = p.Source
+	passed := stats.CheckThresholds(res, p.Rules())
 	if err := stats.WriteSummary(stdout, res); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
@@ -112,9 +119,15 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		}
 		fmt.Fprintf(stderr, "results written to %s\n", f.out)
 	}
+	if err := f.outputs.write(res, stderr); err != nil {
+		return &exitError{code: exitRunError, err: err}
+	}
 	if ctx.Err() != nil {
 		// A pipeline must not take a cut-short run for a complete one.
 		return &exitError{code: exitRunError, err: errors.New("interrupted: the results cover the part that ran")}
+	}
+	if !passed {
+		return thresholdError(res)
 	}
 	return nil
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/stats"
+)
+
+// startTarget starts the built-in target for one test.
+func startTarget(t *testing.T) string {
+	t.Helper()
+	srv, err := target.New(target.Config{Users: 10}).Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.URL()
+}
+
+// A failed threshold exits 99; the verdicts are in the summary,
+// results.json and JUnit, and the CSV timeline adds up to results.json.
+func TestRunThresholdsAndOutputs(t *testing.T) {
+	t.Parallel()
+	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", startTarget(t), 1)+
+		"thresholds:\n  \"me p99\": \"< 1m\"\n  \"requests\": \"> 1000000\"\n  \"sessions.unique\": \"== 2\"\n")
+	dir := t.TempDir()
+	out, csvPath, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "t.csv"), filepath.Join(dir, "j.xml")
+	code, stdout, stderr := runCLI(t, "run", plan, "--duration", "2s", "--quiet", "--out", out, "--csv", csvPath, "--junit", junit)
+	if code != exitThresholds {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitThresholds, stderr)
+	}
+	for _, w := range []string{"1 of 3 FAILED", "✓ me p99 < 1m", "✗ requests > 1000000", "✓ sessions.unique == 2"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("summary lacks %q:\n%s", w, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "1 of 3 thresholds failed") {
+		t.Errorf("stderr does not say the thresholds failed:\n%s", stderr)
+	}
+	res := readResults(t, out)
+	if len(res.Thresholds) != 3 || res.Thresholds[1].OK || res.Thresholds[1].Observed != float64(res.Totals.Requests) {
+		t.Errorf("results.json thresholds %+v (total requests %d)", res.Thresholds, res.Totals.Requests)
+	}
+	if res.PlanSource == "" || strings.Contains(res.PlanSource, "password: secret") {
+		t.Errorf("plan_source missing or not redacted: %q", res.PlanSource)
+	}
+
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string    `xml:"name,attr"`
+			Failure *struct{} `xml:"failure"`
+		} `xml:"testcase"`
+	}
+	if err := xml.Unmarshal(b, &suite); err != nil {
+		t.Fatal(err)
+	}
+	if suite.Tests != 3 || suite.Failures != 1 || suite.Cases[1].Name != "requests > 1000000" || suite.Cases[1].Failure == nil {
+		t.Errorf("junit: %+v", suite)
+	}
+
+	checkCSV(t, csvPath, res)
+}
+
+// checkCSV reads the timeline CSV back and checks that it matches
+// results.json: same rows, and requests and errors that add up to the
+// run's totals, per endpoint and overall.
+func checkCSV(t *testing.T, path string, res *stats.Results) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 || rows[0][0] != "t_s" || rows[0][2] != "endpoint" || rows[0][3] != "requests" {
+		t.Fatalf("csv header %q", rows[0])
+	}
+	if len(res.Timeline) < 2 {
+		t.Fatalf("timeline has %d intervals, want >= 2", len(res.Timeline))
+	}
+	reqs, errs := map[string]int64{}, map[string]int64{}
+	for _, r := range rows[1:] {
+		n, _ := strconv.ParseInt(r[3], 10, 64)
+		e, _ := strconv.ParseInt(r[4], 10, 64)
+		reqs[r[2]] += n
+		errs[r[2]] += e
+	}
+	want := len(res.Timeline) * (len(res.Endpoints) + 1)
+	if len(rows)-1 != want {
+		t.Errorf("csv has %d rows, want %d (intervals × (endpoints + total))", len(rows)-1, want)
+	}
+	for _, e := range append(res.Endpoints, res.Totals) {
+		if reqs[e.Name] != e.Requests || errs[e.Name] != e.Errors {
+			t.Errorf("csv %s: %d requests, %d errors; results.json %d, %d", e.Name, reqs[e.Name], errs[e.Name], e.Requests, e.Errors)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package stats
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+)
+
+// junitSuite is the JUnit XML that CI systems (Jenkins, GitLab, GitHub
+// actions' reporters) read: one test case per threshold.
+type junitSuite struct {
+	XMLName  xml.Name    `xml:"testsuite"`
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Output    string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes r's threshold verdicts as a JUnit XML test suite named
+// after the plan: one test case per threshold, failed when it did not hold.
+func WriteJUnit(w io.Writer, r *Results) error {
+	name := r.Plan
+	if name == "" {
+		name = "load"
+	}
+	s := junitSuite{Name: name + " thresholds", Tests: len(r.Thresholds), Time: r.DurationS}
+	for _, t := range r.Thresholds {
+		c := junitCase{Name: t.Expr, Classname: "load." + name, Output: "observed " + t.FormatObserved()}
+		if !t.OK {
+			s.Failures++
+			c.Failure = &junitFailure{
+				Message: fmt.Sprintf("%s: observed %s", t.Expr, t.FormatObserved()),
+				Type:    "threshold",
+				Text:    fmt.Sprintf("threshold %q did not hold: observed %s", t.Expr, t.FormatObserved()),
+			}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

@@ -1,0 +1,132 @@
+package stats
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Gauges is the live state of a run that only the executor knows; the
+// recorder asks for it once per interval through Options.Gauges.
+type Gauges struct {
+	VUs      int           // VUs running
+	Sessions SessionCounts // session counts so far
+}
+
+// Sink receives every interval as Snapshot ends it. It runs on the
+// snapshotting goroutine, under the recorder's snapshot lock, so it must
+// return quickly and keep its own errors (reported when it is closed).
+// hists is by endpoint id; its histograms (microseconds; Latency nil when
+// the endpoint had no sample yet, Corrected nil when none had an intended
+// time) are borrowed: valid only during the call.
+type Sink interface {
+	Interval(iv *Interval, hists []IntervalHistograms)
+}
+
+// IntervalHistograms are one endpoint's histograms of one interval.
+type IntervalHistograms struct {
+	Latency, Corrected *hdrhistogram.Histogram
+}
+
+// TimelinePoint is one interval of results.json's timeline.
+type TimelinePoint struct {
+	// T is the end of the interval, seconds since the run started.
+	T float64 `json:"t_s"`
+	// DurationS is the interval's length.
+	DurationS float64 `json:"duration_s"`
+	// VUs is how many VUs ran at the end of the interval.
+	VUs int `json:"vus"`
+	// Sessions is the sessions established so far; Relogins likewise.
+	Sessions   int64              `json:"sessions"`
+	Relogins   int64              `json:"relogins"`
+	Iterations int64              `json:"iterations"` // completed in the interval
+	Dropped    int64              `json:"dropped"`    // dropped in the interval
+	Endpoints  []TimelineEndpoint `json:"endpoints"`  // every endpoint known by then, in id order
+	Total      TimelineEndpoint   `json:"total"`
+}
+
+// TimelineEndpoint is one endpoint's (or the total's) figures for one
+// interval. Latencies in ms; corrected ones only where samples had
+// intended times.
+type TimelineEndpoint struct {
+	Name         string  `json:"name"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	RPS          float64 `json:"rps"`
+	P50          float64 `json:"p50_ms"`
+	P95          float64 `json:"p95_ms"`
+	P99          float64 `json:"p99_ms"`
+	Corrected    int64   `json:"corrected_requests,omitempty"`
+	CorrectedP50 float64 `json:"corrected_p50_ms,omitempty"`
+	CorrectedP95 float64 `json:"corrected_p95_ms,omitempty"`
+	CorrectedP99 float64 `json:"corrected_p99_ms,omitempty"`
+}
+
+func timelineEndpoint(s *IntervalStats) TimelineEndpoint {
+	return TimelineEndpoint{
+		Name: s.Name, Requests: s.Requests, Errors: s.Errors, RPS: s.RPS,
+		P50: s.P50, P95: s.P95, P99: s.P99,
+		Corrected: s.Corrected, CorrectedP50: s.CorrectedP50, CorrectedP95: s.CorrectedP95, CorrectedP99: s.CorrectedP99,
+	}
+}
+
+func timelinePoint(iv *Interval) TimelinePoint {
+	p := TimelinePoint{
+		T:          iv.End.Sub(iv.RunStart).Seconds(),
+		DurationS:  iv.End.Sub(iv.Start).Seconds(),
+		VUs:        iv.Gauges.VUs,
+		Sessions:   iv.Gauges.Sessions.Established,
+		Relogins:   iv.Gauges.Sessions.Relogins,
+		Iterations: iv.Iterations,
+		Dropped:    iv.Dropped,
+		Endpoints:  make([]TimelineEndpoint, len(iv.Endpoints)),
+		Total:      timelineEndpoint(&iv.Total),
+	}
+	for i := range iv.Endpoints {
+		p.Endpoints[i] = timelineEndpoint(&iv.Endpoints[i])
+	}
+	return p
+}
+
+// csvHeader is the timeline CSV's header; WriteTimelineCSV writes one row
+// per interval and endpoint, then one for the total.
+var csvHeader = []string{"t_s", "duration_s", "endpoint", "requests", "errors", "rps",
+	"p50_ms", "p95_ms", "p99_ms", "corrected_p50_ms", "corrected_p95_ms", "corrected_p99_ms",
+	"vus", "sessions", "relogins", "iterations", "dropped"}
+
+// WriteTimelineCSV writes r's timeline as CSV with a header: one row per
+// interval and endpoint, and a row named "total" per interval. Corrected
+// columns are empty where the endpoint had no intended times.
+func WriteTimelineCSV(w io.Writer, r *Results) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(csvHeader) // errors surface through cw.Error
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, p := range r.Timeline {
+		row := func(e *TimelineEndpoint) {
+			c50, c95, c99 := "", "", ""
+			if e.Corrected > 0 {
+				c50, c95, c99 = f(e.CorrectedP50), f(e.CorrectedP95), f(e.CorrectedP99)
+			}
+			_ = cw.Write([]string{f(p.T), f(p.DurationS), e.Name, i(e.Requests), i(e.Errors), f(e.RPS),
+				f(e.P50), f(e.P95), f(e.P99), c50, c95, c99,
+				strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped)})
+		}
+		for k := range p.Endpoints {
+			row(&p.Endpoints[k])
+		}
+		row(&p.Total)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write timeline csv: %w", err)
+	}
+	return nil
+}
+
+// secondsSince is t − origin in seconds, for log timestamps.
+func secondsSince(t, origin time.Time) float64 { return t.Sub(origin).Seconds() }
