@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/vuser"
 )
@@ -216,4 +217,67 @@ func BenchmarkDemoTarget(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "µs-cpu/req")
+}
+
+// rateTrial runs a constant arrival rate for secs against u and reports
+// whether the generator kept up (schedule lag p99 < 5 ms, every
+// iteration done, no errors) and its CPU time per request.
+func rateTrial(b *testing.B, u *url.URL, rate, secs int) (ok bool, lagP99, cpuPerReq float64) {
+	text := fmt.Sprintf(`
+target: %s
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, end: abandon}
+scenario:
+  - {name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}
+load: {rate: %d/s, duration: %ds, preallocated_vus: 64, max_vus: 512}
+`, u, rate, secs)
+	p, err := profiles.Parse("rate.yaml", []byte(text), ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := profiles.Run(context.Background(), p, profiles.RunOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := res.Generator
+	want := int64(rate * secs)
+	ok = g.ScheduleLagP99Ms < 5 && res.Iterations.Completed >= want*99/100 && res.Totals.Errors == 0
+	return ok, g.ScheduleLagP99Ms, 1e6 * g.CPUSeconds / float64(max(res.Totals.Requests, 1))
+}
+
+// BenchmarkMaxRate finds the highest constant arrival rate load sustains
+// against the demo target in another process with schedule lag p99 < 5 ms
+// (doubling, then bisecting), and reports it with the generator's CPU
+// time per request at that rate.
+func BenchmarkMaxRate(b *testing.B) {
+	u := startChild(b)
+	for range b.N {
+		good, bad := 0, 0
+		var goodCPU, goodLag float64
+		for r := 1000; bad == 0; r *= 2 {
+			ok, lag, cpu := rateTrial(b, u, r, 3)
+			b.Logf("rate %d/s: kept up %v, lag p99 %.2f ms, %.1f µs CPU/req", r, ok, lag, cpu)
+			if ok {
+				good, goodCPU, goodLag = r, cpu, lag
+			} else {
+				bad = r
+			}
+		}
+		for range 3 {
+			if good == 0 || bad-good <= good/8 {
+				break
+			}
+			r := (good + bad) / 2
+			ok, lag, cpu := rateTrial(b, u, r, 3)
+			b.Logf("rate %d/s: kept up %v, lag p99 %.2f ms, %.1f µs CPU/req", r, ok, lag, cpu)
+			if ok {
+				good, goodCPU, goodLag = r, cpu, lag
+			} else {
+				bad = r
+			}
+		}
+		b.ReportMetric(float64(good), "max-req/s")
+		b.ReportMetric(goodCPU, "µs-cpu/req")
+		b.ReportMetric(goodLag, "lag-p99-ms")
+	}
 }

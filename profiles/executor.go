@@ -26,6 +26,9 @@ type RunOptions struct {
 	// LagLimit is the schedule-lag p99 past which the results warn that
 	// the generator itself was late. Default 10ms.
 	LagLimit time.Duration
+	// Logf, if set, gets warnings as they happen (they are in the
+	// results' warnings too).
+	Logf func(format string, args ...any)
 }
 
 // Progress is the live state of a run, once per interval.
@@ -260,7 +263,11 @@ func isClosed(c <-chan struct{}) bool {
 }
 
 func (f *fleet) warnf(format string, args ...any) {
-	f.warnings = append(f.warnings, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	f.warnings = append(f.warnings, msg)
+	if f.opts.Logf != nil {
+		f.opts.Logf("warning: %s", msg)
+	}
 }
 
 // closedModel drives VUs along the plan's stages.

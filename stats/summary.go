@@ -60,6 +60,14 @@ func WriteSummary(out io.Writer, r *Results) error {
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
 	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection\n",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)
+	if g := r.Generator; g != nil {
+		fmt.Fprintf(w, "generator:    CPU %.0f%% (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), seed %d\n",
+			100*g.CPUUtil, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, g.Seed)
+		if l := g.ScheduleLag; l != nil {
+			fmt.Fprintf(w, "schedule lag: p50 %s, p99 %s, max %s ms over %d scheduled starts (how late the generator itself was)\n",
+				sig3(l.P50), sig3(l.P99), sig3(l.Max), g.ScheduledCount)
+		}
+	}
 	if errs := errorList(r.ErrorsByKind); errs != "" {
 		fmt.Fprintf(w, "errors:       %s\n", errs)
 	}

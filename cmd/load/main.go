@@ -94,6 +94,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDemoCmd(stdout, stderr),
 		newTargetCmd(stdout, stderr),
 		newInitCmd(stdout, stderr),
+		newReportCmd(stdout, stderr),
+		newCompareCmd(stdout, stderr),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -23,6 +23,11 @@ func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
 }
 
+// summary prints the end-of-run summary.
+func (o *outputFlags) summary(w io.Writer, res *stats.Results) error {
+	return stats.WriteSummary(w, res)
+}
+
 // files are the output paths with their flag names, in writing order.
 func (o *outputFlags) files() []struct{ flag, path string } {
 	return []struct{ flag, path string }{{"csv", o.csv}, {"junit", o.junit}}

@@ -72,6 +72,43 @@ func TestRunThresholdsAndOutputs(t *testing.T) {
 	}
 
 	checkCSV(t, csvPath, res)
+
+	// report prints the same summary from the file, exits 99 again, and
+	// writes the CSV again, identical.
+	csv2 := filepath.Join(dir, "t2.csv")
+	code, stdout2, stderr := runCLI(t, "report", out, "--csv", csv2)
+	if code != exitThresholds || stdout2 != stdout {
+		t.Errorf("report: exit %d, stderr %s; summary differs:\n%s\nrun printed:\n%s", code, stderr, stdout2, stdout)
+	}
+	if a, b := readFile(t, csvPath), readFile(t, csv2); a != b {
+		t.Errorf("report --csv differs from run --csv")
+	}
+
+	// compare: a run against itself passes; against a worse copy, exit 99.
+	if code, cmp, stderr := runCLI(t, "compare", out, out); code != 0 || !strings.Contains(cmp, "no regression") {
+		t.Errorf("compare with itself: exit %d\n%s%s", code, cmp, stderr)
+	}
+	res.Totals.Errors += res.Totals.Requests / 10
+	worse := filepath.Join(dir, "worse.json")
+	if err := writeResults(worse, res); err != nil {
+		t.Fatal(err)
+	}
+	code, cmp, _ := runCLI(t, "compare", out, worse, "--max-regress", "errors=1pp")
+	if code != exitThresholds || !strings.Contains(cmp, "✗ regression (> +1pp)") {
+		t.Errorf("compare with more errors: exit %d\n%s", code, cmp)
+	}
+	if code, _, stderr := runCLI(t, "compare", out, worse, "--max-regress", "p99=fast"); code != exitBadInput {
+		t.Errorf("bad --max-regress: exit %d: %s", code, stderr)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // checkCSV reads the timeline CSV back and checks that it matches

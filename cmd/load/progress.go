@@ -58,6 +58,14 @@ func (pr *progress) update(p profiles.Progress) {
 	}
 }
 
+// logf shows a message from the run (a warning) on its own line.
+func (pr *progress) logf(format string, args ...any) {
+	if pr.bar != nil {
+		_ = pr.bar.Clear()
+	}
+	fmt.Fprintf(pr.w, "load: "+format+"\n", args...)
+}
+
 func (pr *progress) finish() {
 	if pr.bar != nil {
 		_ = pr.bar.Finish()
@@ -73,8 +81,15 @@ func statusLine(p profiles.Progress) string {
 	if t.Requests > 0 {
 		errPct = 100 * float64(t.Errors) / float64(t.Requests)
 	}
-	return fmt.Sprintf("VUs %d/%d  sessions %d  rps %.0f  errors %.1f%%  p99 %s",
+	line := fmt.Sprintf("VUs %d/%d  sessions %d  rps %.0f  errors %.1f%%  p99 %s",
 		p.VUs, p.Target, p.Sessions.Established, t.RPS, errPct, fmtMS(t.P99))
+	if t.Corrected > 0 {
+		line += "  corrected p99 " + fmtMS(t.CorrectedP99)
+	}
+	if p.Phase != "" {
+		line = p.Phase + ": " + line
+	}
+	return line
 }
 
 func fmtMS(ms float64) string {

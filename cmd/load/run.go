@@ -22,6 +22,7 @@ type runFlags struct {
 	duration time.Duration
 	out      string
 	quiet    bool
+	seed     uint64
 	outputs  outputFlags
 }
 
@@ -30,6 +31,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().DurationVar(&f.duration, "duration", 0, "run for this long, replacing the plan's duration")
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
+	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
 	f.outputs.register(c)
 }
 
@@ -103,14 +105,14 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		return badInput(err)
 	}
 	show := newProgress(stderr, f.quiet, p)
-	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update})
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf})
 	show.finish()
 	if err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
 	res.PlanSource = p.Source
 	passed := stats.CheckThresholds(res, p.Rules())
-	if err := stats.WriteSummary(stdout, res); err != nil {
+	if err := f.outputs.summary(stdout, res); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
 	if f.out != "" {
