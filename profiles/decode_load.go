@@ -38,6 +38,7 @@ func (d *decoder) load(n *yaml.Node) (Load, bool) {
 	_, sessions := m["sessions"]
 	if rate && sessions {
 		d.errorf(m["sessions"].key, "load.sessions", "not allowed with load.rate (rate schedules iterations, sessions schedules arriving users)")
+		d.rate(m["rate"].val, "load.rate") // its problems too, all at once
 		return l, false
 	}
 	if rate || sessions {
@@ -95,13 +96,15 @@ func (d *decoder) open(n *yaml.Node, m map[string]kv, sessions bool) (*Open, boo
 			}
 		}
 		sm, ok := d.fields(m["sessions"].val, "load.sessions", sessionsKeys)
-		if !ok || !d.require(m["sessions"].val, "load.sessions", sm, sessionsKeys...) {
-			return o, false
+		good = ok && d.require(m["sessions"].val, "load.sessions", sm, sessionsKeys...) && good
+		if e, has := sm["rate"]; has {
+			o.Rate.Start, ok = d.rate(e.val, "load.sessions.rate")
+			good = good && ok
 		}
-		o.Rate.Start, ok = d.rate(sm["rate"].val, "load.sessions.rate")
-		good = good && ok
-		o.Lifetime, ok = d.duration(sm["lifetime"].val, "load.sessions.lifetime", true)
-		good = good && ok
+		if e, has := sm["lifetime"]; has {
+			o.Lifetime, ok = d.duration(e.val, "load.sessions.lifetime", true)
+			good = good && ok
+		}
 	} else {
 		o.Rate.Start, ok = d.rate(m["rate"].val, "load.rate")
 		good = good && ok

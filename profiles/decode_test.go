@@ -20,6 +20,9 @@ var badPlans = []struct {
 	why  string
 }{
 	{"unknown_key", "a misspelt key, with the closest key suggested"},
+	{"open_no_vus", "an arrival rate with no VUs to run it, a bad on_overload, a closed-model key"},
+	{"open_rate_and_sessions", "iterations and session arrivals at once"},
+	{"open_sessions", "session arrivals without a lifetime, a rate-only key, a bad rate unit"},
 	{"vus_not_int", "a word where an integer goes"},
 	{"missing_scenario", "a required key left out"},
 	{"bad_duration", "durations without a unit or not a duration"},

@@ -38,6 +38,7 @@ type Sample struct {
 	BytesIn    int64     // response bytes read
 	BytesOut   int64     // request bytes written
 	Reused     bool      // the connection was reused (httptrace GotConnInfo.Reused)
+	Phases     Phases    // where the time went, when measured
 }
 
 // Options configures a Recorder. The zero value is ready to use.
@@ -99,6 +100,7 @@ func (c *counters) add(o *counters) {
 type data struct {
 	lat  *hdrhistogram.Histogram
 	corr *hdrhistogram.Histogram // nil until a sample has an intended time
+	ph   *phaseSet               // nil until a sample has phases
 	c    counters
 }
 
@@ -113,6 +115,12 @@ func (d *data) merge(o *data, m *merger) {
 			d.corr = newHistogram()
 		}
 		m.add(d.corr, o.corr)
+	}
+	if o.ph != nil && !o.ph.empty() {
+		if d.ph == nil {
+			d.ph = newPhaseSet()
+		}
+		d.ph.merge(o.ph)
 	}
 	d.c.add(&o.c)
 }
@@ -147,6 +155,9 @@ func (d *data) reset() {
 	}
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		d.corr.Reset()
+	}
+	if d.ph != nil {
+		d.ph.reset()
 	}
 	d.c = counters{}
 }
@@ -345,6 +356,12 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	c.bytesOut += s.BytesOut
 	if s.Reused {
 		c.reused++
+	}
+	if s.Phases.any() {
+		if d.ph == nil {
+			d.ph = newPhaseSet()
+		}
+		d.ph.record(&s.Phases)
 	}
 	sh.mu.Unlock()
 }

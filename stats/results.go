@@ -89,6 +89,10 @@ type EndpointResult struct {
 	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
 	HDR          string `json:"hdr"`
 	CorrectedHDR string `json:"corrected_hdr,omitempty"`
+	// ReuseRatio is the share of requests sent on a reused connection.
+	ReuseRatio float64 `json:"reuse_ratio"`
+	// Phases is where the time went (httptrace), when it was measured.
+	Phases *PhaseResults `json:"phases_ms,omitempty"`
 }
 
 // Percentiles summarizes a latency histogram, in milliseconds.
@@ -208,6 +212,16 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 	}
 	if secs > 0 {
 		er.RPS = float64(c.requests) / secs
+	}
+	if c.requests > 0 {
+		er.ReuseRatio = float64(c.reused) / float64(c.requests)
+	}
+	if d.ph != nil {
+		ph, err := d.ph.results()
+		if err != nil {
+			return er, err
+		}
+		er.Phases = ph
 	}
 	for code, n := range c.status {
 		if code > 0 && n > 0 {

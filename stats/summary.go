@@ -18,6 +18,18 @@ import (
 // headline, marked "*", and its service times (End−Start) follow in a
 // second table.
 func WriteSummary(out io.Writer, r *Results) error {
+	return WriteSummaryWith(out, r, SummaryOptions{})
+}
+
+// SummaryOptions selects the optional parts of the summary.
+type SummaryOptions struct {
+	// Phases adds, per endpoint, where the time went (DNS, connect, TLS,
+	// time to first byte, body read) and connection reuse.
+	Phases bool
+}
+
+// WriteSummaryWith is WriteSummary with optional parts.
+func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	w := &errWriter{w: out}
 	rows := append(slices.Clip(r.Endpoints), r.Totals)
 	rows[len(rows)-1].Name = "TOTAL"
@@ -58,8 +70,12 @@ func WriteSummary(out io.Writer, r *Results) error {
 	fmt.Fprintf(w, "sessions:     %d established, %d unique, %d rotated on login, %d login failures, %d rejected, %d relogins, %d expired\n",
 		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
-	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection\n",
+	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)
+	if r.DurationS > 0 {
+		fmt.Fprintf(w, ", %s new dials/s", sig3(float64(r.Connections.Dials)/r.DurationS))
+	}
+	fmt.Fprintln(w)
 	if g := r.Generator; g != nil {
 		fmt.Fprintf(w, "generator:    CPU %.0f%% (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), seed %d\n",
 			100*g.CPUUtil, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, g.Seed)
@@ -74,8 +90,42 @@ func WriteSummary(out io.Writer, r *Results) error {
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(w, "warning:      %s\n", msg)
 	}
+	if o.Phases {
+		writePhases(w, rows[:len(rows)-1], nameW)
+	}
 	writeThresholds(w, r.Thresholds)
 	return w.err
+}
+
+// writePhases is the breakdown table: p50 / p99 of each phase per
+// endpoint, in ms, and the endpoint's connection reuse.
+func writePhases(w io.Writer, rows []EndpointResult, nameW int) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "where the time went, p50 / p99 in ms (dns, connect and tls on new connections only)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s	", nameW, "endpoint")
+	for _, n := range phaseNames {
+		fmt.Fprintf(tw, "%s	", n)
+	}
+	fmt.Fprintln(tw, "reused	")
+	for _, e := range rows {
+		fmt.Fprintf(tw, "%-*s	", nameW, e.Name)
+		var ps [numPhases]*PhaseStats
+		if e.Phases != nil {
+			for i, p := range e.Phases.List() {
+				ps[i] = p.Stats
+			}
+		}
+		for _, p := range ps {
+			if p == nil {
+				fmt.Fprint(tw, "-	")
+				continue
+			}
+			fmt.Fprintf(tw, "%s / %s	", sig3(p.P50), sig3(p.P99))
+		}
+		fmt.Fprintf(tw, "%.1f%%	\n", 100*e.ReuseRatio)
+	}
+	_ = tw.Flush()
 }
 
 // writeThresholds lists the verdicts, ✓ or ✗, with what was observed.

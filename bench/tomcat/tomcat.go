@@ -280,7 +280,7 @@ func (in *Instance) Stop() error {
 			time.Sleep(50 * time.Millisecond)
 		}
 		syscall.Kill(in.PID, syscall.SIGKILL)
-		in.stopErr = fmt.Errorf("Tomcat (PID %d) did not stop within 15 s; killed", in.PID)
+		in.stopErr = fmt.Errorf("tomcat (PID %d) did not stop within 15 s; killed", in.PID)
 	})
 	return in.stopErr
 }

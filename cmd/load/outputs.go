@@ -14,18 +14,20 @@ import (
 // outputFlags are the files a run (or a report) writes besides the
 // summary and results.json.
 type outputFlags struct {
-	csv   string
-	junit string
+	csv         string
+	junit       string
+	summaryMode string // compact or full
 }
 
 func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.csv, "csv", "", "write the timeline as CSV here (one row per interval and endpoint)")
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
+	c.Flags().StringVar(&o.summaryMode, "summary", "compact", "compact, or full: add where the time went (DNS, connect, TLS, TTFB, body) per endpoint")
 }
 
 // summary prints the end-of-run summary.
 func (o *outputFlags) summary(w io.Writer, res *stats.Results) error {
-	return stats.WriteSummary(w, res)
+	return stats.WriteSummaryWith(w, res, stats.SummaryOptions{Phases: o.summaryMode == "full"})
 }
 
 // files are the output paths with their flag names, in writing order.
@@ -35,6 +37,9 @@ func (o *outputFlags) files() []struct{ flag, path string } {
 
 // check fails before the run, not after it, if an output cannot be written.
 func (o *outputFlags) check() error {
+	if o.summaryMode != "compact" && o.summaryMode != "full" {
+		return fmt.Errorf("--summary: expected compact or full, got %q", o.summaryMode)
+	}
 	for _, f := range o.files() {
 		if f.path == "" {
 			continue
