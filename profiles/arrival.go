@@ -44,14 +44,17 @@ func (x *arrival) run(ctx context.Context) {
 		}
 		x.prealloc(ctx, hard)
 	}
-	x.t0 = time.Now()
-	x.next = x.t0.Add(x.opts.Interval)
+	if !x.begin(ctx) {
+		x.finish(true, 0)
+		return
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	tick := time.NewTicker(x.opts.Interval)
 	defer tick.Stop()
-	sched := x.o.Rate
-	for i := int64(0); ctx.Err() == nil; i++ {
+	sched, seg := x.o.Rate, x.opts.Segment
+	for j := int64(0); ctx.Err() == nil; j++ {
+		i := seg.GlobalIteration(j) // this segment's stripe of the schedule
 		at, ok := sched.At(i)
 		if !ok {
 			// Wait out the schedule's tail before stopping.
@@ -94,7 +97,7 @@ func (x *arrival) run(ctx context.Context) {
 // prealloc starts the preallocated VUs and waits (up to a minute) until
 // they are logged in, so the schedule does not start on a cold pool.
 func (x *arrival) prealloc(ctx context.Context, hard context.Context) {
-	n := x.o.PreallocatedVUs
+	n := x.share(x.o.PreallocatedVUs)
 	for range n {
 		x.grow(hard)
 	}
@@ -115,18 +118,18 @@ func (x *arrival) prealloc(ctx context.Context, hard context.Context) {
 
 // grow starts one more VU for the arrival rate, if the cap allows.
 func (x *arrival) grow(hard context.Context) bool {
-	if len(x.slots) >= x.o.MaxVUs {
+	if len(x.slots) >= x.share(x.o.MaxVUs) {
 		if !x.warned {
 			x.warned = true
 			what := "queued and run late (corrected latency counts from their intended start)"
 			if x.o.Drop {
 				what = "dropped (iterations.dropped)"
 			}
-			x.warnf("all %d VUs (max_vus) were busy at %s: iterations were %s", x.o.MaxVUs, time.Since(x.t0).Round(time.Millisecond), what)
+			x.warnf("all %d VUs (max_vus) were busy at %s: iterations were %s", x.share(x.o.MaxVUs), time.Since(x.t0).Round(time.Millisecond), what)
 		}
 		return false
 	}
-	s := &slot{id: len(x.slots) + 1}
+	s := &slot{id: x.opts.Segment.GlobalVU(len(x.slots) + 1)}
 	x.slots = append(x.slots, s)
 	x.starting.Add(1)
 	first := true
@@ -174,11 +177,11 @@ func (x *arrival) dispatch(hard context.Context, due time.Time) {
 
 // arrive starts user i, who logs in, works for Lifetime, then ends.
 func (x *arrival) arrive(hard context.Context, i int64, due time.Time) {
-	if x.o.MaxVUs > 0 && int(x.running.Load()) >= x.o.MaxVUs {
+	if x.o.MaxVUs > 0 && int(x.running.Load()) >= x.share(x.o.MaxVUs) {
 		x.rec.Dropped(0)
 		if !x.warned {
 			x.warned = true
-			x.warnf("%d users at once (max_vus) at %s: later arrivals were dropped (iterations.dropped)", x.o.MaxVUs, time.Since(x.t0).Round(time.Millisecond))
+			x.warnf("%d users at once (max_vus) at %s: later arrivals were dropped (iterations.dropped)", x.share(x.o.MaxVUs), time.Since(x.t0).Round(time.Millisecond))
 		}
 		return
 	}
@@ -192,4 +195,13 @@ func (x *arrival) arrive(hard context.Context, i int64, due time.Time) {
 	x.start(hard, s, func(stop <-chan struct{}) (time.Time, bool) {
 		return time.Time{}, !isClosed(stop) && time.Now().Before(leave)
 	})
+}
+
+// share is this segment's part of a VU count: its fair split, but at
+// least one VU when the whole has any, since the segment has iterations.
+func (x *arrival) share(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return max(int(x.opts.Segment.Share(int64(n))), 1)
 }

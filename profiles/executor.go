@@ -29,6 +29,12 @@ type RunOptions struct {
 	// Logf, if set, gets warnings as they happen (they are in the
 	// results' warnings too).
 	Logf func(format string, args ...any)
+	// Segment is this process's share of a test split across processes;
+	// the zero Segment runs the whole test.
+	Segment Segment
+	// StartAt, if set, is the instant the schedule starts (VUs of the
+	// open model log in before it), so segments start together.
+	StartAt time.Time
 }
 
 // Progress is the live state of a run, once per interval.
@@ -86,6 +92,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		(&closedModel{fleet: f}).run(ctx)
 	}
 	ended := time.Now()
+
 	gen := probe.Stop(f.lag, stats.GeneratorLimits{LagP99: o.LagLimit})
 	gen.Seed = env.Seed()
 
@@ -100,6 +107,11 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	res.Sessions = f.sessions.Counts()
 	res.Connections.Dials = pl.Stats().Dials
 	res.Generator = &gen
+	res.Segment = o.Segment.String()
+	if !o.StartAt.IsZero() {
+		res.StartAt = &o.StartAt
+		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
+	}
 	res.Warnings = append(res.Warnings, f.warnings...)
 	res.Warnings = append(res.Warnings, gen.Warnings...)
 	if p.Pool.InsecureSkipVerify {
@@ -228,6 +240,30 @@ func (f *fleet) finish(interrupted bool, target int) {
 	}
 }
 
+// begin waits for RunOptions.StartAt (if set), then starts the schedule's
+// clock. It reports false if ctx ended first.
+func (f *fleet) begin(ctx context.Context) bool {
+	if at := f.opts.StartAt; !at.IsZero() {
+		t := time.NewTimer(time.Until(at))
+		defer t.Stop()
+		tick := time.NewTicker(f.opts.Interval)
+		defer tick.Stop()
+		for time.Now().Before(at) {
+			select {
+			case <-t.C:
+			case <-tick.C:
+				f.t0 = at
+				f.report(time.Now(), 0, "waiting for --start-at", true)
+			case <-ctx.Done():
+				return false
+			}
+		}
+	}
+	f.t0 = time.Now()
+	f.next = f.t0.Add(f.opts.Interval)
+	return true
+}
+
 // report sends a progress snapshot when the interval has passed (or now,
 // with force).
 func (f *fleet) report(now time.Time, target int, phase string, force bool) {
@@ -278,6 +314,9 @@ func (x *closedModel) run(ctx context.Context) {
 	defer cancelAll()
 	x.t0 = time.Now()
 	x.next = x.t0.Add(x.opts.Interval)
+	if !x.begin(ctx) {
+		return
+	}
 	total := x.plan.Load.Total()
 	tick := time.NewTicker(x.opts.Tick)
 	defer tick.Stop()
@@ -287,7 +326,7 @@ func (x *closedModel) run(ctx context.Context) {
 		if ctx.Err() != nil || elapsed >= total {
 			break
 		}
-		target := x.plan.Load.VUsAt(elapsed)
+		target := int(x.opts.Segment.Share(int64(x.plan.Load.VUsAt(elapsed))))
 		x.adjust(hard, target, now)
 		x.report(now, target, "", false)
 		select {
@@ -316,7 +355,7 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 	}
 	for i := 0; active < target; i++ {
 		if i == len(x.slots) {
-			x.slots = append(x.slots, &slot{id: i + 1})
+			x.slots = append(x.slots, &slot{id: x.opts.Segment.GlobalVU(i + 1)})
 		}
 		if s := x.slots[i]; !s.live.Load() {
 			x.start(hard, s, x.pacer())

@@ -21,12 +21,19 @@ const TotalName = "total"
 // Results is a run's results.json. Recorder.Result fills the measured
 // parts; the executor fills the plan, times, VUs, sessions and dials.
 type Results struct {
-	Schema       string           `json:"schema"`
-	Plan         string           `json:"plan"`
-	Started      time.Time        `json:"started"`
-	Ended        time.Time        `json:"ended"`
-	DurationS    float64          `json:"duration_s"`
-	Segment      string           `json:"segment,omitempty"`
+	Schema    string    `json:"schema"`
+	Plan      string    `json:"plan"`
+	Started   time.Time `json:"started"`
+	Ended     time.Time `json:"ended"`
+	DurationS float64   `json:"duration_s"`
+	Segment   string    `json:"segment,omitempty"`
+	// StartAt is the agreed start of a split test (--start-at), and
+	// StartOffsetMs how late this process's schedule started after it
+	// (its clock offset from the others, as far as it can know).
+	StartAt       *time.Time `json:"start_at,omitempty"`
+	StartOffsetMs float64    `json:"start_offset_ms,omitempty"`
+	// MergedFrom lists the inputs of a merged result (load merge).
+	MergedFrom   []MergedFrom     `json:"merged_from,omitempty"`
 	VUs          VUCounts         `json:"vus"`
 	Sessions     SessionCounts    `json:"sessions"`
 	Iterations   IterationCounts  `json:"iterations"`

@@ -94,6 +94,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDemoCmd(stdout, stderr),
 		newTargetCmd(stdout, stderr),
 		newInitCmd(stdout, stderr),
+		newMergeCmd(stdout, stderr),
 		newReportCmd(stdout, stderr),
 		newCompareCmd(stdout, stderr),
 		&cobra.Command{

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionload/load/stats"
+	"github.com/sessionload/load/stats/report"
 )
 
 // outputFlags are the files a run (or a report) writes besides the
@@ -16,11 +17,13 @@ import (
 type outputFlags struct {
 	csv         string
 	junit       string
+	html        string
 	summaryMode string // compact or full
 }
 
 func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.csv, "csv", "", "write the timeline as CSV here (one row per interval and endpoint)")
+	c.Flags().StringVar(&o.html, "html", "", "write a self-contained HTML report here (charts, tables, thresholds, plan)")
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
 	c.Flags().StringVar(&o.summaryMode, "summary", "compact", "compact, or full: add where the time went (DNS, connect, TLS, TTFB, body) per endpoint")
 }
@@ -32,7 +35,7 @@ func (o *outputFlags) summary(w io.Writer, res *stats.Results) error {
 
 // files are the output paths with their flag names, in writing order.
 func (o *outputFlags) files() []struct{ flag, path string } {
-	return []struct{ flag, path string }{{"csv", o.csv}, {"junit", o.junit}}
+	return []struct{ flag, path string }{{"csv", o.csv}, {"junit", o.junit}, {"html", o.html}}
 }
 
 // check fails before the run, not after it, if an output cannot be written.
@@ -58,6 +61,7 @@ func (o *outputFlags) write(res *stats.Results, stderr io.Writer) error {
 	writers := map[string]func(io.Writer, *stats.Results) error{
 		"csv":   stats.WriteTimelineCSV,
 		"junit": stats.WriteJUnit,
+		"html":  report.WriteHTML,
 	}
 	for _, f := range o.files() {
 		if f.path == "" {

@@ -24,6 +24,7 @@ type runFlags struct {
 	quiet    bool
 	seed     uint64
 	outputs  outputFlags
+	split    splitFlags
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -33,6 +34,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
 	f.outputs.register(c)
+	f.split.register(c)
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -104,8 +106,12 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err := f.outputs.check(); err != nil {
 		return badInput(err)
 	}
+	seg, startAt, err := f.split.options()
+	if err != nil {
+		return badInput(err)
+	}
 	show := newProgress(stderr, f.quiet, p)
-	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf})
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt})
 	show.finish()
 	if err != nil {
 		return &exitError{code: exitRunError, err: err}

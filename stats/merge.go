@@ -1,0 +1,305 @@
+package stats
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// MergedFrom describes one input of a merge.
+type MergedFrom struct {
+	Segment       string     `json:"segment,omitempty"`
+	Started       time.Time  `json:"started"`
+	StartOffsetMs float64    `json:"start_offset_ms,omitempty"`
+	Requests      int64      `json:"requests"`
+	Generator     *Generator `json:"generator,omitempty"`
+}
+
+// MergeOptions tune Merge.
+type MergeOptions struct {
+	// Partial accepts segments that do not make a whole test.
+	Partial bool
+}
+
+// Merge adds the results of the segments of one test into the results of
+// the whole: histograms exactly (HdrHistogram merge of the encoded
+// histograms, so percentiles are those of all samples together), counters
+// summed, timelines aligned by wall-clock interval. The segments must make
+// the whole test, each once, unless o.Partial.
+func Merge(rs []*Results, o MergeOptions) (*Results, error) {
+	if len(rs) == 0 {
+		return nil, errors.New("merge: no results")
+	}
+	if err := checkSegments(rs, o.Partial); err != nil {
+		return nil, err
+	}
+	out := &Results{
+		Schema:       SchemaV1,
+		Plan:         rs[0].Plan,
+		Started:      rs[0].Started,
+		Ended:        rs[0].Ended,
+		ErrorsByKind: map[string]int64{},
+	}
+	for _, r := range rs {
+		if r.Plan != out.Plan {
+			return nil, fmt.Errorf("merge: results of different plans (%q and %q)", out.Plan, r.Plan)
+		}
+		if r.Started.Before(out.Started) {
+			out.Started = r.Started
+		}
+		if r.Ended.After(out.Ended) {
+			out.Ended = r.Ended
+		}
+		out.VUs.Max += r.VUs.Max // peaks of disjoint VU sets: an upper bound of the whole's peak
+		s := &out.Sessions
+		s.Established += r.Sessions.Established
+		s.Unique += r.Sessions.Unique // users are disjoint across segments
+		s.RotatedOnLogin += r.Sessions.RotatedOnLogin
+		s.LoginFailures += r.Sessions.LoginFailures
+		s.Rejected += r.Sessions.Rejected
+		s.Relogins += r.Sessions.Relogins
+		s.Expired += r.Sessions.Expired
+		out.Iterations.Completed += r.Iterations.Completed
+		out.Iterations.Dropped += r.Iterations.Dropped
+		out.Connections.Dials += r.Connections.Dials
+		out.Connections.Reused += r.Connections.Reused
+		for k, n := range r.ErrorsByKind {
+			out.ErrorsByKind[k] += n
+		}
+		for _, w := range r.Warnings {
+			out.Warnings = append(out.Warnings, segmentLabel(r)+w)
+		}
+		out.MergedFrom = append(out.MergedFrom, MergedFrom{
+			Segment: r.Segment, Started: r.Started, StartOffsetMs: r.StartOffsetMs,
+			Requests: r.Totals.Requests, Generator: r.Generator,
+		})
+	}
+	out.DurationS = out.Ended.Sub(out.Started).Seconds()
+	// Endpoints in the order they first appear.
+	var names []string
+	byName := map[string][]*EndpointResult{}
+	for _, r := range rs {
+		for i := range r.Endpoints {
+			e := &r.Endpoints[i]
+			if _, ok := byName[e.Name]; !ok {
+				names = append(names, e.Name)
+			}
+			byName[e.Name] = append(byName[e.Name], e)
+		}
+	}
+	for _, name := range names {
+		e, err := mergeEndpoint(name, byName[name], out.DurationS)
+		if err != nil {
+			return nil, err
+		}
+		out.Endpoints = append(out.Endpoints, e)
+	}
+	totals := make([]*EndpointResult, len(rs))
+	for i, r := range rs {
+		totals[i] = &r.Totals
+	}
+	t, err := mergeEndpoint(TotalName, totals, out.DurationS)
+	if err != nil {
+		return nil, err
+	}
+	out.Totals = t
+	if t.Requests > 0 {
+		out.Connections.ReuseRatio = float64(out.Connections.Reused) / float64(t.Requests)
+	}
+	out.Timeline = mergeTimelines(rs, out.Started)
+	return out, nil
+}
+
+func segmentLabel(r *Results) string {
+	if r.Segment == "" {
+		return ""
+	}
+	return "segment " + r.Segment + ": "
+}
+
+// checkSegments checks that rs are the segments 0..n-1 of n, each once.
+func checkSegments(rs []*Results, partial bool) error {
+	n := -1
+	seen := map[int]bool{}
+	for _, r := range rs {
+		if r.Segment == "" {
+			if len(rs) > 1 && !partial {
+				return errors.New("merge: a result without a segment is a whole test; merge only the segments of one split test (or use --partial)")
+			}
+			continue
+		}
+		i, k, err := parseSegment(r.Segment)
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		if n >= 0 && k != n {
+			return fmt.Errorf("merge: segments of different splits (/%d and /%d)", n, k)
+		}
+		n = k
+		if seen[i] {
+			return fmt.Errorf("merge: segment %d/%d given twice", i, k)
+		}
+		seen[i] = true
+	}
+	if n > 0 && len(seen) != n && !partial {
+		var missing []string
+		for i := range n {
+			if !seen[i] {
+				missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+			}
+		}
+		return fmt.Errorf("merge: missing segment(s) %s (use --partial to merge what there is)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func parseSegment(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("bad segment %q (expected i/n)", s)
+	}
+	return i, n, nil
+}
+
+// mergeEndpoint adds one endpoint's results from several segments.
+func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointResult, error) {
+	out := EndpointResult{Name: name, Status: map[string]int64{}, ErrorsByKind: map[string]int64{}}
+	var lat, corr *hdrhistogram.Histogram
+	var reused float64
+	for _, e := range es {
+		out.Requests += e.Requests
+		out.Errors += e.Errors
+		out.BytesIn += e.BytesIn
+		out.BytesOut += e.BytesOut
+		out.Overflow += e.Overflow
+		out.CorrectedOverflow += e.CorrectedOverflow
+		out.CorrectedRequests += e.CorrectedRequests
+		reused += e.ReuseRatio * float64(e.Requests)
+		for k, n := range e.Status {
+			out.Status[k] += n
+		}
+		for k, n := range e.ErrorsByKind {
+			out.ErrorsByKind[k] += n
+		}
+		var err error
+		if lat, err = addHDR(lat, e.HDR); err != nil {
+			return out, fmt.Errorf("merge %s: %w", name, err)
+		}
+		if e.CorrectedHDR != "" {
+			if corr, err = addHDR(corr, e.CorrectedHDR); err != nil {
+				return out, fmt.Errorf("merge %s corrected: %w", name, err)
+			}
+		}
+	}
+	if secs > 0 {
+		out.RPS = float64(out.Requests) / secs
+	}
+	if out.Requests > 0 {
+		out.ReuseRatio = math.Round(reused) / float64(out.Requests)
+	}
+	if lat == nil {
+		lat = newHistogram()
+	}
+	out.Latency = percentiles(lat)
+	var err error
+	if out.HDR, err = encodeHDR(lat); err != nil {
+		return out, err
+	}
+	if corr != nil && corr.TotalCount() > 0 {
+		p := percentiles(corr)
+		out.Corrected = &p
+		if out.CorrectedHDR, err = encodeHDR(corr); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// addHDR adds the encoded histogram s into h (allocating h the first time).
+func addHDR(h *hdrhistogram.Histogram, s string) (*hdrhistogram.Histogram, error) {
+	if s == "" {
+		return h, nil
+	}
+	x, err := DecodeHDR(s)
+	if err != nil {
+		return h, err
+	}
+	if h == nil {
+		h = newHistogram()
+	}
+	if dropped := h.Merge(x); dropped != 0 {
+		return h, fmt.Errorf("%d values out of range", dropped)
+	}
+	return h, nil
+}
+
+// mergeTimelines aligns the segments' timelines on wall-clock intervals
+// from start (each point at its segment's start + t, rounded to the
+// interval) and adds them up. Counts and rates add exactly; an interval's
+// percentiles are the worst segment's (the timeline keeps no histograms),
+// which the whole's can only be at or below.
+func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
+	step := 0.0
+	for _, r := range rs {
+		if len(r.Timeline) > 0 && r.Timeline[0].DurationS > 0 {
+			step = r.Timeline[0].DurationS
+			break
+		}
+	}
+	if step <= 0 {
+		return nil
+	}
+	byBucket := map[int64]*TimelinePoint{}
+	for _, r := range rs {
+		off := r.Started.Sub(start).Seconds()
+		for _, p := range r.Timeline {
+			b := int64(math.Round((off + p.T) / step))
+			m := byBucket[b]
+			if m == nil {
+				m = &TimelinePoint{T: float64(b) * step, DurationS: step, Total: TimelineEndpoint{Name: TotalName}}
+				byBucket[b] = m
+			}
+			m.VUs += p.VUs
+			m.Sessions += p.Sessions
+			m.Relogins += p.Relogins
+			m.Iterations += p.Iterations
+			m.Dropped += p.Dropped
+			addTimelineEndpoint(&m.Total, &p.Total)
+			for i := range p.Endpoints {
+				e := &p.Endpoints[i]
+				j := slices.IndexFunc(m.Endpoints, func(x TimelineEndpoint) bool { return x.Name == e.Name })
+				if j < 0 {
+					m.Endpoints = append(m.Endpoints, TimelineEndpoint{Name: e.Name})
+					j = len(m.Endpoints) - 1
+				}
+				addTimelineEndpoint(&m.Endpoints[j], e)
+			}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(byBucket))
+	out := make([]TimelinePoint, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *byBucket[k])
+	}
+	return out
+}
+
+func addTimelineEndpoint(m, e *TimelineEndpoint) {
+	m.Requests += e.Requests
+	m.Errors += e.Errors
+	m.RPS += e.RPS
+	m.P50, m.P95, m.P99 = max(m.P50, e.P50), max(m.P95, e.P95), max(m.P99, e.P99)
+	m.Corrected += e.Corrected
+	m.CorrectedP50 = max(m.CorrectedP50, e.CorrectedP50)
+	m.CorrectedP95 = max(m.CorrectedP95, e.CorrectedP95)
+	m.CorrectedP99 = max(m.CorrectedP99, e.CorrectedP99)
+}

@@ -1,0 +1,193 @@
+// Package report renders a run's results as one self-contained HTML file:
+// summary tables, threshold verdicts, charts drawn as inline SVG, and the
+// plan that ran. It needs no network: no script library, font or image is
+// fetched, so the file opens offline and can be archived with the run.
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionload/load/stats"
+)
+
+//go:embed report.html.tmpl
+var pageText string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"ms":  func(v float64) string { return sig(v) },
+	"pct": func(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" },
+	"errpct": func(e stats.EndpointResult) string {
+		if e.Requests == 0 {
+			return "-"
+		}
+		return strconv.FormatFloat(100*float64(e.Errors)/float64(e.Requests), 'f', 2, 64) + "%"
+	},
+	"headline": func(e stats.EndpointResult) stats.Percentiles {
+		if e.Corrected != nil {
+			return *e.Corrected
+		}
+		return e.Latency
+	},
+	"observed": func(t stats.ThresholdResult) string { return t.FormatObserved() },
+	"time":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"sig":      sig,
+	"inc":      func(i int) int { return i + 1 },
+}).Parse(pageText))
+
+// sig formats v with 3 significant digits.
+func sig(v float64) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "0"
+	}
+	prec := 2 - int(math.Floor(math.Log10(math.Abs(v))))
+	return strconv.FormatFloat(v, 'f', max(prec, 0), 64)
+}
+
+// view is what the template shows.
+type view struct {
+	R          *stats.Results
+	Rows       []stats.EndpointResult // endpoints, then the totals
+	Failed     int
+	Corrected  bool
+	Phases     bool
+	Errors     []kv
+	Charts     []template.HTML
+	ChartCount int
+}
+
+type kv struct {
+	K string
+	V int64
+}
+
+// WriteHTML writes the report of r to w.
+func WriteHTML(w io.Writer, r *stats.Results) error {
+	v := view{R: r, Rows: append(slices.Clip(r.Endpoints), r.Totals)}
+	for _, t := range r.Thresholds {
+		if !t.OK {
+			v.Failed++
+		}
+	}
+	for _, e := range v.Rows {
+		v.Corrected = v.Corrected || e.Corrected != nil
+		v.Phases = v.Phases || e.Phases != nil
+	}
+	for k, n := range r.ErrorsByKind {
+		if n > 0 {
+			v.Errors = append(v.Errors, kv{k, n})
+		}
+	}
+	slices.SortFunc(v.Errors, func(a, b kv) int { return strings.Compare(a.K, b.K) })
+	charts, err := buildCharts(r)
+	if err != nil {
+		return err
+	}
+	for _, c := range charts {
+		v.Charts = append(v.Charts, template.HTML(c.svg())) // built from escaped parts
+	}
+	v.ChartCount = len(charts)
+	if err := page.Execute(w, v); err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	return nil
+}
+
+// buildCharts makes the report's charts: per endpoint, latency over time;
+// throughput and errors; VUs and sessions; and the latency-by-percentile
+// curves. Charts without data are left out.
+func buildCharts(r *stats.Results) ([]*chart, error) {
+	var out []*chart
+	tl := r.Timeline
+	if len(tl) > 0 {
+		span := tl[len(tl)-1].T
+		rps := &chart{id: "throughput", title: "Throughput and errors (all endpoints)", xLabel: "seconds", yLabel: "per second", xTo: span}
+		var req, errs series
+		req.name, errs.name = "requests/s", "errors/s"
+		errs.color = "#dc2626"
+		gauges := &chart{id: "vus", title: "Active VUs and sessions established", xLabel: "seconds", yLabel: "count", xTo: span}
+		var vus, sess series
+		vus.name, sess.name = "active VUs", "sessions established"
+		for _, p := range tl {
+			req.pts = append(req.pts, point{p.T, p.Total.RPS})
+			e := 0.0
+			if p.DurationS > 0 {
+				e = float64(p.Total.Errors) / p.DurationS
+			}
+			errs.pts = append(errs.pts, point{p.T, e})
+			vus.pts = append(vus.pts, point{p.T, float64(p.VUs)})
+			sess.pts = append(sess.pts, point{p.T, float64(p.Sessions)})
+		}
+		rps.series = []series{req, errs}
+		gauges.series = []series{vus, sess}
+		out = append(out, rps, gauges)
+
+		for i, e := range r.Endpoints {
+			c := &chart{id: fmt.Sprintf("latency-%d", i), title: "Latency over time: " + e.Name, xLabel: "seconds", yLabel: "ms", xTo: span}
+			ss := []series{{name: "p50", color: "#16a34a"}, {name: "p95", color: "#ea580c"}, {name: "p99", color: "#dc2626"}}
+			cs := []series{{name: "corrected p50", color: "#16a34a", dashed: true}, {name: "corrected p95", color: "#ea580c", dashed: true}, {name: "corrected p99", color: "#dc2626", dashed: true}}
+			for _, p := range tl {
+				if i >= len(p.Endpoints) || p.Endpoints[i].Requests == 0 {
+					continue
+				}
+				pe := p.Endpoints[i]
+				ss[0].pts = append(ss[0].pts, point{p.T, pe.P50})
+				ss[1].pts = append(ss[1].pts, point{p.T, pe.P95})
+				ss[2].pts = append(ss[2].pts, point{p.T, pe.P99})
+				if pe.Corrected > 0 {
+					cs[0].pts = append(cs[0].pts, point{p.T, pe.CorrectedP50})
+					cs[1].pts = append(cs[1].pts, point{p.T, pe.CorrectedP95})
+					cs[2].pts = append(cs[2].pts, point{p.T, pe.CorrectedP99})
+				}
+			}
+			if len(ss[0].pts) == 0 {
+				continue
+			}
+			c.series = ss
+			if len(cs[0].pts) > 0 {
+				c.series = append(c.series, cs...)
+			}
+			out = append(out, c)
+		}
+	}
+
+	pc := &chart{id: "percentiles", title: "Latency by percentile (HdrHistogram plot)", xLabel: "percentile", yLabel: "ms", percentileX: true}
+	for _, e := range r.Endpoints {
+		if e.Requests == 0 {
+			continue
+		}
+		for _, h := range []struct {
+			enc, suffix string
+			dashed      bool
+		}{{e.HDR, "", e.CorrectedHDR != ""}, {e.CorrectedHDR, " (corrected)", false}} {
+			if h.enc == "" {
+				continue
+			}
+			hist, err := stats.DecodeHDR(h.enc)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %s: %w", e.Name, err)
+			}
+			s := series{name: e.Name + h.suffix, dashed: h.dashed, color: palette.at(len(pc.series) / 2)}
+			if e.CorrectedHDR == "" {
+				s.color = palette.at(len(pc.series))
+			}
+			// Ten points per nine, up to 99.999%.
+			for k := 0; k <= 10*maxPercentileNines; k++ {
+				q := 100 * (1 - math.Pow(10, -float64(k)/10))
+				s.pts = append(s.pts, point{q, float64(hist.ValueAtQuantile(q)) / 1000})
+			}
+			pc.series = append(pc.series, s)
+		}
+	}
+	if len(pc.series) > 0 {
+		out = append(out, pc)
+	}
+	return out, nil
+}
