@@ -52,4 +52,3 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 	c.Flags().BoolVar(&partial, "partial", false, "merge even if segments are missing")
 	return c
 }
-
