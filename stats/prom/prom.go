@@ -1,0 +1,230 @@
+// Package prom exposes a run's live figures to Prometheus: a stats.Sink
+// that folds every interval into cumulative counters and latency
+// histograms, and an HTTP endpoint that serves them. It listens on
+// 127.0.0.1 unless told otherwise: a load generator's metrics are for the
+// operator, not the network.
+package prom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessionload/load/stats"
+)
+
+// Buckets are the latency histogram's upper bounds in seconds: 1 ms to
+// 60 s, about three per decade, as Prometheus histograms want few.
+var Buckets = []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
+
+// endpoint is one endpoint's cumulative figures.
+type endpoint struct {
+	requests  uint64
+	errors    map[string]uint64 // by kind
+	lat, corr histogram
+}
+
+// histogram is a cumulative Prometheus histogram built from HDR intervals.
+type histogram struct {
+	count   uint64
+	sum     float64 // seconds
+	buckets []uint64
+}
+
+func (h *histogram) add(hd *hdrhistogram.Histogram) {
+	if hd == nil || hd.TotalCount() == 0 {
+		return
+	}
+	if h.buckets == nil {
+		h.buckets = make([]uint64, len(Buckets))
+	}
+	n := hd.TotalCount()
+	h.count += uint64(n)
+	h.sum += hd.Mean() * float64(n) / 1e6
+	for _, bar := range hd.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		// A bar's values are within HDR's precision of From: count them in
+		// the first bucket whose bound is at least From.
+		i := sort.SearchFloat64s(Buckets, float64(bar.From)/1e6)
+		if i < len(Buckets) {
+			h.buckets[i] += uint64(bar.Count)
+		}
+	}
+}
+
+// cumulative returns the buckets as Prometheus wants them: counts of
+// values <= each bound.
+func (h *histogram) cumulative() map[float64]uint64 {
+	out := make(map[float64]uint64, len(Buckets))
+	var acc uint64
+	for i, b := range Buckets {
+		if h.buckets != nil {
+			acc += h.buckets[i]
+		}
+		out[b] = acc
+	}
+	return out
+}
+
+// Exporter is a stats.Sink and a prometheus.Collector.
+//
+// Concurrency: mu guards every field; Interval (the recorder's snapshot
+// goroutine) writes, Collect (the HTTP server's goroutines) reads.
+type Exporter struct {
+	mu         sync.Mutex
+	names      []string
+	eps        []*endpoint
+	vus        int
+	sessions   stats.SessionCounts
+	iterations uint64
+	dropped    uint64
+
+	requests, errors, latency, corrected *prometheus.Desc
+	vusDesc, sessionsDesc, iters, drops  *prometheus.Desc
+}
+
+var (
+	_ stats.Sink           = (*Exporter)(nil)
+	_ prometheus.Collector = (*Exporter)(nil)
+)
+
+// New returns an empty exporter.
+func New() *Exporter {
+	ep := []string{"endpoint"}
+	return &Exporter{
+		requests:     prometheus.NewDesc("load_requests_total", "Requests completed, by endpoint.", ep, nil),
+		errors:       prometheus.NewDesc("load_errors_total", "Failed requests, by endpoint and error kind.", []string{"endpoint", "kind"}, nil),
+		latency:      prometheus.NewDesc("load_latency_seconds", "Service time (response end − send), by endpoint.", ep, nil),
+		corrected:    prometheus.NewDesc("load_corrected_latency_seconds", "Latency from the intended send time (coordinated-omission corrected), by endpoint.", ep, nil),
+		vusDesc:      prometheus.NewDesc("load_vus", "Virtual users running.", nil, nil),
+		sessionsDesc: prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
+		iters:        prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
+		drops:        prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
+	}
+}
+
+// Interval folds one interval in.
+func (x *Exporter) Interval(iv *stats.Interval, hists []stats.IntervalHistograms) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for e := range iv.Endpoints {
+		s := &iv.Endpoints[e]
+		for len(x.eps) <= e {
+			x.eps = append(x.eps, &endpoint{errors: map[string]uint64{}})
+			x.names = append(x.names, "")
+		}
+		x.names[e] = s.Name
+		ep := x.eps[e]
+		ep.requests += uint64(s.Requests)
+		for k, n := range s.ErrorsByKind {
+			if n > 0 && stats.Kind(k).IsError() {
+				ep.errors[stats.Kind(k).String()] += uint64(n)
+			}
+		}
+		if e < len(hists) {
+			ep.lat.add(hists[e].Latency)
+			ep.corr.add(hists[e].Corrected)
+		}
+	}
+	x.vus = iv.Gauges.VUs
+	x.sessions = iv.Gauges.Sessions
+	x.iterations += uint64(iv.Iterations)
+	x.dropped += uint64(iv.Dropped)
+}
+
+// Describe sends the descriptors of every metric.
+func (x *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{x.requests, x.errors, x.latency, x.corrected, x.vusDesc, x.sessionsDesc, x.iters, x.drops} {
+		ch <- d
+	}
+}
+
+// Collect sends the current values.
+func (x *Exporter) Collect(ch chan<- prometheus.Metric) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for e, ep := range x.eps {
+		name := x.names[e]
+		ch <- prometheus.MustNewConstMetric(x.requests, prometheus.CounterValue, float64(ep.requests), name)
+		for k, n := range ep.errors {
+			ch <- prometheus.MustNewConstMetric(x.errors, prometheus.CounterValue, float64(n), name, k)
+		}
+		ch <- prometheus.MustNewConstHistogram(x.latency, ep.lat.count, ep.lat.sum, ep.lat.cumulative(), name)
+		if ep.corr.count > 0 {
+			ch <- prometheus.MustNewConstHistogram(x.corrected, ep.corr.count, ep.corr.sum, ep.corr.cumulative(), name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(x.vusDesc, prometheus.GaugeValue, float64(x.vus))
+	s := x.sessions
+	for _, ev := range []struct {
+		name string
+		n    int64
+	}{{"established", s.Established}, {"unique", s.Unique}, {"rotated_on_login", s.RotatedOnLogin},
+		{"login_failures", s.LoginFailures}, {"rejected", s.Rejected}, {"relogins", s.Relogins}, {"expired", s.Expired}} {
+		ch <- prometheus.MustNewConstMetric(x.sessionsDesc, prometheus.CounterValue, float64(ev.n), ev.name)
+	}
+	ch <- prometheus.MustNewConstMetric(x.iters, prometheus.CounterValue, float64(x.iterations))
+	ch <- prometheus.MustNewConstMetric(x.drops, prometheus.CounterValue, float64(x.dropped))
+}
+
+// ListenAddr completes addr: a bare port or ":port" listens on 127.0.0.1.
+func ListenAddr(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return net.JoinHostPort("127.0.0.1", addr) // "9464"
+	}
+	if host, port, _ := net.SplitHostPort(addr); host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+// Server serves an exporter's metrics (and the Go runtime's) on /metrics.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Serve starts serving x on addr (see ListenAddr) until Close.
+func Serve(x *Exporter, addr string) (*Server, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(x); err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ln, err := net.Listen("tcp", ListenAddr(addr))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, done: make(chan error, 1)}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops the server, letting a scrape in flight finish (up to 5 s).
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
