@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/server"
 	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/vuser"
 )
@@ -48,6 +49,9 @@ type Progress struct {
 	// Phase is "" while the schedule runs, else what the run is doing
 	// ("logging in", "stopping").
 	Phase string
+	// Server is the latest poll of the server's own figures (plan key
+	// server:), or nil.
+	Server *stats.ServerSample
 }
 
 // Run runs the plan and returns its results. Cancelling ctx stops the run
@@ -84,6 +88,13 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		return nil, err
 	}
 	f.env = env
+	var stopPoll func() *stats.ServerResult
+	if p.Server != nil {
+		stopPoll, err = f.pollServer(ctx, *p.Server)
+		if err != nil {
+			return nil, err
+		}
+	}
 	probe := stats.StartProbe()
 	started := time.Now()
 	if p.Load.Open != nil {
@@ -106,6 +117,18 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	res.VUs.Max = f.maxVUs
 	res.Sessions = f.sessions.Counts()
 	res.Connections.Dials = pl.Stats().Dials
+	if stopPoll != nil {
+		res.Server = stopPoll()
+		res.Server.Check = stats.CheckConsistency(res, res.Server.First, res.Server.Last)
+		if c := res.Server.Check; c != nil && !c.OK {
+			for _, pr := range c.Problems {
+				res.Warnings = append(res.Warnings, "server and client disagree: "+pr)
+			}
+		}
+		if n := res.Server.Failures; n > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d server polls failed (last: %s)", n, res.Server.Polls, res.Server.LastError))
+		}
+	}
 	res.Generator = &gen
 	res.Segment = o.Segment.String()
 	if !o.StartAt.IsZero() {
@@ -121,6 +144,39 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ended.Sub(started).Round(time.Second), p.Load.Total()))
 	}
 	return res, nil
+}
+
+// pollServer resets the server's sessions if the plan says so, takes a
+// baseline sample, and polls during the run. The returned stop ends the
+// polling, takes a last sample (after the VUs ended their sessions) and
+// returns the server block.
+func (f *fleet) pollServer(ctx context.Context, c server.Config) (func() *stats.ServerResult, error) {
+	src, err := server.New(c)
+	if err != nil {
+		return nil, err
+	}
+	var reset *int64
+	if c.Reset {
+		n, err := server.Reset(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		reset = &n
+	}
+	poller := server.NewPoller(src, c)
+	f.poller = poller
+	poller.Poll(ctx) // the baseline, before any VU
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); poller.Run(pctx) }()
+	return func() *stats.ServerResult {
+		cancel()
+		<-done
+		poller.Poll(context.WithoutCancel(ctx))
+		r := poller.Result()
+		r.Reset = reset
+		return r
+	}, nil
 }
 
 // fleet is the VUs of a run and what they share; the models drive it.
@@ -143,6 +199,7 @@ type fleet struct {
 	warnings []string
 	t0       time.Time // schedule start
 	next     time.Time // next progress report
+	poller   *server.Poller
 }
 
 // slot is one VU id's life: at most one goroutine per id at a time, so a
@@ -277,7 +334,14 @@ func (f *fleet) report(now time.Time, target int, phase string, force bool) {
 	if f.opts.OnInterval == nil {
 		return
 	}
+	var srv *stats.ServerSample
+	if f.poller != nil {
+		if s, ok := f.poller.Latest(); ok {
+			srv = &s
+		}
+	}
 	f.opts.OnInterval(Progress{
+		Server:   srv,
 		Elapsed:  now.Sub(f.t0),
 		Total:    f.plan.Load.Total(),
 		VUs:      int(f.running.Load()),

@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sessionload/load/pool"
+	"github.com/sessionload/load/server"
 	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/vuser"
 )
@@ -30,6 +31,8 @@ type Plan struct {
 	Thresholds []Threshold
 	// Source is the plan's text with secrets removed, for reports.
 	Source string
+	// Server says where the server's own session figures are; nil: none.
+	Server *server.Config
 }
 
 // Users hands out identities by global VU id.

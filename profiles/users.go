@@ -44,13 +44,17 @@ func (u *csvUsers) Len() int { return len(u.ids) }
 
 // templateUsers render each VU's identity from templates of {{.VU}}.
 type templateUsers struct {
-	username, password *vuser.Template // password may be nil: empty
+	username, password *vuser.Template // password may be nil: fixed
+	// fixed is the password read from password_env or password_file,
+	// taken as written: it is no template, so a "{{" in it is no error
+	// message that would print it.
+	fixed string
 }
 
 // Identity renders the templates for VU vu.
 func (u templateUsers) Identity(vu int) vuser.Identity {
 	data := &vuser.Data{VU: vu}
-	id := vuser.Identity{Username: u.username.Render(data)}
+	id := vuser.Identity{Username: u.username.Render(data), Password: u.fixed}
 	if u.password != nil {
 		id.Password = u.password.Render(data)
 	}
@@ -175,18 +179,40 @@ func (d *decoder) secretOf(tpl *yaml.Node) {
 	}
 }
 
+// passwordKeys are the ways a users template gives the password: in the
+// plan, or kept out of it in an environment variable or a file.
+var passwordKeys = []string{"password", "password_env", "password_file"}
+
+// maxPasswordFile bounds password_file: a password, not a file of them.
+const maxPasswordFile = 64 << 10
+
 func (d *decoder) userTemplate(n *yaml.Node) (Users, bool) {
 	const path = "users.template"
-	m, ok := d.fields(n, path, []string{"username", "password"})
+	m, ok := d.fields(n, path, append([]string{"username"}, passwordKeys...))
 	if !ok || !d.require(n, path, m, "username") {
 		return nil, false
 	}
 	before := len(d.uses)
 	u, ok := d.template(m["username"].val, path+".username")
 	var pw *vuser.Template
+	var fixed string
+	if es := present(m, passwordKeys); len(es) > 1 {
+		d.exclusive(es, path, "password, password_env and password_file exclude each other")
+		ok = false
+	}
 	if e, has := m["password"]; has {
 		var ok2 bool
 		pw, ok2 = d.template(e.val, path+".password")
+		ok = ok && ok2
+	}
+	if e, has := m["password_env"]; has {
+		var ok2 bool
+		fixed, ok2 = d.passwordEnv(e.val, path+".password_env")
+		ok = ok && ok2
+	}
+	if e, has := m["password_file"]; has {
+		var ok2 bool
+		fixed, ok2 = d.passwordFile(e.val, path+".password_file")
 		ok = ok && ok2
 	}
 	// Variables come from responses; an identity is needed before the first.
@@ -198,7 +224,58 @@ func (d *decoder) userTemplate(n *yaml.Node) (Users, bool) {
 	if !ok {
 		return nil, false
 	}
-	return templateUsers{username: u, password: pw}, true
+	return templateUsers{username: u, password: pw, fixed: fixed}, true
+}
+
+// passwordEnv reads the password from the environment variable named at
+// n. An unset variable is a plan problem: running with an empty password
+// would only show as failed logins.
+func (d *decoder) passwordEnv(n *yaml.Node, path string) (string, bool) {
+	name, ok := d.nonEmpty(n, path)
+	if !ok {
+		return "", false
+	}
+	v, set := os.LookupEnv(name)
+	if !set {
+		d.errorf(resolve(n), path, "environment variable %s is not set", name)
+		return "", false
+	}
+	return v, true
+}
+
+// passwordFile reads the password from the file named at n (relative to
+// the plan), without its final line break. Its content never appears in
+// a problem.
+func (d *decoder) passwordFile(n *yaml.Node, path string) (string, bool) {
+	name, ok := d.nonEmpty(n, path)
+	if !ok {
+		return "", false
+	}
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(d.dir, file)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		d.errorf(resolve(n), path, "%v", err)
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
+	switch {
+	case err != nil:
+		d.errorf(resolve(n), path, "%v", err)
+		return "", false
+	case len(b) > maxPasswordFile:
+		d.errorf(resolve(n), path, "%s is larger than %d KiB: expected a password", file, maxPasswordFile>>10)
+		return "", false
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if s == "" {
+		d.errorf(resolve(n), path, "%s is empty: expected a password", file)
+		return "", false
+	}
+	return s, true
 }
 
 // readUsersCSV reads a users file. An error means the file could not be

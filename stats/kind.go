@@ -37,6 +37,8 @@ const (
 	SessionLost          // session_lost: the server dropped the session; the VU logs in again
 	Redirects            // redirects: too many redirects
 	Canceled             // canceled: the run stopped the request
+	HeaderTooLarge       // header_too_large: response headers over the transport's cap (pool.Options.MaxResponseHeaderBytes)
+	CookieRejected       // cookie_rejected: a Set-Cookie a browser would refuse: malformed, oversized, over the per-user count, for another domain
 	Other                // other: anything else
 	NumKinds             // the number of kinds; not a kind
 )
@@ -56,6 +58,8 @@ var kindNames = [NumKinds]string{
 	SessionLost:     "session_lost",
 	Redirects:       "redirects",
 	Canceled:        "canceled",
+	HeaderTooLarge:  "header_too_large",
+	CookieRejected:  "cookie_rejected",
 	Other:           "other",
 }
 
@@ -113,6 +117,10 @@ func Classify(err error) Kind {
 	// fmt.Errorf, so its text is all there is to go on.
 	if strings.Contains(msg, "stopped after") && strings.Contains(msg, "redirects") {
 		return Redirects
+	}
+	// Likewise the transport's MaxResponseHeaderBytes error.
+	if strings.Contains(msg, "server response headers exceeded") {
+		return HeaderTooLarge
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {

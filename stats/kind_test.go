@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -200,6 +201,14 @@ func TestClassify(t *testing.T) {
 			t.Cleanup(ts.Close)
 			return get(freshClient(), t.Context(), ts.URL)
 		}, Redirects},
+		{"response headers over the transport's cap", func(t *testing.T) error {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Big", strings.Repeat("h", 8<<10))
+			}))
+			t.Cleanup(ts.Close)
+			c := &http.Client{Transport: &http.Transport{MaxResponseHeaderBytes: 4 << 10}}
+			return get(c, t.Context(), ts.URL)
+		}, HeaderTooLarge},
 		{"canceled by the run", func(t *testing.T) error {
 			ts := httptest.NewServer(http.NotFoundHandler())
 			t.Cleanup(ts.Close)
@@ -264,10 +273,10 @@ func TestKindNames(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %v, %v; want %v, true", s, got, ok, k)
 		}
 	}
-	if got := NumKinds.String(); got != "kind(15)" {
+	if got := NumKinds.String(); got != "kind(17)" {
 		t.Errorf("NumKinds.String() = %q", got)
 	}
-	if _, ok := ParseKind("kind(15)"); ok {
+	if _, ok := ParseKind("kind(17)"); ok {
 		t.Error("ParseKind accepted an unknown name")
 	}
 	if ConnectRefused.String() != "connect_refused" || SessionLost.String() != "session_lost" {

@@ -32,6 +32,9 @@ type Results struct {
 	// (its clock offset from the others, as far as it can know).
 	StartAt       *time.Time `json:"start_at,omitempty"`
 	StartOffsetMs float64    `json:"start_offset_ms,omitempty"`
+	// Server is what the server's own session manager reported (plan
+	// key server:), beside the client's figures.
+	Server *ServerResult `json:"server,omitempty"`
 	// MergedFrom lists the inputs of a merged result (load merge).
 	MergedFrom   []MergedFrom     `json:"merged_from,omitempty"`
 	VUs          VUCounts         `json:"vus"`

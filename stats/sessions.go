@@ -22,6 +22,7 @@ type Sessions struct {
 	rejected    atomic.Int64
 	relogins    atomic.Int64
 	expired     atomic.Int64
+	held        atomic.Int64 // sessions VUs hold now
 
 	mu   sync.Mutex
 	seen map[uint64]struct{}
@@ -37,6 +38,7 @@ func NewSessions() *Sessions {
 // rotated says the session cookie changed on login, as Spring and Tomcat do.
 func (s *Sessions) Established(id uint64, rotated bool) {
 	s.established.Add(1)
+	s.held.Add(1)
 	if rotated {
 		s.rotated.Add(1)
 	}
@@ -55,8 +57,15 @@ func (s *Sessions) Rejected() { s.rejected.Add(1) }
 // Relogin counts a VU logging in again after losing its session.
 func (s *Sessions) Relogin() { s.relogins.Add(1) }
 
-// Expired counts a VU finding its session gone.
-func (s *Sessions) Expired() { s.expired.Add(1) }
+// Expired counts a VU finding its session gone (it holds it no more).
+func (s *Sessions) Expired() {
+	s.expired.Add(1)
+	s.held.Add(-1)
+}
+
+// Ended counts a VU ending its session (logout, or walking away from it):
+// it holds it no more.
+func (s *Sessions) Ended() { s.held.Add(-1) }
 
 // SessionCounts is the sessions part of results.json.
 type SessionCounts struct {
@@ -67,6 +76,9 @@ type SessionCounts struct {
 	Rejected       int64 `json:"rejected"`
 	Relogins       int64 `json:"relogins"`
 	Expired        int64 `json:"expired"`
+	// Held is how many sessions the VUs held (at the end, in results:
+	// those abandoned to expire on the server).
+	Held int64 `json:"held"`
 }
 
 // Counts returns the counts so far. While logins run concurrently, the
@@ -83,6 +95,7 @@ func (s *Sessions) Counts() SessionCounts {
 		Rejected:       s.rejected.Load(),
 		Relogins:       s.relogins.Load(),
 		Expired:        s.expired.Load(),
+		Held:           s.held.Load(),
 	}
 }
 

@@ -84,6 +84,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 				sig3(l.P50), sig3(l.P99), sig3(l.Max), g.ScheduledCount)
 		}
 	}
+	writeServer(w, r.Server)
 	if errs := errorList(r.ErrorsByKind); errs != "" {
 		fmt.Fprintf(w, "errors:       %s\n", errs)
 	}
@@ -213,4 +214,34 @@ func errorList(m map[string]int64) string {
 	}
 	slices.Sort(unknown)
 	return strings.Join(append(parts, unknown...), ", ")
+}
+
+// writeServer shows the server's own session figures beside the client's.
+func writeServer(w io.Writer, s *ServerResult) {
+	if s == nil {
+		return
+	}
+	if s.First == nil || s.Last == nil {
+		fmt.Fprintf(w, "server:       %s at %s: no answer in %d polls (last: %s)\n", s.Kind, s.URL, s.Polls, s.LastError)
+		return
+	}
+	f, l := s.First, s.Last
+	fmt.Fprintf(w, "server:       %s: active sessions %d -> %d (peak %d), created +%d, rejected +%d, expired +%d",
+		s.Kind, f.ActiveSessions, l.ActiveSessions, s.PeakActive,
+		l.SessionCounter-f.SessionCounter, l.RejectedSessions-f.RejectedSessions, l.ExpiredSessions-f.ExpiredSessions)
+	if l.MaxActiveSessions >= 0 {
+		fmt.Fprintf(w, ", cap %d", l.MaxActiveSessions)
+	}
+	if s.PeakHeapMB > 0 {
+		fmt.Fprintf(w, ", heap peak %.0f MB", s.PeakHeapMB)
+	}
+	fmt.Fprintf(w, " (%d polls, %d failed)\n", s.Polls, s.Failures)
+	if c := s.Check; c != nil {
+		verdict := "client and server agree"
+		if !c.OK {
+			verdict = "MISMATCH (see warnings)"
+		}
+		fmt.Fprintf(w, "consistency:  sessions created: client %d, server %d; rejected: client %d, server %d: %s\n",
+			c.ClientCreated, c.ServerCreated, c.ClientRejected, c.ServerRejected, verdict)
+	}
 }

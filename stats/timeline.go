@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -127,6 +126,3 @@ func WriteTimelineCSV(w io.Writer, r *Results) error {
 	}
 	return nil
 }
-
-// secondsSince is t − origin in seconds, for log timestamps.
-func secondsSince(t, origin time.Time) float64 { return t.Sub(origin).Seconds() }

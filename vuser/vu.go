@@ -10,13 +10,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/sessionload/load/stats"
 )
@@ -30,7 +27,7 @@ type VU struct {
 	env   *Env
 	id    int
 	ident Identity
-	jar   *cookiejar.Jar
+	jar   *jar
 	cl    http.Client
 	data  Data
 	rng   *rand.Rand
@@ -61,8 +58,7 @@ type Signals struct {
 
 // NewVU makes VU id (global, from 1) with its own cookie jar.
 func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
-	// cookiejar.New only fails on options it does not have.
-	jar, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	jar := newJar()
 	v := &VU{
 		env:   e,
 		id:    id,
@@ -155,6 +151,7 @@ func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL 
 		req.Header.Set("Authorization", v.basicAuth)
 	}
 	v.reuse = false
+	rejected := v.jar.rejected
 	r.start = time.Now()
 	resp, err := v.cl.Do(req)
 	if err != nil {
@@ -165,10 +162,14 @@ func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL 
 	resp.Body.Close()
 	r.end, r.in, r.reused = time.Now(), n, v.reuse
 	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
-	for _, c := range resp.Header["Set-Cookie"] {
+	sc := resp.Header["Set-Cookie"]
+	for _, c := range sc {
 		if strings.HasPrefix(c, v.env.script.Session.Cookie+"=") {
 			r.setsCookie = true
 		}
+	}
+	if len(sc) > 0 && droppedSetCookie(sc) {
+		rejected-- // net/http dropped some without a word; a browser would too
 	}
 	switch {
 	case rerr != nil:
@@ -177,6 +178,11 @@ func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL 
 		r.kind = stats.SessionRejected
 	default:
 		r.kind = stats.StatusKind(r.status)
+	}
+	if r.kind == stats.OK && v.jar.rejected != rejected {
+		// The page came, but a cookie the app meant the user to keep did
+		// not: the app would misbehave in a browser too.
+		r.kind = stats.CookieRejected
 	}
 	return r
 }
@@ -446,6 +452,9 @@ func (v *VU) End(ctx context.Context) {
 		return
 	}
 	v.loggedIn = false
+	if v.env.script.Session.End == EndLogout && v.env.idLogout != 0 {
+		v.env.sessions.Ended()
+	}
 	if v.env.idLogout == 0 || v.env.script.Session.End != EndLogout {
 		return
 	}

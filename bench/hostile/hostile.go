@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,7 +31,8 @@ const (
 	PathOK              = "/ok"               // 200, a small body; records the Cookie header it got
 	PathCookieMalformed = "/cookie/malformed" // Set-Cookie lines no parser accepts, and one good one
 	PathCookieOversized = "/cookie/oversized" // a 16 KiB cookie (browsers keep at most 4 KiB)
-	PathCookieMany      = "/cookie/many"      // 5,000 Set-Cookie headers in one response
+	PathCookieMany      = "/cookie/many"      // 2,000 Set-Cookie headers in one response
+	PathCookieFlood     = "/cookie/flood"     // 5,000: past net/http's own cap of 3,000
 	PathCookieForeign   = "/cookie/foreign"   // cookies for another domain and for another path
 	PathHeaderHuge      = "/header/huge"      // a 2 MiB response header
 	PathBodyHuge        = "/body/huge"        // a 1 GiB body, generated, Content-Length set
@@ -46,7 +48,8 @@ const (
 const (
 	HugeBody      = 1 << 30 // bytes of PathBodyHuge, and decompressed bytes of PathGzipBomb
 	HugeHeader    = 2 << 20 // bytes of PathHeaderHuge's X-Huge header
-	ManyCookies   = 5000    // Set-Cookie headers of PathCookieMany
+	ManyCookies   = 2000    // Set-Cookie headers of PathCookieMany
+	FloodCookies  = 5000    // Set-Cookie headers of PathCookieFlood
 	OversizedSize = 16 << 10
 	resetPromise  = 1 << 20
 	resetSent     = 64 << 10
@@ -80,6 +83,8 @@ func Start() *Server {
 	s.bomb = buf.Bytes()
 	s.plain = httptest.NewServer(s)
 	s.tls = httptest.NewUnstartedServer(s)
+	// Failed handshakes are the point of this listener, not news.
+	s.tls.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.tls.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
 	s.tls.StartTLS()
 	return s
@@ -131,13 +136,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathOK:
 		s.ok(w, r)
 	case PathCookieMalformed:
-		h["Set-Cookie"] = []string{"=novalue", "bad name=1", ";;;", "x", "semi=\x00\x01", "good=1; Path=/"}
+		h["Set-Cookie"] = []string{"=novalue", "bad name=1", ";;;", "x", "semi=a\"b", "good=1; Path=/"}
 		io.WriteString(w, "malformed cookies\n")
 	case PathCookieOversized:
 		h["Set-Cookie"] = []string{"big=" + strings.Repeat("b", OversizedSize) + "; Path=/", "small=1; Path=/"}
 		io.WriteString(w, "oversized cookie\n")
-	case PathCookieMany:
-		cs := make([]string, ManyCookies)
+	case PathCookieMany, PathCookieFlood:
+		n := ManyCookies
+		if r.URL.Path == PathCookieFlood {
+			n = FloodCookies
+		}
+		cs := make([]string, n)
 		for i := range cs {
 			cs[i] = "c" + strconv.Itoa(i) + "=" + strconv.Itoa(i) + "; Path=/"
 		}

@@ -227,6 +227,9 @@ func (t *Target) issueToken(w http.ResponseWriter, r *http.Request) {
 	n := copy(b[:], `{"token":"`)
 	base64.RawURLEncoding.Encode(b[n:], k[:])
 	n += base64.RawURLEncoding.EncodedLen(len(k))
+	if t.cfg.Issued != nil {
+		t.cfg.Issued(string(b[len(`{"token":"`):n]))
+	}
 	n += copy(b[n:], `"}`)
 	t.write(w, http.StatusOK, t.hJSON, b[:n])
 }

@@ -19,7 +19,7 @@ func (t *Target) loginPage(w http.ResponseWriter, r *http.Request) {
 			t.reject(w)
 			return
 		}
-		setCookie(w, k)
+		t.setCookie(w, k)
 	}
 	q := r.URL.Query()
 	var b strings.Builder
@@ -135,7 +135,7 @@ func (t *Target) login(w http.ResponseWriter, r *http.Request) {
 		t.userSessions[u].Add(1)
 	}
 	s.last.Store(t.now())
-	setCookie(w, t.sessions.attach(s))
+	t.setCookie(w, t.sessions.attach(s))
 	t.logins.Add(1)
 	t.redirect(w, "/")
 }

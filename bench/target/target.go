@@ -49,6 +49,13 @@ type Config struct {
 	H2C bool
 	// Logf, if set, receives the server's occasional messages.
 	Logf func(format string, args ...any)
+	// Password, if set, replaces Password for every user: tests use a
+	// distinctive one to scan outputs for it.
+	Password string
+	// Issued, if set, is called with every session id and bearer token
+	// the target hands out, so a test can check none leaks into a
+	// generator's output. It must be safe for concurrent use.
+	Issued func(secret string)
 }
 
 // Stats are the target's counters, like Tomcat's Manager MBean. A snapshot
@@ -142,6 +149,9 @@ func New(c Config) *Target {
 	}
 	if c.ServiceTime < 0 {
 		c.ServiceTime = 0
+	}
+	if c.Password == "" {
+		c.Password = Password
 	}
 	t := &Target{
 		cfg:          c,
@@ -291,12 +301,15 @@ func (t *Target) cookieSession(r *http.Request) (*session, sid) {
 }
 
 // setCookie sets the session cookie the way Tomcat does.
-func setCookie(w http.ResponseWriter, k sid) {
+func (t *Target) setCookie(w http.ResponseWriter, k sid) {
 	var b [len(CookieName) + 1 + 32 + len("; Path=/; HttpOnly")]byte
 	n := copy(b[:], CookieName+"=")
 	n += encodeSID(b[n:], k)
 	copy(b[n:], "; Path=/; HttpOnly")
 	w.Header()["Set-Cookie"] = []string{string(b[:])}
+	if t.cfg.Issued != nil {
+		t.cfg.Issued(string(b[len(CookieName)+1 : n]))
+	}
 }
 
 const hexUpper = "0123456789ABCDEF"
@@ -351,7 +364,7 @@ func (t *Target) userNumber(name, password string) int32 {
 		}
 		n = n*10 + int(c-'0')
 	}
-	if n > t.cfg.Users || subtle.ConstantTimeCompare([]byte(password), []byte(Password)) != 1 {
+	if n > t.cfg.Users || subtle.ConstantTimeCompare([]byte(password), []byte(t.cfg.Password)) != 1 {
 		return 0
 	}
 	return int32(n)

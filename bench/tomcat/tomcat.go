@@ -254,7 +254,7 @@ func Fatal(t testing.TB, err error) {
 	if errors.As(err, &un) && os.Getenv("CI") != "true" {
 		t.Skipf("skipping the real-Tomcat test: %v\n(on Debian as root, `bash bench/tomcat/tomcat.sh install` installs it; with CI=true this is a failure)", err)
 	}
-	t.Fatalf("Tomcat: %v", err)
+	t.Fatal(err)
 }
 
 // Stop stops Tomcat by its PID (only if that process is still this

@@ -552,7 +552,7 @@ func TestStartStop(t *testing.T) {
 		}
 	})
 	if in == nil {
-		return // skipped or failed before the start
+		t.SkipNow() // skipped or failed before the start
 	}
 	if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", in.PID)); strings.Contains(string(b), "catalina.base="+in.Dir) {
 		t.Errorf("Tomcat (PID %d) still runs after its test ended", in.PID)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionload/load/stats"
+	"github.com/sessionload/load/stats/prom"
 	"github.com/sessionload/load/stats/report"
 )
 
@@ -18,11 +19,15 @@ type outputFlags struct {
 	csv         string
 	junit       string
 	html        string
+	hlog        string // live: written interval by interval
+	prometheus  string // live: address to serve /metrics on
 	summaryMode string // compact or full
 }
 
 func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.csv, "csv", "", "write the timeline as CSV here (one row per interval and endpoint)")
+	c.Flags().StringVar(&o.hlog, "hlog", "", "write an HdrHistogram interval log (format 1.3, one tag per endpoint) here")
+	c.Flags().StringVar(&o.prometheus, "prometheus", "", "serve live metrics on this address's /metrics (a bare port listens on 127.0.0.1)")
 	c.Flags().StringVar(&o.html, "html", "", "write a self-contained HTML report here (charts, tables, thresholds, plan)")
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
 	c.Flags().StringVar(&o.summaryMode, "summary", "compact", "compact, or full: add where the time went (DNS, connect, TLS, TTFB, body) per endpoint")
@@ -88,6 +93,62 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// liveOutputs are the outputs written while the run goes: stats sinks.
+type liveOutputs struct {
+	sinks []stats.Sink
+	hlog  *os.File
+	hw    *stats.HlogWriter
+	prom  *prom.Server
+}
+
+// openLive opens the live outputs a run asked for.
+func (o *outputFlags) openLive(stderr io.Writer) (*liveOutputs, error) {
+	l := &liveOutputs{}
+	if o.hlog != "" {
+		f, err := os.Create(o.hlog)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--hlog: %w", err))
+		}
+		l.hlog, l.hw = f, stats.NewHlogWriter(f)
+		l.sinks = append(l.sinks, l.hw)
+	}
+	if o.prometheus != "" {
+		x := prom.New()
+		srv, err := prom.Serve(x, o.prometheus)
+		if err != nil {
+			l.close()
+			return nil, badInput(fmt.Errorf("--prometheus: %w", err))
+		}
+		l.prom = srv
+		l.sinks = append(l.sinks, x)
+		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", srv.Addr())
+	}
+	return l, nil
+}
+
+// close finishes the live outputs; call it after the run returned.
+func (l *liveOutputs) close() error {
+	var errs []error
+	if l.hw != nil {
+		errs = append(errs, l.hw.Close(), l.hlog.Close())
+	}
+	if l.prom != nil {
+		errs = append(errs, l.prom.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// pending fails a run that asked for live outputs while the executor
+// cannot take stats sinks yet (profiles.RunOptions.Stats, passed to
+// stats.NewRecorder). Once it can, execute passes
+// Stats: stats.Options{Sinks: l.sinks} and this goes.
+func (l *liveOutputs) pending() error {
+	if len(l.sinks) > 0 {
+		return badInput(errors.New("--hlog and --prometheus need the executor to pass stats sinks (pending)"))
+	}
+	return nil
 }
 
 // thresholdError is the exit-99 error for failed thresholds.

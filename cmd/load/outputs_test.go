@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/stats"
 )
@@ -146,5 +148,50 @@ func checkCSV(t *testing.T, path string, res *stats.Results) {
 		if reqs[e.Name] != e.Requests || errs[e.Name] != e.Errors {
 			t.Errorf("csv %s: %d requests, %d errors; results.json %d, %d", e.Name, reqs[e.Name], errs[e.Name], e.Requests, e.Errors)
 		}
+	}
+}
+
+// --hlog writes an interval log whose tags add up to results.json, and
+// --prometheus serves during the run.
+func TestRunLiveOutputs(t *testing.T) {
+	t.Parallel()
+	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", startTarget(t), 1))
+	dir := t.TempDir()
+	out, hlog := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.hlog")
+	code, _, stderr := runCLI(t, "run", plan, "--duration", "2s", "--quiet", "--out", out, "--hlog", hlog, "--prometheus", "127.0.0.1:0")
+	if code == exitBadInput && strings.Contains(stderr, "(pending)") {
+		t.Skip("the executor does not pass stats sinks yet (profiles.RunOptions.Stats)")
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "metrics on http://127.0.0.1:") {
+		t.Errorf("no metrics address on stderr:\n%s", stderr)
+	}
+	res := readResults(t, out)
+	f, err := os.Open(hlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	counts := map[string]int64{}
+	rd := hdrhistogram.NewHistogramLogReader(f)
+	for {
+		h, err := rd.NextIntervalHistogram()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			break
+		}
+		counts[h.Tag()] += h.TotalCount()
+	}
+	for _, e := range res.Endpoints {
+		if got := counts[stats.HlogTag(e.Name)]; got != e.Requests {
+			t.Errorf("hlog tag %s: %d samples, results.json %d requests", e.Name, got, e.Requests)
+		}
+	}
+	if vus := res.Timeline[0].VUs; vus != 2 {
+		t.Errorf("timeline VUs %d, want 2 (the executor's gauges)", vus)
 	}
 }

@@ -82,9 +82,21 @@ func statusLine(p profiles.Progress) string {
 		errPct = 100 * float64(t.Errors) / float64(t.Requests)
 	}
 	line := fmt.Sprintf("VUs %d/%d  sessions %d  rps %.0f  errors %.1f%%  p99 %s",
-		p.VUs, p.Target, p.Sessions.Established, t.RPS, errPct, fmtMS(t.P99))
+		p.VUs, p.Target, p.Sessions.Held, t.RPS, errPct, fmtMS(t.P99))
 	if t.Corrected > 0 {
 		line += "  corrected p99 " + fmtMS(t.CorrectedP99)
+	}
+	if s := p.Server; s != nil {
+		line += fmt.Sprintf("  server: %d active", s.ActiveSessions)
+		if s.RejectedSessions > 0 {
+			line += fmt.Sprintf(", %d rejected", s.RejectedSessions)
+		}
+		if s.BusyThreads >= 0 {
+			line += fmt.Sprintf(", %d/%d threads busy", s.BusyThreads, s.MaxThreads)
+		}
+		if s.HeapUsedMB >= 0 {
+			line += fmt.Sprintf(", heap %.0f MB", s.HeapUsedMB)
+		}
 	}
 	if p.Phase != "" {
 		line = p.Phase + ": " + line

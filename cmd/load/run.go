@@ -110,10 +110,18 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return badInput(err)
 	}
+	live, err := f.outputs.openLive(stderr)
+	if err != nil {
+		return err
+	}
+	if err := live.pending(); err != nil {
+		live.close()
+		return err
+	}
 	show := newProgress(stderr, f.quiet, p)
 	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt})
 	show.finish()
-	if err != nil {
+	if err := errors.Join(err, live.close()); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
 	res.PlanSource = p.Source

@@ -34,7 +34,7 @@ type chart struct {
 }
 
 const (
-	chartW, chartH                       = 720, 280
+	chartW, chartH                       = 680, 280
 	padL, padR, padT, padB               = 64, 16, 28, 44
 	plotW, plotH                         = chartW - padL - padR, chartH - padT - padB
 	maxPercentileNines                   = 5 // the x axis ends at 99.999

@@ -1,0 +1,220 @@
+// Command scale logs in 100,000 VUs, each with its own session
+// (spring-form: GET the form, POST the credentials with the CSRF token,
+// own cookie jar, VU i is user i), against the demo target in another
+// process, holds them logged in, and reports the login throughput
+// (sessions/s), the generator's RSS per VU and the run's summary.
+//
+//	go run ./bench/scale [-vus 100000] [-conns 256] [-duration 90s]
+//
+// The target is `load target --users N` (load built once with go build
+// into a temp dir) on a free loopback port, stopped by its PID at the end.
+// The generator is this process, running the plan through the library
+// (profiles.Parse, profiles.Run): its peak RSS is VmHWM from
+// /proc/self/status. VUs share at most -conns connections, which keeps
+// both processes far under the open-file limit. Each VU, once logged in,
+// GETs /api/me once and then thinks until the run ends (-think), so what
+// is held is 100,000 idle logged-in users.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sessionload/load/profiles"
+	"github.com/sessionload/load/stats"
+)
+
+func main() {
+	vus := flag.Int("vus", 100_000, "logged-in VUs")
+	conns := flag.Int("conns", 256, "connections the VUs share (max_conns_per_host)")
+	duration := flag.Duration("duration", 90*time.Second, "whole run: logins, then the hold")
+	think := flag.Duration("think", 10*time.Minute, "think time after each iteration (longer than the run: one GET /api/me per VU)")
+	heapProfile := flag.String("heapprofile", "", "write a heap profile here once every VU is logged in")
+	flag.Parse()
+	if *vus < 1 || *vus > 1_000_000 || *conns < 1 || *conns > 10_000 || *duration <= 0 || *duration > 30*time.Minute {
+		fail(errors.New("want 1..1000000 VUs, 1..10000 conns, a duration up to 30m"))
+	}
+	if err := run(*vus, *conns, *duration, *think, *heapProfile); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "scale:", err)
+	os.Exit(1)
+}
+
+func run(vus, conns int, duration, think time.Duration, heapProfile string) error {
+	dir, err := os.MkdirTemp("", "load-scale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "load")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/load")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build load (run from the repo's root): %w", err)
+	}
+	base, stop, err := startTarget(bin, vus)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	plan := fmt.Sprintf(`name: scale
+target: %s
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {cookie: JSESSIONID, login: spring-form, login_path: /login, end: abandon, retry_login: 1s}
+scenario:
+  - {name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}
+think: %s
+timeout: 60s
+http: {max_conns_per_host: %d, max_idle_conns_per_host: %[3]d}
+load: {vus: %d, duration: %s, graceful_stop: 2s}
+`, base, think, conns, vus, duration)
+	p, err := profiles.Parse("scale.yaml", []byte(plan), ".")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("machine: nproc %d; %d VUs, %d shared connections, %s run; target %s in its own process\n",
+		runtime.NumCPU(), vus, conns, duration, base)
+
+	// OnInterval runs on the executor's goroutine, once a second.
+	var (
+		t0        = time.Now()
+		cpu0      = cpuTime()
+		allIn     time.Duration // when every VU held a session
+		cpuAllIn  time.Duration
+		rssAllIn  int64
+		heapAllIn uint64
+		prevEst   int64
+	)
+	onInterval := func(pr profiles.Progress) {
+		est := pr.Sessions.Established
+		if allIn == 0 && est >= int64(vus) {
+			allIn, cpuAllIn = time.Since(t0), cpuTime()-cpu0
+			rssAllIn = procStatus("VmRSS")
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heapAllIn = ms.HeapAlloc + ms.StackInuse
+			if heapProfile != "" {
+				if err := writeHeap(heapProfile); err != nil {
+					fmt.Fprintln(os.Stderr, "heap profile:", err)
+				}
+			}
+		}
+		fmt.Fprintf(os.Stderr, "%5.0fs  VUs %6d  sessions %6d (+%d/s)  RSS %4d MiB\n",
+			pr.Elapsed.Seconds(), pr.VUs, est, est-prevEst, procStatus("VmRSS")>>10)
+		prevEst = est
+	}
+	res, err := profiles.Run(context.Background(), p, profiles.RunOptions{OnInterval: onInterval})
+	if err != nil {
+		return err
+	}
+	peak := procStatus("VmHWM") << 10
+	fmt.Println()
+	if err := stats.WriteSummary(os.Stdout, res); err != nil {
+		return err
+	}
+	s := res.Sessions
+	fmt.Printf("\nsessions: established %d, unique %d, rotated on login %d, login failures %d, rejected %d\n",
+		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected)
+	if allIn == 0 {
+		return fmt.Errorf("only %d of %d VUs held a session by the end: give a longer -duration", s.Established, vus)
+	}
+	fmt.Printf("login throughput: %d sessions in %.1f s = %.0f sessions/s (%.1f µs generator CPU per session, 2 requests each)\n",
+		vus, allIn.Seconds(), float64(vus)/allIn.Seconds(), float64(cpuAllIn.Microseconds())/float64(vus))
+	fmt.Printf("generator RSS: peak %.0f MiB = %.0f bytes/VU (goal <= 10 KB); when all were logged in %.0f MiB = %.0f bytes/VU; Go heap+stacks then %.0f bytes/VU\n",
+		float64(peak)/(1<<20), float64(peak)/float64(vus), float64(rssAllIn<<10)/(1<<20), float64(rssAllIn<<10)/float64(vus), float64(heapAllIn)/float64(vus))
+	if s.Unique != int64(vus) {
+		return fmt.Errorf("%d unique sessions, want %d", s.Unique, vus)
+	}
+	return nil
+}
+
+// startTarget starts `load target` on a free loopback port and returns its
+// base URL and a function that stops it by its PID.
+func startTarget(bin string, users int) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "target", "--addr", addr, "--users", strconv.Itoa(users))
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	for range 200 { // up to 10 s
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			u := url.URL{Scheme: "http", Host: addr}
+			return u.String(), stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("the target did not listen on %s: %s", addr, errOut.String())
+}
+
+// writeHeap writes a heap profile (after a GC) to path.
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
+}
+
+// procStatus reads a "kB" field of /proc/self/status (VmRSS, VmHWM) in KiB.
+func procStatus(field string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
