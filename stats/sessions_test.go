@@ -33,7 +33,8 @@ func TestSessionsCounts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := SessionCounts{Established: 62, Unique: 60, RotatedOnLogin: 60, LoginFailures: 5, Rejected: 5, Relogins: 10, Expired: 10}
+	// Held: 62 established, 10 expired.
+	want := SessionCounts{Established: 62, Unique: 60, RotatedOnLogin: 60, LoginFailures: 5, Rejected: 5, Relogins: 10, Expired: 10, Held: 52}
 	if got := s.Counts(); got != want {
 		t.Errorf("Counts() = %+v, want %+v", got, want)
 	}
@@ -41,7 +42,7 @@ func TestSessionsCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"established":62,"unique":60,"rotated_on_login":60,"login_failures":5,"rejected":5,"relogins":10,"expired":10}`
+	const wantJSON = `{"established":62,"unique":60,"rotated_on_login":60,"login_failures":5,"rejected":5,"relogins":10,"expired":10,"held":52}`
 	if string(b) != wantJSON {
 		t.Errorf("json %s, want %s", b, wantJSON)
 	}

@@ -97,13 +97,15 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 
 	// OnInterval runs on the executor's goroutine, once a second.
 	var (
-		t0        = time.Now()
-		cpu0      = cpuTime()
-		allIn     time.Duration // when every VU held a session
-		cpuAllIn  time.Duration
-		rssAllIn  int64
-		heapAllIn uint64
-		prevEst   int64
+		t0         = time.Now()
+		cpu0       = cpuTime()
+		allIn      time.Duration // when every VU held a session
+		cpuAllIn   time.Duration
+		rssAllIn   int64
+		heapAllIn  uint64
+		stackAllIn uint64
+		gorAllIn   int
+		prevEst    int64
 	)
 	onInterval := func(pr profiles.Progress) {
 		est := pr.Sessions.Established
@@ -112,7 +114,7 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 			rssAllIn = procStatus("VmRSS")
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			heapAllIn = ms.HeapAlloc + ms.StackInuse
+			heapAllIn, stackAllIn, gorAllIn = ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine()
 			if heapProfile != "" {
 				if err := writeHeap(heapProfile); err != nil {
 					fmt.Fprintln(os.Stderr, "heap profile:", err)
@@ -140,8 +142,10 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 	}
 	fmt.Printf("login throughput: %d sessions in %.1f s = %.0f sessions/s (%.1f µs generator CPU per session, 2 requests each)\n",
 		vus, allIn.Seconds(), float64(vus)/allIn.Seconds(), float64(cpuAllIn.Microseconds())/float64(vus))
-	fmt.Printf("generator RSS: peak %.0f MiB = %.0f bytes/VU (goal <= 10 KB); when all were logged in %.0f MiB = %.0f bytes/VU; Go heap+stacks then %.0f bytes/VU\n",
-		float64(peak)/(1<<20), float64(peak)/float64(vus), float64(rssAllIn<<10)/(1<<20), float64(rssAllIn<<10)/float64(vus), float64(heapAllIn)/float64(vus))
+	fmt.Printf("generator RSS: peak %.0f MiB = %.0f bytes/VU (goal <= 10 KB); when all were logged in %.0f MiB = %.0f bytes/VU\n",
+		float64(peak)/(1<<20), float64(peak)/float64(vus), float64(rssAllIn<<10)/(1<<20), float64(rssAllIn<<10)/float64(vus))
+	fmt.Printf("then: Go heap %.0f bytes/VU, goroutine stacks %.0f bytes/VU, %.2f goroutines/VU\n",
+		float64(heapAllIn)/float64(vus), float64(stackAllIn)/float64(vus), float64(gorAllIn)/float64(vus))
 	if s.Unique != int64(vus) {
 		return fmt.Errorf("%d unique sessions, want %d", s.Unique, vus)
 	}
