@@ -274,3 +274,7 @@ func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {
 	}
 	return out, good
 }
+
+// ParseRate parses an arrival rate as plans write it ("20/s", "30/m",
+// "5/100ms", or a number per second) into a rate per second.
+func ParseRate(s string) (float64, error) { return parseRate(s) }

@@ -3,6 +3,7 @@ package profiles
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,10 @@ type RunOptions struct {
 	// StartAt, if set, is the instant the schedule starts (VUs of the
 	// open model log in before it), so segments start together.
 	StartAt time.Time
+	// Debug, if set, gets every exchange of VU DebugVU (global id, default
+	// 1), login included, with secrets hashed; see vuser.Env.SetDebug.
+	Debug   io.Writer
+	DebugVU int
 }
 
 // Progress is the live state of a run, once per interval.
@@ -88,6 +93,9 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		return nil, err
 	}
 	f.env = env
+	if o.Debug != nil {
+		env.SetDebug(max(o.DebugVU, 1), o.Debug)
+	}
 	var stopPoll func() *stats.ServerResult
 	if p.Server != nil {
 		stopPoll, err = f.pollServer(ctx, *p.Server)

@@ -228,3 +228,27 @@ func TestSessionCap(t *testing.T) {
 		t.Errorf("me: %d requests, %d errors; the admitted VUs should run normally", e.Requests, e.Errors)
 	}
 }
+
+// The capacity search stops at the first step the server refuses
+// sessions in, then bisects down to the cap: the knee is the cap.
+func TestSearchSessionsCap(t *testing.T) {
+	tg, u := startTarget(t, target.Config{Users: 1000, MaxSessions: 250})
+	p := plan(t, u, fmt.Sprintf(springPlan, "logout", "1s", "50ms", "100ms", 1, "1s"))
+	res, err := profiles.SearchSessions(context.Background(), p, profiles.SearchOptions{Start: 100, Step: 100, Max: 1000, Hold: time.Second, Ramp: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := profiles.WriteSearch(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	// Steps 100, 200 hold; 300 breaks; bisection: 250 holds (the cap),
+	// 275, 262, 256 break: within 10 (step/10) of the cap.
+	if res.Knee != 250 || !strings.Contains(res.Broke, "refused sessions to") {
+		t.Errorf("knee %d after %d steps (%s); want 250, the cap, broken by refusals", res.Knee, len(res.Steps), res.Broke)
+	}
+	if st := tg.Stats(); st.Authenticated != 0 {
+		t.Errorf("%d sessions left on the target: every step must log out", st.Authenticated)
+	}
+}

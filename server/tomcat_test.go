@@ -133,3 +133,79 @@ func TestGaugeFlagsAnonymousSessions(t *testing.T) {
 		t.Errorf("warnings %q: want the mismatch explained", res.Warnings)
 	}
 }
+
+// The capacity search against a real Tomcat capped at 300 sessions finds
+// the cap, and reads the server's heap per session on the way.
+func TestSearchFindsTomcatCap(t *testing.T) {
+	in := tomcat.Start(t, tomcat.Config{Users: 400, Apps: []tomcat.App{{Name: "shop", Settings: tomcat.Settings{MaxActiveSessions: 300}}}})
+	userVar, passVar := "LOAD_TEST_JMX_USER_"+t.Name(), "LOAD_TEST_JMX_PASSWORD_"+t.Name()
+	os.Setenv(userVar, in.JMXUser)
+	os.Setenv(passVar, in.JMXPassword)
+	p, err := profiles.Parse("search.yaml", []byte(fmt.Sprintf(gaugePlan, in.URL, 1, in.URL, userVar, passVar)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := profiles.SearchSessions(context.Background(), p, profiles.SearchOptions{
+		Start: 100, Step: 100, Max: 400, Hold: 2 * time.Second, Ramp: time.Second, Refine: 20,
+		ArrivalRate: 1, ActiveTime: 2 * time.Minute, AbandonShare: 0.5, Timeout: 30 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := profiles.WriteSearch(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	if res.Knee != 300 || !strings.Contains(res.Broke, "refused") {
+		t.Errorf("knee %d (%s); want the cap, 300, broken by refusals", res.Knee, res.Broke)
+	}
+	for _, s := range res.Steps {
+		if s.OK && int64(s.Sessions) != s.ServerPeak {
+			t.Errorf("step %d: the server's peak was %d sessions", s.Sessions, s.ServerPeak)
+		}
+		if s.HeapMB <= 0 || s.BusyThreads < 0 {
+			t.Errorf("step %d: heap %.1f MB, busy threads %d: want the server's figures", s.Sessions, s.HeapMB, s.BusyThreads)
+		}
+	}
+	// 1/s × (120 s + 0.5 × 1800 s) = 1020 sessions > 300: shorten the timeout.
+	if r := strings.Join(res.Recommendation, "\n"); !strings.Contains(r, "= 1020") || !strings.Contains(r, "shorten it") {
+		t.Errorf("recommendation:\n%s", r)
+	}
+}
+
+// server.reset expires the sessions a previous run abandoned, so runs
+// start from the same state.
+func TestServerReset(t *testing.T) {
+	in := tomcat.Start(t, tomcat.Config{Users: 30, Apps: []tomcat.App{{Name: "shop"}}})
+	scriptUser, scriptPass := "LOAD_TEST_SCRIPT_USER_"+t.Name(), "LOAD_TEST_SCRIPT_PASSWORD_"+t.Name()
+	os.Setenv(scriptUser, in.ScriptUser)
+	os.Setenv(scriptPass, in.ScriptPassword)
+	run := func(end string, reset bool) *stats.Results {
+		text := fmt.Sprintf(`
+target: %s/shop
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, end: %s}
+scenario: [{name: me, get: /api/me, headers: {Accept: application/json}}]
+think: 100ms
+load: {vus: 30, duration: 2s}
+`, in.URL, end)
+		if reset {
+			text += fmt.Sprintf("server: {url: %s/manager, context: /shop, username_env: %s, password_env: %s, reset: true}\n", in.URL, scriptUser, scriptPass)
+		}
+		p, err := profiles.Parse("reset.yaml", []byte(text), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := profiles.Run(context.Background(), p, profiles.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	run("abandon", false) // leaves 30 sessions on the server
+	res := run("logout", true)
+	if r := res.Server.Reset; r == nil || *r != 30 {
+		t.Errorf("reset expired %v sessions, want the 30 abandoned ones", r)
+	}
+}

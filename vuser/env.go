@@ -48,6 +48,9 @@ type Env struct {
 
 	staticHeaders http.Header // script headers that hold no templates
 	tmplHeaders   []Header    // script headers that do
+
+	debugVU int          // the VU whose exchanges are dumped (SetDebug)
+	debug   *debugWriter // nil: no dump
 }
 
 // NewEnv checks the script and registers its endpoints with rec.

@@ -44,6 +44,8 @@ type VU struct {
 	body  []byte // the last response's body (up to MaxBody); from env.bufs, given back by release
 	trace httptrace.ClientTrace
 	reuse bool // set by trace.GotConn for the request in flight
+
+	debug *debugTransport // non-nil for the one VU --debug follows
 }
 
 // Signals tell a running VU to stop. Either may be nil (never).
@@ -75,6 +77,11 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		CheckRedirect: v.checkRedirect,
 	}
 	v.trace.GotConn = func(i httptrace.GotConnInfo) { v.reuse = i.Reused }
+	if e.debug != nil && id == e.debugVU {
+		v.debug = &debugTransport{rt: e.rt, out: e.debug, vu: v}
+		v.debug.remember(ident.Password)
+		v.cl.Transport = v.debug
+	}
 	if e.script.Login.Kind == LoginBasic {
 		v.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(ident.Username+":"+ident.Password))
 	}
@@ -287,8 +294,12 @@ func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
 // until it succeeds or the VU is told to stop. It reports success.
 func (v *VU) LoginRetry(ctx context.Context) bool {
 	for {
-		if err := v.Login(ctx); err == nil {
+		err := v.Login(ctx)
+		if err == nil {
 			return true
+		}
+		if v.debug != nil {
+			v.debug.note("login failed: %v", err)
 		}
 		if ctx.Err() != nil || !v.sleep(v.env.script.Session.RetryLogin, v.sig.Stop) || ctx.Err() != nil {
 			return false
@@ -431,6 +442,9 @@ func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Tim
 	ok := true
 	if err := st.Check.EvalWith(resp, &v.data); err != nil {
 		ok = false
+		if v.debug != nil {
+			v.debug.note("step %s: check failed: %v", st.Name, err)
+		}
 		if r.kind == stats.OK {
 			r.kind = stats.CheckFailed
 		}

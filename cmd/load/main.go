@@ -95,6 +95,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newTargetCmd(stdout, stderr),
 		newInitCmd(stdout, stderr),
 		newMergeCmd(stdout, stderr),
+		newSessionsCmd(stdout, stderr),
 		newReportCmd(stdout, stderr),
 		newCompareCmd(stdout, stderr),
 		&cobra.Command{

@@ -25,6 +25,8 @@ type runFlags struct {
 	seed     uint64
 	outputs  outputFlags
 	split    splitFlags
+	debug    bool
+	debugVU  int
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -35,6 +37,16 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
 	f.outputs.register(c)
 	f.split.register(c)
+	c.Flags().BoolVar(&f.debug, "debug", false, "print every request and response of one VU to stderr, login included, secrets hashed, bodies cut at 2 KiB (why was it refused?)")
+	c.Flags().IntVar(&f.debugVU, "debug-vu", 1, "the VU --debug follows (global id)")
+}
+
+// debugOut is where --debug dumps go: stderr, or nowhere.
+func (f *runFlags) debugOut(stderr io.Writer) io.Writer {
+	if f.debug {
+		return stderr
+	}
+	return nil
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -119,7 +131,8 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		return err
 	}
 	show := newProgress(stderr, f.quiet, p)
-	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt})
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt,
+		Debug: f.debugOut(stderr), DebugVU: f.debugVU})
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
 		return &exitError{code: exitRunError, err: err}
