@@ -23,7 +23,7 @@ import (
 // The keys of each section, in the order messages list them.
 var (
 	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
-		"think", "timeout", "max_body", "http", "load", "thresholds", "server"}
+		"think", "timeout", "max_body", "http", "load", "thresholds", "server", "outputs"}
 	thinkKeys = []string{"min", "max", "mean"}
 	httpKeys  = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
 		"tls_timeout", "response_header_timeout", "idle_timeout", "keep_alive", "compression",
@@ -164,6 +164,9 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 	if f, has := m["thresholds"]; has {
 		p.Thresholds = d.thresholds(f.val)
+	}
+	if f, has := m["outputs"]; has {
+		p.Outputs = d.outputs(f.val)
 	}
 	if f, has := m["server"]; has {
 		p.Server = d.server(f.val)

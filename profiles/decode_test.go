@@ -54,6 +54,7 @@ var badPlans = []struct {
 	{"json_nan", "numbers JSON cannot carry"},
 	{"login_field_misplaced", "a field of another login, a var in the users template"},
 	{"check_template", "placeholders in check values, which are compared as written"},
+	{"bad_outputs", "an empty output path, a misspelt output, a metrics address without a port number"},
 	{"bad_thresholds", "threshold metrics and conditions that do not parse, at their column; an unknown endpoint"},
 	{"password_sources", "password_env unset, password_file missing, both with a password"},
 }

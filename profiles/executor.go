@@ -31,6 +31,9 @@ type RunOptions struct {
 	// Logf, if set, gets warnings as they happen (they are in the
 	// results' warnings too).
 	Logf func(format string, args ...any)
+	// Stats configures the run's recorder (sinks: .hlog, Prometheus);
+	// Run sets its Gauges.
+	Stats stats.Options
 	// Segment is this process's share of a test split across processes;
 	// the zero Segment runs the whole test.
 	Segment Segment
@@ -83,11 +86,13 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	defer pl.Close()
 	f := &fleet{
 		plan:     p,
-		rec:      stats.NewRecorder(stats.Options{}),
 		sessions: stats.NewSessions(),
 		lag:      stats.NewLag(),
 		opts:     o,
 	}
+	so := o.Stats
+	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
+	f.rec = stats.NewRecorder(so)
 	env, err := vuser.NewEnv(p.Script, pl.Transport(), f.rec, f.sessions)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,8 @@ type Plan struct {
 	Pool pool.Options
 	// Thresholds are the pass/fail rules, in file order.
 	Thresholds []Threshold
+	// Outputs are the files the plan asks runs to write.
+	Outputs Outputs
 	// Source is the plan's text with secrets removed, for reports.
 	Source string
 	// Server says where the server's own session figures are; nil: none.

@@ -111,3 +111,21 @@ func TestCompare(t *testing.T) {
 	}
 	t.Log("\n" + buf.String())
 }
+
+// FuzzParseTolerances: never panics; what parses has known metrics and
+// non-negative values.
+func FuzzParseTolerances(f *testing.F) {
+	f.Add("p99=10%,errors=0.1pp")
+	f.Add("p999=5%, rps=20%")
+	f.Fuzz(func(t *testing.T, s string) {
+		tol, err := ParseTolerances(s)
+		if err != nil {
+			return
+		}
+		for m, v := range tol {
+			if _, ok := map[string]bool{"p50": true, "p90": true, "p95": true, "p99": true, "p99.9": true, "mean": true, "max": true, "errors": true, "rps": true}[m]; !ok || v.Value < 0 {
+				t.Fatalf("ParseTolerances(%q) = %v", s, tol)
+			}
+		}
+	})
+}

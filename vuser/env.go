@@ -201,13 +201,3 @@ func (v *VU) sleep(d time.Duration, stop <-chan struct{}) bool {
 	v.timer.Stop()
 	return false
 }
-
-// closed reports whether c is closed (a nil c never is).
-func closed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}

@@ -43,7 +43,8 @@ type VU struct {
 
 	body  []byte // the last response's body (up to MaxBody); from env.bufs, given back by release
 	trace httptrace.ClientTrace
-	reuse bool // set by trace.GotConn for the request in flight
+	tr    stats.PhaseTrace // where each request's time went (DNS, connect, TLS, TTFB, body)
+	reuse bool             // set by trace.GotConn for the request in flight
 
 	debug *debugTransport // non-nil for the one VU --debug follows
 }
@@ -77,6 +78,7 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		CheckRedirect: v.checkRedirect,
 	}
 	v.trace.GotConn = func(i httptrace.GotConnInfo) { v.reuse = i.Reused }
+	v.tr.Install(&v.trace)
 	if e.debug != nil && id == e.debugVU {
 		v.debug = &debugTransport{rt: e.rt, out: e.debug, vu: v}
 		v.debug.remember(ident.Password)
@@ -125,6 +127,7 @@ type result struct {
 	kind       stats.Kind
 	err        error
 	setsCookie bool // a Set-Cookie for the session cookie came back
+	phases     stats.Phases
 }
 
 // do sends one request for endpoint id and reads the body (up to MaxBody
@@ -158,16 +161,19 @@ func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL 
 		req.Header.Set("Authorization", v.basicAuth)
 	}
 	v.reuse = false
+	v.tr.Reset()
 	rejected := v.jar.rejected
 	r.start = time.Now()
 	resp, err := v.cl.Do(req)
 	if err != nil {
 		r.end, r.kind, r.err, r.reused = time.Now(), stats.Classify(err), err, v.reuse
+		r.phases = v.tr.Phases(r.end)
 		return r
 	}
 	n, rerr := v.readBody(resp.Body)
 	resp.Body.Close()
 	r.end, r.in, r.reused = time.Now(), n, v.reuse
+	r.phases = v.tr.Phases(r.end)
 	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
 	sc := resp.Header["Set-Cookie"]
 	for _, c := range sc {
@@ -206,6 +212,7 @@ func (v *VU) commit(r *result) {
 		BytesIn:  r.in,
 		BytesOut: r.out,
 		Reused:   r.reused,
+		Phases:   r.phases,
 	}
 	v.env.rec.Record(v.id, &s)
 }

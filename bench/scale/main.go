@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -44,12 +45,13 @@ func main() {
 	conns := flag.Int("conns", 256, "connections the VUs share (max_conns_per_host)")
 	duration := flag.Duration("duration", 90*time.Second, "whole run: logins, then the hold")
 	think := flag.Duration("think", 10*time.Minute, "think time after each iteration (longer than the run: one GET /api/me per VU)")
-	heapProfile := flag.String("heapprofile", "", "write a heap profile here once every VU is logged in")
+	ramp := flag.Duration("ramp", 0, "start the VUs along a linear ramp this long instead of all at once")
+	heapProfile := flag.String("heapprofile", "", "write a heap profile here while every VU idles logged in (10 s after the last login)")
 	flag.Parse()
 	if *vus < 1 || *vus > 1_000_000 || *conns < 1 || *conns > 10_000 || *duration <= 0 || *duration > 30*time.Minute {
 		fail(errors.New("want 1..1000000 VUs, 1..10000 conns, a duration up to 30m"))
 	}
-	if err := run(*vus, *conns, *duration, *think, *heapProfile); err != nil {
+	if err := run(*vus, *conns, *duration, *ramp, *think, *heapProfile); err != nil {
 		fail(err)
 	}
 }
@@ -59,7 +61,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func run(vus, conns int, duration, think time.Duration, heapProfile string) error {
+func run(vus, conns int, duration, ramp, think time.Duration, heapProfile string) error {
 	dir, err := os.MkdirTemp("", "load-scale-")
 	if err != nil {
 		return err
@@ -86,8 +88,8 @@ scenario:
 think: %s
 timeout: 60s
 http: {max_conns_per_host: %d, max_idle_conns_per_host: %[3]d}
-load: {vus: %d, duration: %s, graceful_stop: 2s}
-`, base, think, conns, vus, duration)
+load: %s
+`, base, think, conns, loadShape(vus, duration, ramp))
 	p, err := profiles.Parse("scale.yaml", []byte(plan), ".")
 	if err != nil {
 		return err
@@ -105,6 +107,7 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 		heapAllIn  uint64
 		stackAllIn uint64
 		gorAllIn   int
+		idle       idleMem
 		prevEst    int64
 	)
 	onInterval := func(pr profiles.Progress) {
@@ -115,6 +118,9 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			heapAllIn, stackAllIn, gorAllIn = ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine()
+		}
+		if allIn > 0 && idle.at == 0 && time.Since(t0) >= allIn+10*time.Second {
+			idle = measureIdle(time.Since(t0))
 			if heapProfile != "" {
 				if err := writeHeap(heapProfile); err != nil {
 					fmt.Fprintln(os.Stderr, "heap profile:", err)
@@ -146,6 +152,10 @@ load: {vus: %d, duration: %s, graceful_stop: 2s}
 		float64(peak)/(1<<20), float64(peak)/float64(vus), float64(rssAllIn<<10)/(1<<20), float64(rssAllIn<<10)/float64(vus))
 	fmt.Printf("then: Go heap %.0f bytes/VU, goroutine stacks %.0f bytes/VU, %.2f goroutines/VU\n",
 		float64(heapAllIn)/float64(vus), float64(stackAllIn)/float64(vus), float64(gorAllIn)/float64(vus))
+	if idle.at > 0 {
+		fmt.Printf("idle, %.0f s in (10 s after the last login), after a GC: live heap %.0f bytes/VU, stacks %.0f bytes/VU; RSS %.0f bytes/VU, %.0f bytes/VU once freed memory is returned to the OS\n",
+			idle.at.Seconds(), float64(idle.heap)/float64(vus), float64(idle.stack)/float64(vus), float64(idle.rss)/float64(vus), float64(idle.rssFreed)/float64(vus))
+	}
 	if s.Unique != int64(vus) {
 		return fmt.Errorf("%d unique sessions, want %d", s.Unique, vus)
 	}
@@ -188,6 +198,32 @@ func startTarget(bin string, users int) (string, func(), error) {
 	}
 	stop()
 	return "", nil, fmt.Errorf("the target did not listen on %s: %s", addr, errOut.String())
+}
+
+// loadShape is the plan's load: every VU at once, or a linear ramp to
+// vus over ramp and a hold for the rest of duration.
+func loadShape(vus int, duration, ramp time.Duration) string {
+	if ramp <= 0 {
+		return fmt.Sprintf("{vus: %d, duration: %s, graceful_stop: 2s}", vus, duration)
+	}
+	return fmt.Sprintf("{stages: [{duration: %s, target: %d}, {duration: %s}], graceful_stop: 2s}", ramp, vus, max(duration-ramp, time.Second))
+}
+
+// idleMem is the generator's memory while every VU idles logged in.
+type idleMem struct {
+	at            time.Duration
+	heap, stack   uint64 // live, after a GC
+	rss, rssFreed int64  // bytes, before and after debug.FreeOSMemory
+}
+
+func measureIdle(at time.Duration) idleMem {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := idleMem{at: at, heap: ms.HeapAlloc, stack: ms.StackInuse, rss: procStatus("VmRSS") << 10}
+	debug.FreeOSMemory()
+	m.rssFreed = procStatus("VmRSS") << 10
+	return m
 }
 
 // writeHeap writes a heap profile (after a GC) to path.

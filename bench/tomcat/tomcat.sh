@@ -109,7 +109,7 @@ status() {
 
 # ours PID DIR: whether PID is the JVM of the instance in DIR.
 ours() {
-	tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | grep -qxF -- "-Dcatalina.base=$2"
+	[ -r "/proc/$1/cmdline" ] && tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | grep -xF -- "-Dcatalina.base=$2" >/dev/null
 }
 
 randpw() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 	"github.com/sessionload/load/stats/prom"
 	"github.com/sessionload/load/stats/report"
@@ -31,6 +32,21 @@ func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.html, "html", "", "write a self-contained HTML report here (charts, tables, thresholds, plan)")
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
 	c.Flags().StringVar(&o.summaryMode, "summary", "compact", "compact, or full: add where the time went (DNS, connect, TLS, TTFB, body) per endpoint")
+}
+
+// planOutputs fills the outputs the flags left unset from the plan's
+// outputs section; out is --out.
+func (o *outputFlags) planOutputs(out *string, po profiles.Outputs) {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{out, po.JSON}, {&o.csv, po.CSV}, {&o.hlog, po.HLog}, {&o.html, po.HTML}, {&o.junit, po.JUnit}, {&o.prometheus, po.Prometheus},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.v
+		}
+	}
 }
 
 // summary prints the end-of-run summary.
@@ -138,17 +154,6 @@ func (l *liveOutputs) close() error {
 		errs = append(errs, l.prom.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// pending fails a run that asked for live outputs while the executor
-// cannot take stats sinks yet (profiles.RunOptions.Stats, passed to
-// stats.NewRecorder). Once it can, execute passes
-// Stats: stats.Options{Sinks: l.sinks} and this goes.
-func (l *liveOutputs) pending() error {
-	if len(l.sinks) > 0 {
-		return badInput(errors.New("--hlog and --prometheus need the executor to pass stats sinks (pending)"))
-	}
-	return nil
 }
 
 // thresholdError is the exit-99 error for failed thresholds.

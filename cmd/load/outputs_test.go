@@ -31,7 +31,8 @@ func startTarget(t *testing.T) string {
 func TestRunThresholdsAndOutputs(t *testing.T) {
 	t.Parallel()
 	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", startTarget(t), 1)+
-		"thresholds:\n  \"me p99\": \"< 1m\"\n  \"requests\": \"> 1000000\"\n  \"sessions.unique\": \"== 2\"\n")
+		"thresholds:\n  \"me p99\": \"< 1m\"\n  \"requests\": \"> 1000000\"\n  \"sessions.unique\": \"== 2\"\n"+
+		"outputs: {html: report.html}\n") // relative to the plan
 	dir := t.TempDir()
 	out, csvPath, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "t.csv"), filepath.Join(dir, "j.xml")
 	code, stdout, stderr := runCLI(t, "run", plan, "--duration", "2s", "--quiet", "--out", out, "--csv", csvPath, "--junit", junit)
@@ -74,6 +75,9 @@ func TestRunThresholdsAndOutputs(t *testing.T) {
 	}
 
 	checkCSV(t, csvPath, res)
+	if html := readFile(t, filepath.Join(filepath.Dir(plan), "report.html")); !strings.Contains(html, "requests &gt; 1000000") {
+		t.Errorf("the plan's outputs.html has no thresholds")
+	}
 
 	// report prints the same summary from the file, exits 99 again, and
 	// writes the CSV again, identical.

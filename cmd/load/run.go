@@ -102,6 +102,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // execute runs p and writes the summary and results.
 func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr io.Writer) error {
+	f.outputs.planOutputs(&f.out, p.Outputs)
 	if f.vus > 0 || f.duration > 0 {
 		if err := p.Override(f.vus, f.duration); err != nil {
 			return badInput(err)
@@ -126,13 +127,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	if err := live.pending(); err != nil {
-		live.close()
-		return err
-	}
 	show := newProgress(stderr, f.quiet, p)
 	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt,
-		Debug: f.debugOut(stderr), DebugVU: f.debugVU})
+		Debug: f.debugOut(stderr), DebugVU: f.debugVU, Stats: stats.Options{Sinks: live.sinks}})
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
 		return &exitError{code: exitRunError, err: err}
