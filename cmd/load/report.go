@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 )
 
@@ -25,12 +26,14 @@ func readResultsFile(path string) (*stats.Results, error) {
 
 func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var o outputFlags
+	var thresholds string
 	c := &cobra.Command{
 		Use:   "report RESULTS.json",
 		Short: "Print a saved run's summary again, and write its other outputs",
 		Long: "report reads a results.json written by run --out and prints its summary, with the\n" +
-			"threshold verdicts it was judged by; --csv, --junit and --html write the same outputs a\n" +
-			"run writes. Exit code 99 when the run's thresholds failed.",
+			"threshold verdicts it was judged by (or, with --thresholds plan.yaml, by that plan's\n" +
+			"thresholds, e.g. on the merged whole of a split test); --csv, --junit and --html write\n" +
+			"the same outputs a run writes. Exit code 99 when the thresholds failed.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			res, err := readResultsFile(args[0])
@@ -39,6 +42,14 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := o.check(); err != nil {
 				return badInput(err)
+			}
+			if thresholds != "" {
+				// Judge the (e.g. merged) results by a plan's thresholds.
+				p, err := profiles.LoadFile(thresholds)
+				if err != nil {
+					return badInput(err)
+				}
+				stats.CheckThresholds(res, p.Rules())
 			}
 			if err := o.summary(stdout, res); err != nil {
 				return &exitError{code: exitRunError, err: err}
@@ -53,6 +64,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	o.register(c)
+	c.Flags().StringVar(&thresholds, "thresholds", "", "judge the results by this plan's thresholds (e.g. a merged result of a split test)")
 	return c
 }
 

@@ -148,6 +148,21 @@ load: {rate: 200/s, duration: 3s, preallocated_vus: %d, max_vus: %d}
 			t.Errorf("p%v: merged %d µs, all samples %d µs", q, a, b)
 		}
 	}
+	// report --thresholds judges the merged whole by the plan: a passing
+	// and a failing set of thresholds.
+	pass := strings.Replace(text, "load:", "thresholds: {\"me p99\": \"< 10s\", \"errors\": \"< 1%\"}\nload:", 1)
+	fail := strings.Replace(text, "load:", "thresholds: {\"rps\": \"> 100000\"}\nload:", 1)
+	for _, tc := range []struct {
+		text string
+		code int
+	}{{pass, 0}, {fail, exitThresholds}} {
+		if err := os.WriteFile(plan, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, stdout, stderr := runCLI(t, "report", merged, "--thresholds", plan); code != tc.code {
+			t.Errorf("report --thresholds: exit %d, want %d\n%s%s", code, tc.code, stdout, stderr)
+		}
+	}
 }
 
 // Three segments of a ramping arrival rate (rounding is awkward: 111
