@@ -128,6 +128,7 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		rps.series = []series{req, errs}
 		gauges.series = []series{vus, sess}
 		out = append(out, rps, gauges)
+		out = append(out, serverCharts(r, span)...)
 
 		for i, e := range r.Endpoints {
 			c := &chart{id: fmt.Sprintf("latency-%d", i), title: "Latency over time: " + e.Name, xLabel: "seconds", yLabel: "ms", xTo: span}
@@ -190,4 +191,48 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		out = append(out, pc)
 	}
 	return out, nil
+}
+
+// serverCharts show the server's own figures (plan key server:) beside
+// the client's: its active sessions with the VUs, rejections, busy
+// threads, and heap.
+func serverCharts(r *stats.Results, span float64) []*chart {
+	sv := r.Server
+	if sv == nil || len(sv.Timeline) == 0 {
+		return nil
+	}
+	first := sv.Timeline[0]
+	sess := &chart{id: "server-sessions", title: "Server (" + sv.Kind + "): active sessions, rejections, busy threads, with the client's VUs", xLabel: "seconds", yLabel: "count", xTo: span}
+	act := series{name: "server active sessions", color: "#9333ea"}
+	rej := series{name: "server rejected (since start)", color: "#dc2626"}
+	busy := series{name: "busy connector threads", color: "#ca8a04"}
+	heap := &chart{id: "server-heap", title: "Server heap used", xLabel: "seconds", yLabel: "MB", xTo: span}
+	hs := series{name: "heap used", color: "#0891b2"}
+	for _, x := range sv.Timeline {
+		act.pts = append(act.pts, point{x.T, float64(x.ActiveSessions)})
+		if x.RejectedSessions >= 0 && first.RejectedSessions >= 0 {
+			rej.pts = append(rej.pts, point{x.T, float64(x.RejectedSessions - first.RejectedSessions)})
+		}
+		if x.BusyThreads >= 0 {
+			busy.pts = append(busy.pts, point{x.T, float64(x.BusyThreads)})
+		}
+		if x.HeapUsedMB >= 0 {
+			hs.pts = append(hs.pts, point{x.T, x.HeapUsedMB})
+		}
+	}
+	vus := series{name: "client VUs", color: "#2563eb", dashed: true}
+	for _, p := range r.Timeline {
+		vus.pts = append(vus.pts, point{p.T, float64(p.VUs)})
+	}
+	for _, s := range []series{act, rej, busy, vus} {
+		if len(s.pts) > 0 {
+			sess.series = append(sess.series, s)
+		}
+	}
+	out := []*chart{sess}
+	if len(hs.pts) > 0 {
+		heap.series = []series{hs}
+		out = append(out, heap)
+	}
+	return out
 }

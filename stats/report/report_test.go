@@ -171,3 +171,28 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", shot)
 }
+
+// With the server gauge on, the report charts the server's figures.
+func TestServerCharts(t *testing.T) {
+	t.Parallel()
+	r := &stats.Results{
+		Timeline: []stats.TimelinePoint{{T: 1, VUs: 10}, {T: 2, VUs: 20}},
+		Server: &stats.ServerResult{Kind: "tomcat", Timeline: []stats.ServerSample{
+			{T: 0.5, ActiveSessions: 0, RejectedSessions: 3, BusyThreads: 1, HeapUsedMB: 30},
+			{T: 1.5, ActiveSessions: 10, RejectedSessions: 5, BusyThreads: 4, HeapUsedMB: 40},
+		}},
+	}
+	cs := serverCharts(r, 2)
+	if len(cs) != 2 || len(cs[0].series) != 4 || len(cs[1].series) != 1 {
+		t.Fatalf("charts %+v: want sessions (4 series) and heap", cs)
+	}
+	if got := cs[0].series[1].pts[1].y; got != 2 {
+		t.Errorf("rejections since start = %v, want 2", got)
+	}
+	if !strings.Contains(cs[0].svg(), "server active sessions") {
+		t.Error("the svg does not name the server's series")
+	}
+	if serverCharts(&stats.Results{}, 1) != nil {
+		t.Error("no server block, yet charts")
+	}
+}
