@@ -204,53 +204,45 @@ func parseRate(s string) (float64, error) {
 
 // rateStages reads stages whose targets are rates.
 func (d *decoder) rateStages(n *yaml.Node, start float64) ([]RateStage, bool) {
-	items, ok := d.list(n, "load.stages")
-	if !ok {
-		return nil, false
-	}
-	if len(items) == 0 {
-		d.errorf(resolve(n), "load.stages", "expected at least one stage")
-		return nil, false
-	}
-	out := make([]RateStage, 0, len(items))
-	good, prev := true, start
-	for i, it := range items {
-		if !d.visit(it) {
-			return nil, false
-		}
-		path := fmt.Sprintf("load.stages[%d]", i)
-		m, ok := d.fields(it, path, stageKeys)
-		if !ok || !d.require(it, path, m, "duration") {
-			good = false
-			continue
-		}
-		s := RateStage{Target: prev} // no target: hold the previous rate
-		s.Duration, ok = d.duration(m["duration"].val, path+".duration", true)
-		good = good && ok
-		if e, has := m["target"]; has {
-			s.Target, ok = d.rate(e.val, path+".target")
-			good = good && ok
-		}
-		prev = s.Target
-		out = append(out, s)
+	durs, targets, good := stageList(d, n, start, d.rate)
+	out := make([]RateStage, len(durs))
+	for i := range durs {
+		out[i] = RateStage{Duration: durs[i], Target: targets[i]}
 	}
 	return out, good
 }
 
+// stages reads stages whose targets are VU counts.
 func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {
+	durs, targets, good := stageList(d, n, 0, d.count)
+	out := make([]Stage, len(durs))
+	for i := range durs {
+		out[i] = Stage{Duration: durs[i], Target: targets[i]}
+	}
+	if good && len(out) > 0 && (Load{Stages: out}).MaxVUs() == 0 {
+		d.errorf(resolve(n), "load.stages", "the VU count never rises above 0 (give a stage a target)")
+		good = false
+	}
+	return out, good
+}
+
+// stageList reads load.stages, a list of {duration, target}; a stage
+// without a target holds the previous one (start before the first).
+func stageList[T int | float64](d *decoder, n *yaml.Node, start T, target func(*yaml.Node, string) (T, bool)) ([]time.Duration, []T, bool) {
 	items, ok := d.list(n, "load.stages")
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if len(items) == 0 {
 		d.errorf(resolve(n), "load.stages", "expected at least one stage")
-		return nil, false
+		return nil, nil, false
 	}
-	out := make([]Stage, 0, len(items))
-	good, prev := true, 0
+	var durs []time.Duration
+	var targets []T
+	good, prev := true, start
 	for i, it := range items {
 		if !d.visit(it) {
-			return nil, false
+			return nil, nil, false
 		}
 		path := fmt.Sprintf("load.stages[%d]", i)
 		m, ok := d.fields(it, path, stageKeys)
@@ -258,21 +250,15 @@ func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {
 			good = false
 			continue
 		}
-		s := Stage{Target: prev} // no target: hold the previous one
-		s.Duration, ok = d.duration(m["duration"].val, path+".duration", true)
+		dur, ok := d.duration(m["duration"].val, path+".duration", true)
 		good = good && ok
 		if e, has := m["target"]; has {
-			s.Target, ok = d.count(e.val, path+".target")
+			prev, ok = target(e.val, path+".target")
 			good = good && ok
 		}
-		prev = s.Target
-		out = append(out, s)
+		durs, targets = append(durs, dur), append(targets, prev)
 	}
-	if good && (Load{Stages: out}).MaxVUs() == 0 {
-		d.errorf(resolve(n), "load.stages", "the VU count never rises above 0 (give a stage a target)")
-		good = false
-	}
-	return out, good
+	return durs, targets, good
 }
 
 // ParseRate parses an arrival rate as plans write it ("20/s", "30/m",
