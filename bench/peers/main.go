@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command peers runs load side by side with wrk, vegeta and hey against
 // the same target, with the same connection count and duration, several
 // rounds, and prints per tool requests/s, the generator process's CPU
@@ -20,7 +22,7 @@
 // (static.cpu.pprof, static.mem.pprof, session.*) for go tool pprof.
 //
 // Everything listens on and is loaded at 127.0.0.1 only. Every process it
-// starts is stopped by its PID.
+// starts is stopped by its PID. Linux only (apt-get, rusage of children).
 package main
 
 import (
@@ -196,19 +198,9 @@ func describeMachine(w io.Writer, c config) {
 			model = string(m[1])
 		}
 	}
-	var u syscall.Utsname
-	_ = syscall.Uname(&u)
-	rel := strings.TrimRight(string(int8sToBytes(u.Release[:])), "\x00")
+	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	fmt.Fprintf(w, "machine: nproc %d, %q, kernel %s; %d conns, %s per run, %d rounds\n",
-		nproc(), model, rel, c.conns, c.duration, c.rounds)
-}
-
-func int8sToBytes(s []int8) []byte {
-	b := make([]byte, len(s))
-	for i, c := range s {
-		b[i] = byte(c)
-	}
-	return b
+		nproc(), model, bytes.TrimSpace(rel), c.conns, c.duration, c.rounds)
 }
 
 func nproc() int {
@@ -441,8 +433,6 @@ func compare(c config, b bins, dir string, t *target) error {
 			if _, ok := all["wrk"]; !ok {
 				return "-"
 			}
-			v := make([]measure, len(ms))
-			copy(v, ms)
 			// The median of the per-round ratios: each measured side by side.
 			rs := make([]float64, len(ms))
 			for i := range ms {
