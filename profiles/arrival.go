@@ -84,14 +84,14 @@ func (x *arrival) run(ctx context.Context) {
 		}
 		x.report(time.Now(), x.o.MaxVUs, "", false)
 	}
-	// Iterations still queued never started: they count as dropped.
-	if x.work != nil {
-		for n := len(x.work); n > 0; n-- {
-			<-x.work
-			x.rec.Dropped(0)
-		}
-	}
 	x.finish(ctx.Err() != nil, 0)
+	// Iterations still queued once every VU is gone never started: they
+	// count as dropped. (Draining before would race the VUs for them.)
+	// finish waited for every VU, so no one else receives from work now.
+	for x.work != nil && len(x.work) > 0 {
+		<-x.work
+		x.rec.Dropped(0)
+	}
 }
 
 // prealloc starts the preallocated VUs and waits (up to a minute) until
