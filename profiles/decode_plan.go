@@ -24,8 +24,9 @@ import (
 var (
 	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
 		"think", "timeout", "max_body", "http", "load", "thresholds", "server", "outputs"}
-	thinkKeys = []string{"min", "max", "mean"}
-	httpKeys  = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
+	thinkKeys     = []string{"min", "max", "mean"}
+	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
+	httpKeys      = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
 		"tls_timeout", "response_header_timeout", "idle_timeout", "keep_alive", "compression",
 		"insecure_skip_verify"}
 )
@@ -397,8 +398,28 @@ func (d *decoder) thresholds(n *yaml.Node) []Threshold {
 			continue
 		}
 		v := resolve(p.val)
+		path := fmt.Sprintf("thresholds[%q]", p.key.Value)
+		var abort bool
+		var grace time.Duration
+		if v.Kind == yaml.MappingNode {
+			// {condition: "< 300ms", abort_on_fail: true, grace: 30s}
+			m, ok := d.fields(v, path, thresholdKeys)
+			good := ok && d.require(v, path, m, "condition")
+			if e, has := m["abort_on_fail"]; has {
+				abort, ok = d.boolean(e.val, path+".abort_on_fail")
+				good = good && ok
+			}
+			if e, has := m["grace"]; has {
+				grace, ok = d.duration(e.val, path+".grace", false)
+				good = good && ok
+			}
+			if !good {
+				continue
+			}
+			v = resolve(m["condition"].val)
+		}
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || strings.TrimSpace(v.Value) == "" {
-			d.errorf(v, fmt.Sprintf("thresholds[%q]", p.key.Value), "expected a condition string like \"< 300ms\", got %s", got(v))
+			d.errorf(v, path, "expected a condition string like \"< 300ms\" (or {condition, abort_on_fail, grace}), got %s", got(v))
 			continue
 		}
 		rule, err := stats.ParseThreshold(p.key.Value, v.Value)
@@ -416,7 +437,7 @@ func (d *decoder) thresholds(n *yaml.Node) []Threshold {
 			d.at(line, c, fmt.Sprintf("thresholds[%q]", p.key.Value), "%v", err)
 			continue
 		}
-		out = append(out, Threshold{Metric: p.key.Value, Condition: v.Value, Line: p.key.Line, Rule: rule, node: p.key})
+		out = append(out, Threshold{Metric: p.key.Value, Condition: v.Value, Line: p.key.Line, Rule: rule, node: p.key, AbortOnFail: abort, Grace: grace})
 	}
 	return out
 }

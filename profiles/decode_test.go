@@ -20,6 +20,7 @@ var badPlans = []struct {
 	why  string
 }{
 	{"unknown_key", "a misspelt key, with the closest key suggested"},
+	{"threshold_abort", "threshold mappings: a misspelt abort_on_fail, a missing condition"},
 	{"server", "a server block with an unknown kind, credentials in the URL, an unset env var, a YAML 1.1 bool"},
 	{"open_no_vus", "an arrival rate with no VUs to run it, a bad on_overload, a closed-model key"},
 	{"open_rate_and_sessions", "iterations and session arrivals at once"},

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -82,9 +83,13 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if o.Seed != 0 {
 		p.Script.Seed = o.Seed
 	}
+	// The run's own context: a threshold with abort_on_fail ends it early.
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
 	pl := pool.New(p.Pool)
 	defer pl.Close()
 	f := &fleet{
+		abort:    abort,
 		plan:     p,
 		sessions: stats.NewSessions(),
 		lag:      stats.NewLag(),
@@ -153,7 +158,11 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")
 	}
-	if ctx.Err() != nil {
+	var ab *thresholdAbort
+	switch {
+	case errors.As(context.Cause(ctx), &ab):
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ended.Sub(started).Round(time.Second), p.Load.Total(), ab))
+	case ctx.Err() != nil:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ended.Sub(started).Round(time.Second), p.Load.Total()))
 	}
 	return res, nil
@@ -213,6 +222,53 @@ type fleet struct {
 	t0       time.Time // schedule start
 	next     time.Time // next progress report
 	poller   *server.Poller
+	abort    context.CancelCauseFunc
+	aborted  bool
+}
+
+// thresholdAbort is why a run stopped early: an abort_on_fail threshold
+// failed on the figures so far.
+type thresholdAbort struct {
+	expr     string
+	observed string
+	at       time.Duration
+}
+
+func (a *thresholdAbort) Error() string {
+	return fmt.Sprintf("threshold %s failed at %s (observed %s; abort_on_fail)", a.expr, a.at.Round(time.Second), a.observed)
+}
+
+// checkAborts judges the abort_on_fail thresholds whose grace has passed
+// on the figures so far, and stops the run at the first that fails.
+func (f *fleet) checkAborts(now time.Time) {
+	if f.aborted {
+		return
+	}
+	elapsed := now.Sub(f.t0)
+	var due []Threshold
+	for _, t := range f.plan.Thresholds {
+		if t.AbortOnFail && elapsed >= t.Grace {
+			due = append(due, t)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	res, err := f.rec.SoFar()
+	if err != nil {
+		return
+	}
+	res.Sessions = f.sessions.Counts()
+	for _, t := range due {
+		if v := t.Rule.Evaluate(res); !v.OK && v.Error == "" {
+			f.aborted = true
+			if f.opts.Logf != nil {
+				f.opts.Logf("aborting: threshold %s failed at %s (observed %.4g%s)", v.Expr, elapsed.Round(time.Second), v.Observed, v.Unit)
+			}
+			f.abort(&thresholdAbort{expr: v.Expr, observed: fmt.Sprintf("%.4g%s", v.Observed, v.Unit), at: elapsed})
+			return
+		}
+	}
 }
 
 // slot is one VU id's life: at most one goroutine per id at a time, so a
@@ -344,6 +400,9 @@ func (f *fleet) report(now time.Time, target int, phase string, force bool) {
 		f.next = f.next.Add(f.opts.Interval)
 	}
 	iv := f.rec.Snapshot()
+	if phase == "" {
+		f.checkAborts(now)
+	}
 	if f.opts.OnInterval == nil {
 		return
 	}

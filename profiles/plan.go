@@ -101,7 +101,11 @@ type Threshold struct {
 	Line      int
 	// Rule is the parsed rule, for stats.CheckThresholds.
 	Rule stats.Threshold
-	node *yaml.Node // the metric key, for problems found after parsing
+	// AbortOnFail stops the run as soon as the rule fails on the figures
+	// so far, checked every interval once Grace has passed since the start.
+	AbortOnFail bool
+	Grace       time.Duration
+	node        *yaml.Node // the metric key, for problems found after parsing
 }
 
 // Rules returns the plan's parsed thresholds, in file order.

@@ -252,3 +252,33 @@ func TestSearchSessionsCap(t *testing.T) {
 		t.Errorf("%d sessions left on the target: every step must log out", st.Authenticated)
 	}
 }
+
+// A threshold with abort_on_fail stops the run once its grace has passed
+// and it fails on the figures so far; one without keeps its verdict for
+// the end.
+func TestAbortOnFail(t *testing.T) {
+	t.Parallel()
+	_, u := startTarget(t, target.Config{Users: 10, ServiceTime: 5 * time.Millisecond})
+	p := plan(t, u, `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form}
+scenario: [{name: me, get: /api/me, headers: {Accept: application/json}}]
+think: 10ms
+load: {vus: 5, duration: 60s}
+thresholds:
+  "me p99": {condition: "< 1ms", abort_on_fail: true, grace: 2s}
+  "errors": "< 1%"
+`)
+	start := time.Now()
+	res := run(t, p)
+	took := time.Since(start)
+	w := strings.Join(res.Warnings, "\n")
+	t.Logf("stopped after %s: %s", took.Round(time.Millisecond), w)
+	if took > 15*time.Second || !strings.Contains(w, `run aborted after`) || !strings.Contains(w, "me p99") {
+		t.Errorf("run took %s with warnings %q: want an abort soon after the 2 s grace", took, w)
+	}
+	if e := endpoint(t, res, "me"); e.Requests == 0 {
+		t.Error("no requests before the abort")
+	}
+}

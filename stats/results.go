@@ -170,6 +170,24 @@ func (r *Recorder) Result(d time.Duration) (*Results, error) {
 		// final snapshot: keep it out of the timeline when it holds nothing.
 		r.timeline = r.timeline[:len(r.timeline)-1]
 	}
+	return r.build(d)
+}
+
+// SoFar builds results from what the snapshots so far have folded in,
+// without taking a snapshot: for judging thresholds during a run (right
+// after a Snapshot it is up to date). It has no timeline.
+func (r *Recorder) SoFar() (*Results, error) {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	res, err := r.build(r.last.Sub(r.start))
+	if res != nil {
+		res.Timeline = nil
+	}
+	return res, err
+}
+
+// build makes results of the run data so far; the caller holds snapMu.
+func (r *Recorder) build(d time.Duration) (*Results, error) {
 	if d <= 0 {
 		d = r.last.Sub(r.start)
 	}
