@@ -3,6 +3,7 @@ package profiles
 import (
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -10,7 +11,7 @@ import (
 	"github.com/sessionload/load/server"
 )
 
-var serverKeys = []string{"kind", "url", "context", "host", "connector", "username_env", "password_env", "interval", "reset"}
+var serverKeys = []string{"kind", "url", "context", "host", "connector", "username_env", "password_env", "password_file", "interval", "reset"}
 
 // server reads the server: block: where the server's own session figures
 // are (Tomcat's manager JMX proxy, or Spring Boot Actuator), with the
@@ -91,6 +92,26 @@ func (d *decoder) server(n *yaml.Node) *server.Config {
 	}
 	env("username_env", &c.Username)
 	env("password_env", &c.Password)
+	if e, has := m["password_file"]; has {
+		if _, both := m["password_env"]; both {
+			d.errorf(e.key, "server.password_file", "give password_env or password_file, not both")
+			good = false
+		} else if name, ok := d.nonEmpty(e.val, "server.password_file"); ok {
+			path := name
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(d.dir, path)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				d.errorf(resolve(e.val), "server.password_file", "%v", err)
+				good = false
+			}
+			// A secret file usually ends with a line break that is not part of it.
+			c.Password = strings.TrimRight(string(b), "\r\n")
+		} else {
+			good = false
+		}
+	}
 	if e, has := m["interval"]; has {
 		v, ok := d.duration(e.val, "server.interval", true)
 		good = good && ok

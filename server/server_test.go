@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -148,5 +149,41 @@ func TestPoller(t *testing.T) {
 	fp.Run(ctx2)
 	if f, last := fp.Failures(); f < 2 || !strings.Contains(last, "refused") {
 		t.Errorf("failures %d (%s): want counted, with the reason", f, last)
+	}
+}
+
+// Spring Boot Actuator: tomcat.sessions.* and friends, one metric per
+// request; a metric the app does not expose (404) is -1, not a failure.
+func TestActuatorPoll(t *testing.T) {
+	t.Parallel()
+	metrics := map[string]float64{
+		"tomcat.sessions.active.current": 42, "tomcat.sessions.active.max": 50, "tomcat.sessions.created": 97,
+		"tomcat.sessions.expired": 40, "tomcat.sessions.rejected": 5, "tomcat.threads.busy": 3,
+		"jvm.memory.used": 64 << 20, "jvm.memory.max": 512 << 20,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/actuator/metrics/")
+		v, ok := metrics[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if strings.HasPrefix(name, "jvm.") && r.URL.Query().Get("tag") != "area:heap" {
+			v = 1 // not the heap
+		}
+		fmt.Fprintf(w, `{"name":%q,"measurements":[{"statistic":"VALUE","value":%g}],"availableTags":[]}`, name, v)
+	}))
+	defer srv.Close()
+	src, err := New(Config{Kind: KindActuator, URL: srv.URL + "/actuator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := src.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ActiveSessions != 42 || s.MaxActive != 50 || s.SessionCounter != 97 || s.ExpiredSessions != 40 || s.RejectedSessions != 5 ||
+		s.BusyThreads != 3 || s.MaxThreads != -1 || s.HeapUsedMB != 64 || s.HeapMaxMB != 512 {
+		t.Errorf("sample %+v", s)
 	}
 }
