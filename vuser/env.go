@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/stats"
 )
 
@@ -26,6 +27,7 @@ const (
 type Env struct {
 	script   *Script
 	rt       http.RoundTripper
+	gate     *pool.Gate // run-wide admission (nil: none); see VU.enter
 	rec      *stats.Recorder
 	sessions *stats.Sessions
 
@@ -68,6 +70,9 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		s.MaxBody = 1 << 20
 	}
 	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
+	if g, ok := rt.(pool.Gated); ok {
+		e.gate = g.Gate()
+	}
 	if e.seed == 0 {
 		e.seed = rand.Uint64()
 	}

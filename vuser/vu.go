@@ -40,6 +40,7 @@ type VU struct {
 	loggedIn  bool
 	refused   bool // the server refused this VU a session at least once
 	noFollow  bool // the current request must not follow redirects
+	admitted  bool // the VU holds a slot of env.gate (see enter)
 
 	body  []byte // the last response's body (up to MaxBody); from env.bufs, given back by release
 	trace httptrace.ClientTrace
@@ -114,6 +115,28 @@ func (v *VU) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// enter takes a slot of the run's gate unless the VU holds one already;
+// it reports whether it took one (the caller then calls leave). The VU
+// passes the gate before it builds a request, so VUs beyond the gate's
+// size wait as parked goroutines, not as requests queued in the
+// transport; a login holds its slot from the form to the POST, so logins
+// once begun finish ahead of new ones.
+func (v *VU) enter(ctx context.Context) (bool, error) {
+	if v.env.gate == nil || v.admitted {
+		return false, nil
+	}
+	if err := v.env.gate.Enter(ctx); err != nil {
+		return false, err
+	}
+	v.admitted = true
+	return true, nil
+}
+
+func (v *VU) leave() {
+	v.admitted = false
+	v.env.gate.Leave()
+}
+
 // result is one exchange as the VU saw it, not yet recorded.
 type result struct {
 	id         int // endpoint
@@ -135,6 +158,15 @@ type result struct {
 // result with commit once it has judged it.
 func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL string, hdr http.Header, body []byte) result {
 	r := result{id: id, intended: intended, out: int64(len(body))}
+	// The wait for a slot counts in the latency, as the wait for a
+	// connection inside the transport did.
+	r.start = time.Now()
+	if took, err := v.enter(ctx); err != nil {
+		r.end, r.kind, r.err = time.Now(), stats.Classify(err), err
+		return r
+	} else if took {
+		defer v.leave()
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -163,7 +195,6 @@ func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL 
 	v.reuse = false
 	v.tr.Reset()
 	rejected := v.jar.rejected
-	r.start = time.Now()
 	resp, err := v.cl.Do(req)
 	if err != nil {
 		r.end, r.kind, r.err, r.reused = time.Now(), stats.Classify(err), err, v.reuse
@@ -493,6 +524,16 @@ func (v *VU) Login(ctx context.Context) error {
 	s := v.env.script
 	var before string
 	var err error
+	switch s.Login.Kind {
+	case LoginSpringForm, LoginTomcatForm, LoginJSONToken, LoginSteps:
+		took, err := v.enter(ctx)
+		if err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		if took {
+			defer v.leave()
+		}
+	}
 	switch s.Login.Kind {
 	case LoginNone, "":
 		v.loggedIn = true
