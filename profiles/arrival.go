@@ -88,7 +88,7 @@ func (x *arrival) run(ctx context.Context) {
 	// Iterations still queued once every VU is gone never started: they
 	// count as dropped. (Draining before would race the VUs for them.)
 	// finish waited for every VU, so no one else receives from work now.
-	for x.work != nil && len(x.work) > 0 {
+	for len(x.work) > 0 {
 		<-x.work
 		x.rec.Dropped(0)
 	}
