@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -28,7 +29,11 @@ func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
 	total := p.Load.Total()
 	// Plain lines: about 30 per run, at least one a second apart.
 	pr.every = max(time.Second, (total / 30).Round(time.Second))
-	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+	tty := w
+	if lw, ok := w.(*lockedWriter); ok {
+		tty = lw.w
+	}
+	if f, ok := tty.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
 		pr.bar = progressbar.NewOptions64(int64(total/time.Second),
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetWidth(20),
@@ -115,4 +120,17 @@ func fmtMS(ms float64) string {
 	default:
 		return fmt.Sprintf("%.2fs", ms/1000)
 	}
+}
+
+// lockedWriter serialises writes to stderr, which the progress display
+// (the executor's goroutine) and the --debug dump (a VU's goroutine) share.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -102,6 +102,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // execute runs p and writes the summary and results.
 func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr}
 	f.outputs.planOutputs(&f.out, p.Outputs)
 	if f.vus > 0 || f.duration > 0 {
 		if err := p.Override(f.vus, f.duration); err != nil {
