@@ -217,7 +217,7 @@ func TestPlainProgress(t *testing.T) {
 	}
 	defer srv.Close()
 	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL(), 1))
-	code, _, stderr := runCLI(t, "run", plan, "--duration", "2500ms")
+	code, _, stderr := runCLI(t, "run", plan, "--duration", "3500ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -20,8 +20,8 @@ type progress struct {
 	w        io.Writer
 	quiet    bool
 	bar      *progressbar.ProgressBar
-	every    time.Duration // plain lines: at most one per every
-	lastLine time.Duration
+	every    time.Duration // plain lines: one per every
+	nextLine time.Duration // when the next plain line is due, on a fixed grid
 }
 
 func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
@@ -57,8 +57,12 @@ func (pr *progress) update(p profiles.Progress) {
 		_ = pr.bar.Set64(int64(p.Elapsed / time.Second))
 		return
 	}
-	if p.Elapsed-pr.lastLine >= pr.every || p.Elapsed >= p.Total {
-		pr.lastLine = p.Elapsed
+	// Snapshots come about once a second, a little early or late: a grid
+	// with some slack keeps one line per period without skipping any.
+	if p.Elapsed >= pr.nextLine-pr.every/4 || p.Elapsed >= p.Total {
+		for pr.nextLine <= p.Elapsed+pr.every/4 {
+			pr.nextLine += pr.every
+		}
 		fmt.Fprintf(pr.w, "[%5s/%s] %s\n", p.Elapsed.Round(time.Second), p.Total, line)
 	}
 }
