@@ -271,6 +271,7 @@ func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 			m.VUs += p.VUs
 			m.Sessions += p.Sessions
 			m.Relogins += p.Relogins
+			m.Held += p.Held
 			m.Iterations += p.Iterations
 			m.Dropped += p.Dropped
 			addTimelineEndpoint(&m.Total, &p.Total)

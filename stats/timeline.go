@@ -40,8 +40,10 @@ type TimelinePoint struct {
 	// VUs is how many VUs ran at the end of the interval.
 	VUs int `json:"vus"`
 	// Sessions is the sessions established so far; Relogins likewise.
-	Sessions   int64              `json:"sessions"`
-	Relogins   int64              `json:"relogins"`
+	Sessions int64 `json:"sessions"`
+	Relogins int64 `json:"relogins"`
+	// Held is the sessions the VUs held at the end of the interval.
+	Held       int64              `json:"sessions_held"`
 	Iterations int64              `json:"iterations"` // completed in the interval
 	Dropped    int64              `json:"dropped"`    // dropped in the interval
 	Endpoints  []TimelineEndpoint `json:"endpoints"`  // every endpoint known by then, in id order
@@ -80,6 +82,7 @@ func timelinePoint(iv *Interval) TimelinePoint {
 		VUs:        iv.Gauges.VUs,
 		Sessions:   iv.Gauges.Sessions.Established,
 		Relogins:   iv.Gauges.Sessions.Relogins,
+		Held:       iv.Gauges.Sessions.Held,
 		Iterations: iv.Iterations,
 		Dropped:    iv.Dropped,
 		Endpoints:  make([]TimelineEndpoint, len(iv.Endpoints)),

@@ -112,9 +112,10 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		var req, errs series
 		req.name, errs.name = "requests/s", "errors/s"
 		errs.color = "#dc2626"
-		gauges := &chart{id: "vus", title: "Active VUs and sessions established", xLabel: "seconds", yLabel: "count", xTo: span}
-		var vus, sess series
-		vus.name, sess.name = "active VUs", "sessions established"
+		gauges := &chart{id: "vus", title: "Active VUs and sessions (established so far, held now)", xLabel: "seconds", yLabel: "count", xTo: span}
+		var vus, sess, held series
+		vus.name, sess.name, held.name = "active VUs", "sessions established", "sessions held"
+		held.color, held.dashed = "#9333ea", true
 		for _, p := range tl {
 			req.pts = append(req.pts, point{p.T, p.Total.RPS})
 			e := 0.0
@@ -124,9 +125,10 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 			errs.pts = append(errs.pts, point{p.T, e})
 			vus.pts = append(vus.pts, point{p.T, float64(p.VUs)})
 			sess.pts = append(sess.pts, point{p.T, float64(p.Sessions)})
+			held.pts = append(held.pts, point{p.T, float64(p.Held)})
 		}
 		rps.series = []series{req, errs}
-		gauges.series = []series{vus, sess}
+		gauges.series = []series{vus, sess, held}
 		out = append(out, rps, gauges)
 		out = append(out, serverCharts(r, span)...)
 
