@@ -14,17 +14,7 @@ import (
 func TestDebugWrongPassword(t *testing.T) {
 	t.Parallel()
 	const wrong = "Wr0ng-Passw0rd-4b1d"
-	var mu sync.Mutex
-	var ids []string
-	srv, err := target.New(target.Config{Users: 3, Issued: func(s string) {
-		mu.Lock()
-		ids = append(ids, s)
-		mu.Unlock()
-	}}).Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, issued := issuingTarget(t, 3)
 	plan := writeFile(t, "plan.yaml", `
 target: `+srv.URL()+`
 users: {template: {username: "user{{.VU}}", password: "`+wrong+`"}}
@@ -54,8 +44,7 @@ load: {vus: 3, duration: 1s, graceful_stop: 1s}
 	if strings.Contains(stderr, "VU 1 ") || strings.Contains(stderr, "VU 3 ") {
 		t.Errorf("the dump follows other VUs than 2:\n%s", stderr)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	ids := issued()
 	if len(ids) == 0 {
 		t.Fatal("the target issued no session id")
 	}
@@ -71,17 +60,7 @@ load: {vus: 3, duration: 1s, graceful_stop: 1s}
 // the JSON credentials.
 func TestDebugToken(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var toks []string
-	srv, err := target.New(target.Config{Users: 2, Issued: func(s string) {
-		mu.Lock()
-		toks = append(toks, s)
-		mu.Unlock()
-	}}).Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, issued := issuingTarget(t, 2)
 	plan := writeFile(t, "plan.yaml", `
 target: `+srv.URL()+`
 headers: {Accept: application/json}
@@ -100,11 +79,31 @@ load: {vus: 1, duration: 500ms, graceful_stop: 1s}
 			t.Errorf("the dump lacks %q:\n%s", want, stderr)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, s := range append(toks, `"`+target.Password+`"`) {
+	for _, s := range append(issued(), `"`+target.Password+`"`) {
 		if strings.Contains(stderr, s) {
 			t.Errorf("the dump holds the secret %q", s)
 		}
+	}
+}
+
+// issuingTarget starts a demo target that reports every session id and
+// token it hands out (the secrets a dump must not show).
+func issuingTarget(t *testing.T, users int) (*target.Server, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var ids []string
+	srv, err := target.New(target.Config{Users: users, Issued: func(s string) {
+		mu.Lock()
+		ids = append(ids, s)
+		mu.Unlock()
+	}}).Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), ids...)
 	}
 }

@@ -110,16 +110,23 @@ think: 50ms
 load: {vus: 2, duration: 30s}
 `
 
-// run with overrides prints the summary and writes results.json.
-func TestRunWritesResults(t *testing.T) {
-	t.Parallel()
+// runPlanOnTarget starts a demo target for one test and writes runPlan
+// aimed at it.
+func runPlanOnTarget(t *testing.T) (*target.Target, string) {
+	t.Helper()
 	tg := target.New(target.Config{Users: 10})
 	srv, err := tg.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL(), 1))
+	t.Cleanup(func() { srv.Close() })
+	return tg, writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL(), 1))
+}
+
+// run with overrides prints the summary and writes results.json.
+func TestRunWritesResults(t *testing.T) {
+	t.Parallel()
+	tg, plan := runPlanOnTarget(t)
 	out := filepath.Join(t.TempDir(), "results.json")
 	code, stdout, stderr := runCLI(t, "run", plan, "--vus", "5", "--duration", "1s", "--out", out, "--quiet")
 	if code != 0 {
@@ -210,13 +217,7 @@ func findEndpoint(res *stats.Results, name string) *stats.EndpointResult {
 // Without a terminal, progress comes as plain status lines on stderr.
 func TestPlainProgress(t *testing.T) {
 	t.Parallel()
-	tg := target.New(target.Config{Users: 10})
-	srv, err := tg.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL(), 1))
+	_, plan := runPlanOnTarget(t)
 	code, _, stderr := runCLI(t, "run", plan, "--duration", "3500ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
