@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"github.com/sessionload/load/stats"
 	"strings"
 	"testing"
 	"time"
@@ -43,5 +44,43 @@ func TestHeapSlope(t *testing.T) {
 	}
 	if got := heapSlopeKB([][2]float64{{100, 40}}); got != -1 {
 		t.Errorf("one point: %v, want -1", got)
+	}
+}
+
+// A step breaks the limits on a refused session, a failed threshold or a
+// server heap past the limit; within them it is ok.
+func TestMeasureStep(t *testing.T) {
+	t.Parallel()
+	base := func() *stats.Results {
+		return &stats.Results{
+			Sessions:     stats.SessionCounts{Established: 100},
+			ErrorsByKind: map[string]int64{},
+			Totals:       stats.EndpointResult{Requests: 1000, Latency: stats.Percentiles{P50: 1, P95: 2, P99: 3}},
+			Server: &stats.ServerResult{PeakActive: 100, Timeline: []stats.ServerSample{
+				{HeapUsedMB: 100, HeapMaxMB: 256, BusyThreads: 5, MaxThreads: 200},
+				{HeapUsedMB: 150, HeapMaxMB: 256, BusyThreads: 9, MaxThreads: 200},
+			}},
+		}
+	}
+	p := &Plan{}
+	for _, tc := range []struct {
+		name   string
+		change func(*stats.Results)
+		why    string
+	}{
+		{"within the limits", func(*stats.Results) {}, ""},
+		{"refused", func(r *stats.Results) { r.Sessions.Rejected = 3 }, "refused sessions to 3 VUs"},
+		{"heap", func(r *stats.Results) { r.Server.Timeline[1].HeapUsedMB = 230 }, "server heap 230 MB is over 85% of its max 256 MB"},
+		{"login failures", func(r *stats.Results) { r.Sessions.LoginFailures = 2 }, "2 logins failed"},
+	} {
+		r := base()
+		tc.change(r)
+		st := measureStep(100, r, p, 0.85)
+		if st.OK != (tc.why == "") || !strings.Contains(st.Why, tc.why) {
+			t.Errorf("%s: ok %v, why %q; want %q", tc.name, st.OK, st.Why, tc.why)
+		}
+		if st.HeapMB != max(150, r.Server.Timeline[1].HeapUsedMB) || st.BusyThreads != 9 || st.P99 != 3 {
+			t.Errorf("%s: step %+v", tc.name, st)
+		}
 	}
 }
