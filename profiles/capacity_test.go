@@ -1,10 +1,11 @@
 package profiles
 
 import (
-	"github.com/sessionload/load/stats"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionload/load/stats"
 )
 
 // The recommendation shows Little's law with the numbers, and shortens
