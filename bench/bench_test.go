@@ -165,11 +165,19 @@ func BenchmarkIdleVUMemory(b *testing.B) {
 
 // BenchmarkDemoTarget runs logged-in VUs with no think time against the
 // demo target in another process and reports the generator's throughput
-// and CPU time per request (user+sys of this process).
+// and CPU time per request (user+sys of this process), once per HTTP
+// engine (BenchmarkDemoTarget/net/http, BenchmarkDemoTarget/fasthttp).
 func BenchmarkDemoTarget(b *testing.B) {
-	const vus = 32
 	u := startChild(b)
-	pl := pool.New(pool.Options{})
+	for _, engine := range []string{pool.EngineNetHTTP, pool.EngineFastHTTP} {
+		b.Run(engine, func(b *testing.B) { demoTarget(b, u, engine) })
+	}
+}
+
+func demoTarget(b *testing.B, u *url.URL, engine string) {
+	const vus = 32
+	b.ReportAllocs()
+	pl := pool.New(pool.Options{Engine: engine})
 	defer pl.Close()
 	rec := stats.NewRecorder(stats.Options{})
 	env, err := vuser.NewEnv(script(u), pl.Transport(), rec, stats.NewSessions())

@@ -40,6 +40,10 @@ type Options struct {
 	// Compression asks for gzip and decompresses; off by default so byte
 	// counts are what went over the wire.
 	Compression bool
+	// Engine sends plain http:// requests: EngineNetHTTP (the default,
+	// also for "") or EngineFastHTTP (see fast.go); https, proxied and
+	// compressed requests always go to net/http.
+	Engine string
 	// InsecureSkipVerify turns TLS verification off. The run says so.
 	InsecureSkipVerify bool
 	// MaxResponseHeaderBytes caps a response's headers; a response over it
@@ -88,6 +92,7 @@ const defaultMaxWaiting = 8192
 // accounting. It is safe for concurrent use by all VUs.
 type Pool struct {
 	transport *http.Transport
+	fast      *fastTransport // nil unless Options.Engine is EngineFastHTTP
 	gate      *Gate
 	dials     atomic.Int64
 	dialFails atomic.Int64
@@ -129,6 +134,9 @@ func New(o Options) *Pool {
 		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	p.transport = t
+	if o.Engine == EngineFastHTTP {
+		p.fast = newFastTransport(o, p)
+	}
 	return p
 }
 
@@ -138,6 +146,11 @@ func (p *Pool) Transport() http.RoundTripper { return p }
 
 // RoundTrip sends req on the shared transport.
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.fast != nil {
+		if resp, ok, err := p.fast.roundTrip(req); ok {
+			return resp, err
+		}
+	}
 	return p.transport.RoundTrip(req)
 }
 
@@ -194,4 +207,13 @@ func (p *Pool) Stats() Stats {
 }
 
 // Close closes idle connections.
-func (p *Pool) Close() { p.transport.CloseIdleConnections() }
+func (p *Pool) Close() {
+	p.transport.CloseIdleConnections()
+	if p.fast != nil {
+		for _, h := range *p.fast.clients.Load() {
+			if h != nil {
+				h.hc.CloseIdleConnections()
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,8 @@ var (
 	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
 	httpKeys      = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
 		"tls_timeout", "response_header_timeout", "idle_timeout", "keep_alive", "compression",
-		"insecure_skip_verify"}
+		"insecure_skip_verify", "engine"}
+	engines = []string{pool.EngineNetHTTP, pool.EngineFastHTTP}
 )
 
 // Defaults of the plan's top-level keys.
@@ -386,6 +388,15 @@ func (d *decoder) httpOptions(n *yaml.Node) pool.Options {
 	dur("keep_alive", &o.KeepAlive)
 	flag("compression", &o.Compression)
 	flag("insecure_skip_verify", &o.InsecureSkipVerify)
+	if f, has := m["engine"]; has {
+		if e, ok := d.str(f.val, "http.engine"); ok {
+			if slices.Contains(engines, e) {
+				o.Engine = e
+			} else {
+				d.errorf(f.val, "http.engine", "expected one of %s, got %q%s", strings.Join(engines, ", "), e, didYouMean(e, engines))
+			}
+		}
+	}
 	return o
 }
 

@@ -38,6 +38,7 @@ var badPlans = []struct {
 	{"csv_too_short", "fewer csv rows than the stages' peak VUs"},
 	{"two_methods", "a step with two methods, and one with none"},
 	{"bad_url", "a target without a scheme"},
+	{"bad_engine", "a misspelt http engine"},
 	{"other_host", "step paths to another host"},
 	{"syntax_error", "a YAML syntax error, at the yaml library's line"},
 	{"login_steps_missing", "login: steps without login_steps"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 )
@@ -38,6 +39,14 @@ func plan(t *testing.T, u *url.URL, text string) *profiles.Plan {
 		t.Fatalf("plan: %v", err)
 	}
 	return p
+}
+
+// engines runs f once per HTTP engine, as a subtest named after it: the
+// session semantics must not depend on the engine.
+func engines(t *testing.T, f func(t *testing.T, engine string)) {
+	for _, e := range []string{pool.EngineNetHTTP, pool.EngineFastHTTP} {
+		t.Run(e, func(t *testing.T) { f(t, e) })
+	}
 }
 
 func run(t *testing.T, p *profiles.Plan) *stats.Results {
@@ -94,10 +103,13 @@ load: {vus: %d, duration: %s, graceful_stop: 20s}
 `
 
 // Every one of 2,000 VUs gets its own session, counted by the server.
-func TestTwoThousandSessions(t *testing.T) {
+func TestTwoThousandSessions(t *testing.T) { engines(t, testTwoThousandSessions) }
+
+func testTwoThousandSessions(t *testing.T, engine string) {
 	const n = 2000
 	tg, u := startTarget(t, target.Config{Users: n})
 	p := plan(t, u, fmt.Sprintf(springPlan, "abandon", "5s", "200ms", "400ms", n, "4s"))
+	p.Pool.Engine = engine
 	res := run(t, p)
 
 	st := tg.Stats()
@@ -157,10 +169,13 @@ load: {vus: %d, duration: 3s}
 // When the server drops every session mid-run, VUs log in again and no
 // step fails because of it. Both ways Spring signals a lost session are
 // exercised: 401 for Accept: application/json, a redirect to /login else.
-func TestRelogin(t *testing.T) {
+func TestRelogin(t *testing.T) { engines(t, testRelogin) }
+
+func testRelogin(t *testing.T, engine string) {
 	const n = 50
 	tg, u := startTarget(t, target.Config{Users: n})
 	p := plan(t, u, fmt.Sprintf(reloginPlan, n))
+	p.Pool.Engine = engine
 	go func() {
 		time.Sleep(1200 * time.Millisecond)
 		tg.ExpireAll()
@@ -200,10 +215,13 @@ func TestRelogin(t *testing.T) {
 // With a cap of 300 sessions, 200 of 500 VUs are refused; each refusal is
 // counted once per VU in sessions.rejected and every refused request in
 // errors_by_kind.session_rejected, equal to the server's own counter.
-func TestSessionCap(t *testing.T) {
+func TestSessionCap(t *testing.T) { engines(t, testSessionCap) }
+
+func testSessionCap(t *testing.T, engine string) {
 	const vus, capacity = 500, 300
 	tg, u := startTarget(t, target.Config{Users: vus, MaxSessions: capacity})
 	p := plan(t, u, fmt.Sprintf(springPlan, "abandon", "1s", "100ms", "200ms", vus, "3500ms"))
+	p.Pool.Engine = engine
 	res := run(t, p)
 
 	st := tg.Stats()

@@ -33,6 +33,28 @@ func (p *PhaseTrace) Install(t *httptrace.ClientTrace) {
 	t.GotFirstResponseByte = func() { now(&p.firstByte) }
 }
 
+// SetConnect sets the connect phase (Unix ns), for engines without
+// httptrace hooks.
+func (p *PhaseTrace) SetConnect(start, done int64) {
+	p.connStart.Store(start)
+	p.connDone.Store(done)
+}
+
+// SetExchange sets when the request was written and the first response
+// byte came (Unix ns), for engines without httptrace hooks; firstByte 0
+// means when the exchange ended (an engine that reads head and body in
+// one call).
+func (p *PhaseTrace) SetExchange(wrote, firstByte int64) {
+	if firstByte == 0 {
+		firstByte = atEnd
+	}
+	p.wrote.Store(wrote)
+	p.firstByte.Store(firstByte)
+}
+
+// atEnd is a firstByte that Phases takes as the end of the exchange.
+const atEnd = -1
+
 // Reset forgets the previous request's times.
 func (p *PhaseTrace) Reset() {
 	for _, a := range []*atomic.Int64{&p.dnsStart, &p.dnsDone, &p.connStart, &p.connDone, &p.tlsStart, &p.tlsDone, &p.wrote, &p.firstByte} {
@@ -50,6 +72,9 @@ func (p *PhaseTrace) Phases(end time.Time) Phases {
 		return time.Duration(b - a)
 	}
 	fb := p.firstByte.Load()
+	if fb == atEnd {
+		fb = end.UnixNano()
+	}
 	ph := Phases{
 		DNS:     span(p.dnsStart.Load(), p.dnsDone.Load()),
 		Connect: span(p.connStart.Load(), p.connDone.Load()),

@@ -39,8 +39,9 @@ type Env struct {
 	securityCheck  string    // tomcat-form: j_security_check beside it
 	tokenExtractor Extractor // json-token: where the token is
 
-	stepIDs      []int // endpoint id per scenario step
-	loginStepIDs []int // endpoint id per custom login step
+	stepURLs     map[*Step]*url.URL // parsed once, for the steps whose path holds no template
+	stepIDs      []int              // endpoint id per scenario step
+	loginStepIDs []int              // endpoint id per custom login step
 	idLoginPage  int
 	idLogin      int
 	idLogout     int
@@ -129,6 +130,16 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	for _, st := range s.Steps {
 		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
 	}
+	e.stepURLs = map[*Step]*url.URL{}
+	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
+		for i := range steps {
+			if p := steps[i].Path; p != nil && p.Static() {
+				if u, err := url.Parse(string(p.Append([]byte(e.base), nil))); err == nil {
+					e.stepURLs[&steps[i]] = u
+				}
+			}
+		}
+	}
 	if s.Session.End == EndLogout && s.Login.Kind != LoginNone && s.Login.Kind != "" &&
 		s.Login.Kind != LoginBasic && s.Login.Kind != LoginJSONToken {
 		if s.Session.LogoutPath == "" {
@@ -153,18 +164,19 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	return e, nil
 }
 
-func (e *Env) getBuf() []byte {
+func (e *Env) getBuf() *[]byte {
 	if b, ok := e.bufs.Get().(*[]byte); ok {
-		return (*b)[:0]
+		return b
 	}
-	return make([]byte, 0, 4096)
+	b := make([]byte, 0, 4096)
+	return &b
 }
 
-func (e *Env) putBuf(b []byte) {
-	if cap(b) > 64<<10 {
+func (e *Env) putBuf(b *[]byte) {
+	if cap(*b) > 64<<10 {
 		return // keep big ones out: a few huge bodies must not pin memory
 	}
-	e.bufs.Put(&b)
+	e.bufs.Put(b)
 }
 
 // Seed is the seed the VUs' think times are drawn with: give it back as
@@ -185,11 +197,20 @@ func sessionRejected(status int, body []byte) bool {
 	return strings.Contains(b, "Too many active sessions") || strings.Contains(b, "Maximum sessions of")
 }
 
+// idleAfter is the pause from which a VU lets go of its request state.
+const idleAfter = 100 * time.Millisecond
+
 // sleep waits d, or until the VU is aborted or stop (if non-nil) is
 // closed; it reports whether it slept the whole time.
 func (v *VU) sleep(d time.Duration, stop <-chan struct{}) bool {
 	if d <= 0 {
 		return true
+	}
+	if d >= idleAfter {
+		// A VU that thinks holds nothing per request meanwhile: with
+		// 100,000 VUs idle, that is ~100 MB. A busy VU keeps it all.
+		v.dropContext()
+		v.hdr = nil
 	}
 	if v.timer == nil {
 		v.timer = time.NewTimer(d)

@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -23,10 +24,30 @@ const (
 // refuses so a response that set one can be classified cookie_rejected.
 // net/http calls SetCookies on the goroutine that called Client.Do, the
 // VU's own, so jar needs no lock.
+//
+// The jar also keeps the Cookie header it last built for a few URLs, so a
+// request does not ask the inner jar (a lock, a sort, a slice of
+// cookies) while nothing changed: the header holds until the next
+// SetCookies or the earliest expiry of a cookie the jar was given.
 type jar struct {
 	inner    *cookiejar.Jar
 	keys     map[string]struct{} // every cookie accepted, by name, domain and path
 	rejected int                 // cookies refused so far
+
+	gen     uint64               // bumped by every SetCookies that stored a cookie
+	expires map[string]time.Time // the expiry of each cookie that has one (by name, host or domain, path)
+	next    time.Time            // the earliest of expires after the last look; zero: none
+	cache   [4]cachedHeader      // used round robin
+	last    int
+}
+
+// cachedHeader is the Cookie header for one URL, as of jar generation gen.
+type cachedHeader struct {
+	gen        uint64
+	https      bool
+	host, path string
+	value      []string // nil: no cookies; shared read-only with requests
+	inUse      bool
 }
 
 var _ http.CookieJar = (*jar)(nil)
@@ -57,7 +78,89 @@ func (j *jar) SetCookies(u *url.URL, cs []*http.Cookie) {
 	}
 	if len(kept) > 0 {
 		j.inner.SetCookies(u, kept)
+		j.gen++
+		now := time.Now()
+		for _, c := range kept {
+			j.noteExpiry(u, c, now)
+		}
 	}
+}
+
+// noteExpiry keeps when c expires, so a cached header is rebuilt then.
+// The key is cookiejar's identity of a cookie (name, domain or host,
+// path or the URL's default path), so a later Set-Cookie of the same
+// cookie replaces its expiry.
+func (j *jar) noteExpiry(u *url.URL, c *http.Cookie, now time.Time) {
+	var exp time.Time
+	switch {
+	case c.MaxAge > 0:
+		exp = now.Add(time.Duration(c.MaxAge) * time.Second)
+	case c.MaxAge == 0 && !c.Expires.IsZero():
+		exp = c.Expires
+	}
+	path := c.Path
+	if path == "" || path[0] != '/' {
+		path = u.Path // a superset of the default path: the key only needs to tell cookies apart
+	}
+	domain := c.Domain
+	if domain == "" {
+		domain = u.Host
+	}
+	key := c.Name + "\x00" + strings.ToLower(domain) + "\x00" + path
+	if exp.IsZero() || !exp.After(now) {
+		delete(j.expires, key)
+		return
+	}
+	if j.expires == nil {
+		j.expires = map[string]time.Time{}
+	}
+	if _, ok := j.expires[key]; !ok && len(j.expires) >= maxCookies {
+		// Bounded like the cookies: past it, expire every cached header now.
+		j.next = now
+		return
+	}
+	j.expires[key] = exp
+	if j.next.IsZero() || exp.Before(j.next) {
+		j.next = exp
+	}
+}
+
+// header is the Cookie header value to send to u at now, nil for none: the
+// inner jar's cookies for u joined as http.Request.AddCookie would.
+func (j *jar) header(u *url.URL, now time.Time) []string {
+	if !j.next.IsZero() && !now.Before(j.next) {
+		// A cookie may have expired: forget every header, find the next expiry.
+		j.next = time.Time{}
+		for k, exp := range j.expires {
+			if !exp.After(now) {
+				delete(j.expires, k)
+			} else if j.next.IsZero() || exp.Before(j.next) {
+				j.next = exp
+			}
+		}
+		j.gen++
+	}
+	https := u.Scheme == "https"
+	for i := range j.cache {
+		c := &j.cache[i]
+		if c.inUse && c.gen == j.gen && c.https == https && c.host == u.Host && c.path == u.Path {
+			return c.value
+		}
+	}
+	var b strings.Builder
+	for i, c := range j.inner.Cookies(u) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.String())
+	}
+	var value []string
+	if b.Len() > 0 {
+		value = []string{b.String()}
+	}
+	j.last = (j.last + 1) % len(j.cache)
+	j.cache[j.last] = cachedHeader{gen: j.gen, https: https, host: u.Host, path: u.Path, value: value, inUse: true}
+	return value
 }
 
 // accept reports whether c fits the limits, counting it when it does not.

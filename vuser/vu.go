@@ -1,9 +1,7 @@
 package vuser
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +11,10 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/stats"
 )
 
@@ -28,24 +28,37 @@ type VU struct {
 	id    int
 	ident Identity
 	jar   *jar
-	cl    http.Client
+	rt    http.RoundTripper // env.rt, or the debug transport
 	data  Data
 	rng   *rand.Rand
 	timer *time.Timer
 	sig   Signals
 
-	token     string // json-token bearer
-	basicAuth string // precomputed "Basic ..." header
-	session   uint64 // hash of the session cookie (or token) at the last login
-	loggedIn  bool
-	refused   bool // the server refused this VU a session at least once
-	noFollow  bool // the current request must not follow redirects
-	admitted  bool // the VU holds a slot of env.gate (see enter)
+	token        string   // json-token bearer
+	basicAuth    string   // precomputed "Basic ..." header
+	basicAuthHdr []string // and as a header value
+	session      uint64   // hash of the session cookie (or token) at the last login
+	loggedIn     bool
+	refused      bool // the server refused this VU a session at least once
+	noFollow     bool // the current request must not follow redirects
+	admitted     bool // the VU holds a slot of env.gate (see enter)
 
-	body  []byte // the last response's body (up to MaxBody); from env.bufs, given back by release
-	trace httptrace.ClientTrace
-	tr    stats.PhaseTrace // where each request's time went (DNS, connect, TLS, TTFB, body)
-	reuse bool             // set by trace.GotConn for the request in flight
+	body    []byte  // the last response's body (up to MaxBody); from env.bufs, given back by release
+	bodyBuf *[]byte // what body came from: pooled as a pointer, so putting it back allocates nothing
+	trace   httptrace.ClientTrace
+	tr      stats.PhaseTrace // where each request's time went (DNS, connect, TLS, TTFB, body)
+	reuse   bool             // set by trace.GotConn for the request in flight
+
+	// Per-request state kept across requests (see exchange.go). rctx is
+	// parent plus the trace, cancelled by deadline after Script.Timeout;
+	// hdr is the request header map, reused while writing is false.
+	rctx     context.Context
+	parent   context.Context
+	cancel   context.CancelCauseFunc
+	deadline *time.Timer
+	hdr      http.Header
+	writing  atomic.Bool // the transport may still be writing the last request (GotConn to WroteRequest)
+	hooks    pool.Hooks  // on rctx: the deadline and phases for the fasthttp engine
 
 	debug *debugTransport // non-nil for the one VU --debug follows
 }
@@ -72,21 +85,22 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		rng:   rand.New(rand.NewPCG(e.seed, uint64(id))),
 		sig:   sig,
 	}
-	v.cl = http.Client{
-		Transport:     e.rt,
-		Jar:           jar,
-		Timeout:       e.script.Timeout,
-		CheckRedirect: v.checkRedirect,
-	}
-	v.trace.GotConn = func(i httptrace.GotConnInfo) { v.reuse = i.Reused }
+	v.rt = e.rt
 	v.tr.Install(&v.trace)
+	v.hooks.Phases = &v.tr
+	// GotConn runs on the VU's goroutine; WroteRequest on the
+	// transport's writer, hence the atomic.
+	v.trace.GotConn = func(i httptrace.GotConnInfo) { v.reuse = i.Reused; v.writing.Store(true) }
+	wrote := v.trace.WroteRequest
+	v.trace.WroteRequest = func(i httptrace.WroteRequestInfo) { wrote(i); v.writing.Store(false) }
 	if e.debug != nil && id == e.debugVU {
 		v.debug = &debugTransport{rt: e.rt, out: e.debug, vu: v}
 		v.debug.remember(ident.Password)
-		v.cl.Transport = v.debug
+		v.rt = v.debug
 	}
 	if e.script.Login.Kind == LoginBasic {
-		v.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(ident.Username+":"+ident.Password))
+		v.basicAuth = "Basic " + basicAuth(ident.Username, ident.Password)
+		v.basicAuthHdr = []string{v.basicAuth}
 	}
 	return v
 }
@@ -99,21 +113,6 @@ func (v *VU) LoggedIn() bool { return v.loggedIn }
 
 // Vars are the VU's variables (extracted values).
 func (v *VU) Vars() map[string]string { return v.data.Vars }
-
-func (v *VU) checkRedirect(req *http.Request, via []*http.Request) error {
-	if v.noFollow {
-		return http.ErrUseLastResponse
-	}
-	if lu := v.env.loginURL; lu != nil && v.loggedIn && req.URL.Host == lu.Host && req.URL.Path == lu.Path {
-		// Stop at the redirect to the login page: the caller sees the 302
-		// and logs in again instead of fetching the form for nothing.
-		return http.ErrUseLastResponse
-	}
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	return nil
-}
 
 // enter takes a slot of the run's gate unless the VU holds one already;
 // it reports whether it took one (the caller then calls leave). The VU
@@ -153,84 +152,6 @@ type result struct {
 	phases     stats.Phases
 }
 
-// do sends one request for endpoint id and reads the body (up to MaxBody
-// into v.body; the rest is counted and discarded). The caller records the
-// result with commit once it has judged it.
-func (v *VU) do(ctx context.Context, id int, intended time.Time, method, rawURL string, hdr http.Header, body []byte) result {
-	r := result{id: id, intended: intended, out: int64(len(body))}
-	// The wait for a slot counts in the latency, as the wait for a
-	// connection inside the transport did.
-	r.start = time.Now()
-	if took, err := v.enter(ctx); err != nil {
-		r.end, r.kind, r.err = time.Now(), stats.Classify(err), err
-		return r
-	} else if took {
-		defer v.leave()
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	ctx = httptrace.WithClientTrace(ctx, &v.trace)
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		r.start, r.end, r.kind, r.err = time.Now(), time.Now(), stats.Other, err
-		return r
-	}
-	for k, vals := range v.env.staticHeaders {
-		req.Header[k] = vals
-	}
-	for _, h := range v.env.tmplHeaders {
-		req.Header.Set(h.Name, h.Value.Render(&v.data))
-	}
-	for k, vals := range hdr {
-		req.Header[k] = vals
-	}
-	switch {
-	case v.token != "":
-		req.Header.Set("Authorization", "Bearer "+v.token)
-	case v.basicAuth != "":
-		req.Header.Set("Authorization", v.basicAuth)
-	}
-	v.reuse = false
-	v.tr.Reset()
-	rejected := v.jar.rejected
-	resp, err := v.cl.Do(req)
-	if err != nil {
-		r.end, r.kind, r.err, r.reused = time.Now(), stats.Classify(err), err, v.reuse
-		r.phases = v.tr.Phases(r.end)
-		return r
-	}
-	n, rerr := v.readBody(resp.Body)
-	resp.Body.Close()
-	r.end, r.in, r.reused = time.Now(), n, v.reuse
-	r.phases = v.tr.Phases(r.end)
-	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
-	sc := resp.Header["Set-Cookie"]
-	for _, c := range sc {
-		if strings.HasPrefix(c, v.env.script.Session.Cookie+"=") {
-			r.setsCookie = true
-		}
-	}
-	if len(sc) > 0 && droppedSetCookie(sc) {
-		rejected-- // net/http dropped some without a word; a browser would too
-	}
-	switch {
-	case rerr != nil:
-		r.kind, r.err = stats.Classify(rerr), rerr
-	case sessionRejected(r.status, v.body):
-		r.kind = stats.SessionRejected
-	default:
-		r.kind = stats.StatusKind(r.status)
-	}
-	if r.kind == stats.OK && v.jar.rejected != rejected {
-		// The page came, but a cookie the app meant the user to keep did
-		// not: the app would misbehave in a browser too.
-		r.kind = stats.CookieRejected
-	}
-	return r
-}
-
 // commit records r.
 func (v *VU) commit(r *result) {
 	s := stats.Sample{
@@ -251,8 +172,9 @@ func (v *VU) commit(r *result) {
 // readBody keeps up to MaxBody bytes in v.body and discards the rest.
 func (v *VU) readBody(b io.Reader) (int64, error) {
 	max := v.env.script.MaxBody
-	if v.body == nil {
-		v.body = v.env.getBuf()
+	if v.bodyBuf == nil {
+		v.bodyBuf = v.env.getBuf()
+		v.body = *v.bodyBuf
 	}
 	v.body = v.body[:0]
 	var n int64
@@ -282,9 +204,10 @@ func (v *VU) readBody(b io.Reader) (int64, error) {
 // release gives the body buffer back to the run's pool, so an idle VU
 // holds none (buffers are most of what a VU would otherwise keep).
 func (v *VU) release() {
-	if v.body != nil {
-		v.env.putBuf(v.body)
-		v.body = nil
+	if v.bodyBuf != nil {
+		*v.bodyBuf = v.body[:0]
+		v.env.putBuf(v.bodyBuf)
+		v.bodyBuf, v.body = nil, nil
 	}
 }
 
@@ -326,6 +249,16 @@ func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
 		}
 	}
 	v.End(ctx)
+	v.Close()
+}
+
+// Close lets go of what the VU holds between requests (its request
+// context, linked to the run's, and its timer). Run calls it at the end;
+// a caller that drives a VU by Login, Iterate and End calls it when done
+// with the VU. The VU may still be used after (it makes a new context).
+func (v *VU) Close() {
+	v.dropContext()
+	v.release()
 }
 
 // LoginRetry logs in, waiting Session.RetryLogin between failed attempts,
@@ -467,8 +400,12 @@ func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Tim
 	case st.Body != nil:
 		body = st.Body.Append(nil, &v.data)
 	}
-	u := st.Path.Append([]byte(v.env.base), &v.data)
-	r := v.do(ctx, id, intended, st.Method, string(u), hdr, body)
+	var r result
+	if u := v.env.stepURLs[st]; u != nil {
+		v.doURL(ctx, &r, id, intended, st.Method, u, hdr, body)
+	} else {
+		v.do(ctx, &r, id, intended, st.Method, string(st.Path.Append([]byte(v.env.base), &v.data)), hdr, body)
+	}
 	if r.err != nil || r.kind == stats.SessionRejected {
 		return r, false
 	}
@@ -511,7 +448,8 @@ func (v *VU) End(ctx context.Context) {
 		return
 	}
 	v.noFollow = true
-	r := v.do(ctx, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.script.Session.LogoutPath, nil, nil)
+	var r result
+	v.do(ctx, &r, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.script.Session.LogoutPath, nil, nil)
 	v.noFollow = false
 	v.release()
 	v.commit(&r)
@@ -628,7 +566,8 @@ var htmlAccept = []string{"text/html,application/xhtml+xml"}
 func (v *VU) loginSpring(ctx context.Context) (string, error) {
 	s := v.env.script
 	page := v.env.base + s.Login.Path
-	r := v.do(ctx, v.env.idLoginPage, time.Time{}, http.MethodGet, page, http.Header{"Accept": htmlAccept}, nil)
+	var r result
+	v.do(ctx, &r, v.env.idLoginPage, time.Time{}, http.MethodGet, page, http.Header{"Accept": htmlAccept}, nil)
 	if err := v.judge(&r, "login page", is200); err != nil {
 		return "", err
 	}
@@ -645,7 +584,7 @@ func (v *VU) loginSpring(ctx context.Context) (string, error) {
 	form.Set(field, csrf)
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
 	v.noFollow = true
-	r = v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, page, hdr, []byte(form.Encode()))
+	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, page, hdr, []byte(form.Encode()))
 	v.noFollow = false
 	if err := v.judge(&r, "login", isRedirect); err != nil {
 		return "", err
@@ -667,7 +606,8 @@ func (v *VU) loginTomcat(ctx context.Context) (string, error) {
 	s := v.env.script
 	page := v.env.protectedURL
 	v.noFollow = true
-	r := v.do(ctx, v.env.idLoginPage, time.Time{}, http.MethodGet, page.String(), http.Header{"Accept": htmlAccept}, nil)
+	var r result
+	v.do(ctx, &r, v.env.idLoginPage, time.Time{}, http.MethodGet, page.String(), http.Header{"Accept": htmlAccept}, nil)
 	v.noFollow = false
 	if err := v.judge(&r, "protected page", is200); err != nil {
 		return "", err
@@ -679,7 +619,7 @@ func (v *VU) loginTomcat(ctx context.Context) (string, error) {
 	form.Set(orDefault(s.Login.PasswordField, "j_password"), v.ident.Password)
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
 	v.noFollow = true
-	r = v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, v.env.securityCheck, hdr, []byte(form.Encode()))
+	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, v.env.securityCheck, hdr, []byte(form.Encode()))
 	v.noFollow = false
 	if err := v.judge(&r, "j_security_check", func(s int) bool { return s == http.StatusSeeOther || s == http.StatusFound }); err != nil {
 		return "", err
@@ -704,7 +644,8 @@ func (v *VU) loginToken(ctx context.Context) error {
 		return err
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
-	r := v.do(ctx, v.env.idLogin, time.Time{}, http.MethodPost, v.env.base+s.Login.Path, hdr, creds)
+	var r result
+	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, v.env.base+s.Login.Path, hdr, creds)
 	if err := v.judge(&r, "token endpoint", func(s int) bool { return s == http.StatusOK || s == http.StatusCreated }); err != nil {
 		return err
 	}

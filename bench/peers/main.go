@@ -58,6 +58,8 @@ type config struct {
 	tools    []string
 	profile  string
 	threads  int
+	base     string // another checkout of load, run as the tool "load@base"
+	engine   string // http.engine of the -profile runs ("": the default)
 }
 
 func main() {
@@ -67,9 +69,11 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "duration of each tool's run")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every tool once, in a rotated order")
 	flag.StringVar(&targets, "targets", "static,session", "targets: static (nginx), session (demo target)")
-	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference)")
+	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base with -base)")
 	flag.StringVar(&c.profile, "profile", "", "write pprof profiles of load's library to this directory instead")
 	flag.IntVar(&c.threads, "wrk-threads", 2, "wrk threads")
+	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (fasthttp; default net/http)")
+	flag.StringVar(&c.base, "base", "", "another checkout of load (a directory) to build and run as the tool load@base, for before/after in the same rounds")
 	flag.Parse()
 	c.targets = strings.Split(targets, ",")
 	c.tools = strings.Split(tools, ",")
@@ -170,8 +174,17 @@ func install(dir string, c config) (bins, error) {
 		b[bin] = p
 	}
 	b["load"] = filepath.Join(dir, "load")
+	b["load@fasthttp"] = b["load"]
 	if err := sh("go", "build", "-o", b["load"], "./cmd/load"); err != nil {
 		return nil, fmt.Errorf("build load (run from the repo's root): %w", err)
+	}
+	if c.base != "" {
+		b["load@base"] = filepath.Join(dir, "load-base")
+		build := exec.Command("go", "build", "-o", b["load@base"], "./cmd/load")
+		build.Dir, build.Stdout, build.Stderr = c.base, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build load in %s: %w", c.base, err)
+		}
 	}
 	return b, nil
 }
@@ -481,8 +494,12 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 			args = append(args, "-header", h)
 		}
 		stdin = strings.NewReader("GET " + t.url + "\n")
-	case "load":
-		plan, err := loadPlan(dir, t, c)
+	case "load", "load@base", "load@fasthttp":
+		engine := ""
+		if tool == "load@fasthttp" {
+			engine = "fasthttp"
+		}
+		plan, err := loadPlan(dir, t, c, engine)
 		if err != nil {
 			return measure{}, err
 		}
@@ -508,16 +525,21 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 		err = parseHey(stdout.String(), &m)
 	case "vegeta":
 		err = parseVegeta(b["vegeta"], out+".bin", &m)
-	case "load":
+	case "load", "load@base", "load@fasthttp":
 		err = parseLoad(out+".json", &m)
 	}
 	return m, err
 }
 
 // loadPlan writes the plan for load against t: c.conns VUs, no think
-// time, as many connections as VUs.
-func loadPlan(dir string, t *target, c config) (string, error) {
+// time, as many connections as VUs; engine "" is the default one.
+func loadPlan(dir string, t *target, c config, engine string) (string, error) {
 	var p string
+	name := "plan-" + t.name
+	if engine != "" {
+		name += "-" + engine
+		engine = ", engine: " + engine // absent otherwise: an older load (-base) does not know the key
+	}
 	switch t.name {
 	case "static":
 		p = fmt.Sprintf(`name: peers-static
@@ -526,9 +548,9 @@ session: {login: none}
 scenario:
   - {name: get, get: /index.html, check: {status: 200}}
 think: 0s
-http: {max_conns_per_host: %[2]d, max_idle_conns_per_host: %[2]d}
+http: {max_conns_per_host: %[2]d, max_idle_conns_per_host: %[2]d%[4]s}
 load: {vus: %[2]d, duration: %[3]s}
-`, t.base, c.conns, c.duration)
+`, t.base, c.conns, c.duration, engine)
 	default:
 		p = fmt.Sprintf(`name: peers-session
 target: %s
@@ -537,11 +559,11 @@ session: {cookie: JSESSIONID, login: spring-form, login_path: /login, end: aband
 scenario:
   - {name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}
 think: 0s
-http: {max_conns_per_host: %[2]d, max_idle_conns_per_host: %[2]d}
+http: {max_conns_per_host: %[2]d, max_idle_conns_per_host: %[2]d%[4]s}
 load: {vus: %[2]d, duration: %[3]s}
-`, t.base, c.conns, c.duration)
+`, t.base, c.conns, c.duration, engine)
 	}
-	path := filepath.Join(dir, "plan-"+t.name+".yaml")
+	path := filepath.Join(dir, name+".yaml")
 	return path, os.WriteFile(path, []byte(p), 0o644)
 }
 

@@ -40,7 +40,7 @@ func profileAll(c config, b bins, dir string) error {
 }
 
 func profileTarget(c config, dir string, t *target) error {
-	planPath, err := loadPlan(dir, t, c)
+	planPath, err := loadPlan(dir, t, c, c.engine)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@
 // process, holds them logged in, and reports the login throughput
 // (sessions/s), the generator's RSS per VU and the run's summary.
 //
-//	go run ./bench/scale [-vus 100000] [-conns 256] [-duration 90s]
+//	go run ./bench/scale [-vus 100000] [-conns 256] [-duration 90s] [-engine fasthttp]
 //
 // The target is `load target --users N` (load built once with go build
 // into a temp dir) on a free loopback port, stopped by its PID at the end.
@@ -48,12 +48,13 @@ func main() {
 	duration := flag.Duration("duration", 90*time.Second, "whole run: logins, then the hold")
 	think := flag.Duration("think", 10*time.Minute, "think time after each iteration (longer than the run: one GET /api/me per VU)")
 	ramp := flag.Duration("ramp", 0, "start the VUs along a linear ramp this long instead of all at once")
+	engine := flag.String("engine", "net/http", "http.engine: net/http or fasthttp")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile here while every VU idles logged in (10 s after the last login)")
 	flag.Parse()
 	if *vus < 1 || *vus > 1_000_000 || *conns < 1 || *conns > 10_000 || *duration <= 0 || *duration > 30*time.Minute {
 		fail(errors.New("want 1..1000000 VUs, 1..10000 conns, a duration up to 30m"))
 	}
-	if err := run(*vus, *conns, *duration, *ramp, *think, *heapProfile); err != nil {
+	if err := run(*vus, *conns, *duration, *ramp, *think, *engine, *heapProfile); err != nil {
 		fail(err)
 	}
 }
@@ -63,7 +64,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func run(vus, conns int, duration, ramp, think time.Duration, heapProfile string) error {
+func run(vus, conns int, duration, ramp, think time.Duration, engine, heapProfile string) error {
 	dir, err := os.MkdirTemp("", "load-scale-")
 	if err != nil {
 		return err
@@ -89,9 +90,9 @@ scenario:
   - {name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}
 think: %s
 timeout: 60s
-http: {max_conns_per_host: %d, max_idle_conns_per_host: %[3]d}
+http: {max_conns_per_host: %d, max_idle_conns_per_host: %[3]d, engine: %s}
 load: %s
-`, base, think, conns, loadShape(vus, duration, ramp))
+`, base, think, conns, engine, loadShape(vus, duration, ramp))
 	p, err := profiles.Parse("scale.yaml", []byte(plan), ".")
 	if err != nil {
 		return err
