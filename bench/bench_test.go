@@ -142,6 +142,7 @@ func BenchmarkIdleVUMemory(b *testing.B) {
 				vu := env.NewVU(i, vuser.Identity{Username: fmt.Sprintf("user%d", i), Password: target.Password}, vuser.Signals{})
 				sem <- struct{}{}
 				err := vu.Login(ctx)
+				vu.Close() // idle as in think time: no request state held
 				<-sem
 				if err != nil {
 					b.Error(err)

@@ -253,12 +253,14 @@ func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
 }
 
 // Close lets go of what the VU holds between requests (its request
-// context, linked to the run's, and its timer). Run calls it at the end;
+// context, linked to the run's, its timer and header map), as a VU in
+// think time does. Run calls it at the end;
 // a caller that drives a VU by Login, Iterate and End calls it when done
 // with the VU. The VU may still be used after (it makes a new context).
 func (v *VU) Close() {
 	v.dropContext()
 	v.release()
+	v.hdr = nil
 }
 
 // LoginRetry logs in, waiting Session.RetryLogin between failed attempts,
