@@ -100,7 +100,9 @@ func TestGaugeFollowsClient(t *testing.T) {
 	if s.PeakActive != 400 || res.Sessions.Rejected != 100 {
 		t.Errorf("peak active %d, VUs refused %d; want the cap 400 and 100", s.PeakActive, res.Sessions.Rejected)
 	}
-	if got, want := s.Last.RejectedSessions-s.First.RejectedSessions, res.ErrorsByKind["session_rejected"]; got != want || got == 0 {
+	// Tomcat's ++ on rejectedSessions can lose an increment under
+	// concurrent refusals: equal, or short by a hair (see stats.agree).
+	if got, want := s.Last.RejectedSessions-s.First.RejectedSessions, res.ErrorsByKind["session_rejected"]; got > want || want-got > max(2, want/200) || got == 0 {
 		t.Errorf("server rejected %d, client saw %d refusals", got, want)
 	}
 	if s.Last.ActiveSessions != 0 {

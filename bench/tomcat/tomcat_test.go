@@ -281,8 +281,12 @@ func TestSessionCap(t *testing.T) {
 		t.Errorf("sessions.rejected = %d, want %d", res.Sessions.Rejected, vus-capacity)
 	}
 	rejected := after.RejectedSessions - before.RejectedSessions
-	if got := res.ErrorsByKind["session_rejected"]; got != rejected || got < vus-capacity {
-		t.Errorf("errors_by_kind.session_rejected = %d, Tomcat rejectedSessions grew by %d; want equal and >= %d", got, rejected, vus-capacity)
+	// Tomcat counts refusals with a plain ++ on a shared field (ManagerBase
+	// rejectedSessions), so concurrent refusals can lose an increment: its
+	// count may fall short of ours by a hair, never exceed it.
+	got := res.ErrorsByKind["session_rejected"]
+	if short := got - rejected; short < 0 || short > max(2, got/200) || got < vus-capacity {
+		t.Errorf("errors_by_kind.session_rejected = %d, Tomcat rejectedSessions grew by %d; want equal (Tomcat may lose up to 0.5%%) and >= %d", got, rejected, vus-capacity)
 	}
 	for kind, k := range res.ErrorsByKind {
 		if kind != "session_rejected" {
@@ -296,8 +300,8 @@ func TestSessionCap(t *testing.T) {
 		t.Errorf("sessions %+v, want %d established and unique", res.Sessions, capacity)
 	}
 	lp := endpoint(t, res, "login-page")
-	if lp.Status["500"] != rejected || lp.ErrorsByKind["session_rejected"] != rejected {
-		t.Errorf("login-page: status %v, errors %v; want every 500 (%d) classified session_rejected", lp.Status, lp.ErrorsByKind, rejected)
+	if lp.Status["500"] != got || lp.ErrorsByKind["session_rejected"] != got {
+		t.Errorf("login-page: status %v, errors %v; want every 500 (%d) classified session_rejected", lp.Status, lp.ErrorsByKind, got)
 	}
 	for _, name := range []string{"me", "cart"} {
 		if e := endpoint(t, res, name); e.Errors != 0 || e.Requests < capacity {
