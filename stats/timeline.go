@@ -98,7 +98,7 @@ func timelinePoint(iv *Interval) TimelinePoint {
 // per interval and endpoint, then one for the total.
 var csvHeader = []string{"t_s", "duration_s", "endpoint", "requests", "errors", "rps",
 	"p50_ms", "p95_ms", "p99_ms", "corrected_p50_ms", "corrected_p95_ms", "corrected_p99_ms",
-	"vus", "sessions", "relogins", "iterations", "dropped"}
+	"vus", "sessions", "relogins", "iterations", "dropped", "sessions_held"}
 
 // WriteTimelineCSV writes r's timeline as CSV with a header: one row per
 // interval and endpoint, and a row named "total" per interval. Corrected
@@ -116,7 +116,7 @@ func WriteTimelineCSV(w io.Writer, r *Results) error {
 			}
 			_ = cw.Write([]string{f(p.T), f(p.DurationS), e.Name, i(e.Requests), i(e.Errors), f(e.RPS),
 				f(e.P50), f(e.P95), f(e.P99), c50, c95, c99,
-				strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped)})
+				strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped), i(p.Held)})
 		}
 		for k := range p.Endpoints {
 			row(&p.Endpoints[k])
