@@ -300,3 +300,36 @@ thresholds:
 		t.Error("no requests before the abort")
 	}
 }
+
+// A custom login (login: steps) that gets no session cookie (a bearer
+// token kept in a variable) still counts each VU's login as its own
+// session, not all of them as one.
+func TestCookielessLoginSteps(t *testing.T) {
+	t.Parallel()
+	_, u := startTarget(t, target.Config{Users: 5})
+	p := plan(t, u, `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session:
+  login: steps
+  login_steps:
+    - name: token
+      post: /api/token
+      json: {username: "{{.User}}", password: "{{.Password}}"}
+      check: {status: 200}
+      extract: {tok: {json: "$.token"}}
+scenario:
+  - name: me
+    get: /api/me
+    headers: {Authorization: "Bearer {{.Var.tok}}", Accept: application/json}
+    check: {status: 200, json: {"$.user": "{{.User}}"}}
+load: {vus: 5, duration: 1s}
+`)
+	res := run(t, p)
+	if s := res.Sessions; s.Established != 5 || s.Unique != 5 {
+		t.Errorf("sessions %+v: want 5 established, 5 unique", s)
+	}
+	if e := endpoint(t, res, "me"); e.Errors != 0 || e.Requests == 0 {
+		t.Errorf("me: %d requests, %d errors %v", e.Requests, e.Errors, e.ErrorsByKind)
+	}
+}

@@ -1,6 +1,7 @@
 package vuser
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -46,6 +47,8 @@ type Env struct {
 	idLogin      int
 	idLogout     int
 
+	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
 	seed uint64    // Script.Seed, or a random one
 
@@ -71,6 +74,7 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		s.MaxBody = 1 << 20
 	}
 	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
+	e.cookiePrefix = s.Session.Cookie + "="
 	if g, ok := rt.(pool.Gated); ok {
 		e.gate = g.Gate()
 	}
@@ -193,8 +197,8 @@ func sessionRejected(status int, body []byte) bool {
 	if status < 500 {
 		return false
 	}
-	b := string(body)
-	return strings.Contains(b, "Too many active sessions") || strings.Contains(b, "Maximum sessions of")
+	// No string(body): that would copy up to MaxBody on every 5xx.
+	return bytes.Contains(body, []byte("Too many active sessions")) || bytes.Contains(body, []byte("Maximum sessions of"))
 }
 
 // idleAfter is the pause from which a VU lets go of its request state.

@@ -160,7 +160,7 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
 	sc := resp.Header["Set-Cookie"]
 	for _, c := range sc {
-		if strings.HasPrefix(c, v.env.script.Session.Cookie+"=") {
+		if strings.HasPrefix(c, v.env.cookiePrefix) {
 			r.setsCookie = true
 		}
 	}

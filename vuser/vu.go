@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,7 @@ type VU struct {
 	basicAuthHdr []string // and as a header value
 	session      uint64   // hash of the session cookie (or token) at the last login
 	loggedIn     bool
+	logins       int  // successful logins, to tell cookieless sessions apart
 	refused      bool // the server refused this VU a session at least once
 	noFollow     bool // the current request must not follow redirects
 	admitted     bool // the VU holds a slot of env.gate (see enter)
@@ -505,11 +507,14 @@ func (v *VU) Login(ctx context.Context) error {
 		return nil
 	}
 	after := v.sessionCookie(v.sessionURL())
+	v.logins++
 	v.session = 0
+	id := stats.HashID("vu:" + strconv.Itoa(v.id) + ":" + strconv.Itoa(v.logins)) // no cookie: each login is its own
 	if after != "" {
 		v.session = stats.HashID(after)
+		id = v.session
 	}
-	v.env.sessions.Established(v.session, before != "" && after != "" && before != after)
+	v.env.sessions.Established(id, before != "" && after != "" && before != after)
 	return nil
 }
 
