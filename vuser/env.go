@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,7 @@ type Env struct {
 	idLogout     int
 
 	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	respHeaders  []string // the response headers VUs read (pool.Hooks.Headers)
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
 	seed uint64    // Script.Seed, or a random one
@@ -151,6 +153,7 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 		e.idLogout = rec.Endpoint(EndpointLogout)
 	}
+	e.respHeaders = responseHeaders(s)
 	e.staticHeaders = http.Header{}
 	for name, vals := range s.Headers {
 		for _, v := range vals {
@@ -166,6 +169,24 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 	}
 	return e, nil
+}
+
+// responseHeaders are the response headers a VU of s ever reads: cookies,
+// redirects, and what header extractors name. An engine that would
+// otherwise convert every header may copy only these (the debug VU still
+// sees all of them).
+func responseHeaders(s *Script) []string {
+	names := []string{"Set-Cookie", "Location"}
+	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
+		for i := range steps {
+			for _, ex := range steps[i].Extract {
+				if name := http.CanonicalHeaderKey(ex.Expr); ex.Kind == ExtractHeader && !slices.Contains(names, name) {
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	return names
 }
 
 func (e *Env) getBuf() *[]byte {

@@ -61,6 +61,9 @@ func (v *VU) reqContext(parent context.Context, now time.Time) context.Context {
 		v.dropContext()
 		c, cancel := context.WithCancelCause(parent)
 		v.rctx = pool.WithHooks(httptrace.WithClientTrace(c, &v.trace), &v.hooks)
+		if v.debug == nil {
+			v.hooks.Headers = v.env.respHeaders // the debug dump shows them all
+		}
 		v.parent, v.cancel = parent, cancel
 		if t := v.env.script.Timeout; t > 0 {
 			// The timer calls this context's cancel, never a later one's.
@@ -239,7 +242,11 @@ func (v *VU) roundTrips(ctx context.Context, now time.Time, method string, u *ur
 		}
 		req := newRequest(ctx, method, u, h, body)
 		v.writing.Store(false)
+		v.hooks.Served = false
 		resp, err := v.rt.RoundTrip(req)
+		if v.hooks.Served {
+			v.reuse = v.hooks.Reused // the fasthttp engine reports it here, not through v.trace
+		}
 		if err != nil {
 			return nil, v.timedOut(ctx, method, u, err)
 		}

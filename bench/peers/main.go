@@ -69,7 +69,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "duration of each tool's run")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every tool once, in a rotated order")
 	flag.StringVar(&targets, "targets", "static,session", "targets: static (nginx), session (demo target)")
-	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base with -base)")
+	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base, load@base+fasthttp with -base)")
 	flag.StringVar(&c.profile, "profile", "", "write pprof profiles of load's library to this directory instead")
 	flag.IntVar(&c.threads, "wrk-threads", 2, "wrk threads")
 	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (fasthttp; default net/http)")
@@ -180,6 +180,7 @@ func install(dir string, c config) (bins, error) {
 	}
 	if c.base != "" {
 		b["load@base"] = filepath.Join(dir, "load-base")
+		b["load@base+fasthttp"] = b["load@base"]
 		build := exec.Command("go", "build", "-o", b["load@base"], "./cmd/load")
 		build.Dir, build.Stdout, build.Stderr = c.base, os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
@@ -494,9 +495,9 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 			args = append(args, "-header", h)
 		}
 		stdin = strings.NewReader("GET " + t.url + "\n")
-	case "load", "load@base", "load@fasthttp":
+	case "load", "load@base", "load@fasthttp", "load@base+fasthttp":
 		engine := ""
-		if tool == "load@fasthttp" {
+		if strings.HasSuffix(tool, "fasthttp") {
 			engine = "fasthttp"
 		}
 		plan, err := loadPlan(dir, t, c, engine)
@@ -525,7 +526,7 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 		err = parseHey(stdout.String(), &m)
 	case "vegeta":
 		err = parseVegeta(b["vegeta"], out+".bin", &m)
-	case "load", "load@base", "load@fasthttp":
+	case "load", "load@base", "load@fasthttp", "load@base+fasthttp":
 		err = parseLoad(out+".json", &m)
 	}
 	return m, err
