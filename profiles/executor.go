@@ -205,7 +205,9 @@ func (f *fleet) pollServer(ctx context.Context, c server.Config) (func() *stats.
 //
 // Only the run goroutine touches slots, maxVUs and warnings; each VU
 // goroutine touches only its own VU. A slot's channels are closed by the
-// run goroutine and read by its VU goroutine.
+// run goroutine and read by its VU's goroutine. A VU that thinks has no
+// goroutine (vuser.VU.Go) and waits on no channel: the run goroutine
+// wakes it when it aborts it.
 type fleet struct {
 	plan     *Plan
 	env      *vuser.Env
@@ -281,9 +283,10 @@ type slot struct {
 	done     chan struct{} // closed: stop waiting (think times too)
 	cancel   context.CancelFunc
 	deadline time.Time // when a stopping VU is cancelled
+	vu       *vuser.VU // the VU that runs this id now (or last did)
 }
 
-// start runs VU s.id on its own goroutine; next feeds it iterations (it is
+// start runs VU s.id (vuser.VU.Go); next feeds it iterations (it is
 // called on the VU's goroutine, with the slot's stop channel).
 func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struct{}) (time.Time, bool)) {
 	ctx, cancel := context.WithCancel(hard)
@@ -296,14 +299,14 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 	f.wg.Add(1)
 	ident := f.plan.Users.Identity(s.id)
 	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
+	s.vu = vu
 	stop := s.stop
-	go func() {
-		defer f.wg.Done()
-		defer f.running.Add(-1)
-		defer s.live.Store(false)
-		defer cancel()
-		vu.Run(ctx, func() (time.Time, bool) { return next(stop) })
-	}()
+	vu.Go(ctx, func() (time.Time, bool) { return next(stop) }, func() {
+		cancel()
+		s.live.Store(false)
+		f.running.Add(-1)
+		f.wg.Done()
+	})
 }
 
 // stopSlot tells a VU to finish its iteration and end its session.
@@ -315,7 +318,8 @@ func (f *fleet) stopSlot(s *slot, now time.Time) {
 	}
 }
 
-// abort makes a VU stop waiting; with hard, it also cancels its request.
+// abort makes a VU stop waiting (a think it is parked in too); with hard,
+// it also cancels its request.
 func (s *slot) abort(hard bool) {
 	select {
 	case <-s.done:
@@ -325,6 +329,7 @@ func (s *slot) abort(hard bool) {
 	if hard {
 		s.cancel()
 	}
+	s.vu.Wake()
 }
 
 // reap cancels the VUs whose graceful stop has run out.
