@@ -94,6 +94,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		sessions: stats.NewSessions(),
 		lag:      stats.NewLag(),
 		opts:     o,
+		launch:   launcher{max: maxLaunching},
 	}
 	so := o.Stats
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
@@ -226,6 +227,7 @@ type fleet struct {
 	poller   *server.Poller
 	abort    context.CancelCauseFunc
 	aborted  bool
+	launch   launcher // VUs in their first login, and those waiting to be
 }
 
 // thresholdAbort is why a run stopped early: an abort_on_fail threshold
@@ -286,8 +288,9 @@ type slot struct {
 	vu       *vuser.VU // the VU that runs this id now (or last did)
 }
 
-// start runs VU s.id (vuser.VU.Go); next feeds it iterations (it is
-// called on the VU's goroutine, with the slot's stop channel).
+// start runs VU s.id (vuser.VU.Go), now or once the launcher lets it;
+// next feeds it iterations (it is called on the VU's goroutine, with the
+// slot's stop channel).
 func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struct{}) (time.Time, bool)) {
 	ctx, cancel := context.WithCancel(hard)
 	s.cancel, s.stopping = cancel, false
@@ -301,11 +304,26 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
 	s.vu = vu
 	stop := s.stop
-	vu.Go(ctx, func() (time.Time, bool) { return next(stop) }, func() {
-		cancel()
-		s.live.Store(false)
-		f.running.Add(-1)
-		f.wg.Done()
+	// The VU's first call of next (or its end) closes its first login.
+	// Only the VU's own goroutines touch first, one at a time.
+	first := true
+	launched := func() {
+		if first {
+			first = false
+			f.launch.launched()
+		}
+	}
+	f.launch.launch(func() {
+		vu.Go(ctx, func() (time.Time, bool) {
+			launched()
+			return next(stop)
+		}, func() {
+			launched()
+			cancel()
+			s.live.Store(false)
+			f.running.Add(-1)
+			f.wg.Done()
+		})
 	})
 }
 

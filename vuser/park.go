@@ -56,7 +56,10 @@ func beginIteration(intended time.Time) iteration {
 // Abort signal then calls Wake to end a think in progress. The Stop
 // signal needs no Wake: an iteration finishes, think times included.
 func (v *VU) Go(ctx context.Context, next func() (time.Time, bool), done func()) {
-	v.run = runner{ctx: ctx, next: next, done: done, it: iteration{step: -1}}
+	r := &v.run
+	r.mu.Lock() // Wake may already be looking
+	r.ctx, r.next, r.done, r.started, r.it = ctx, next, done, false, iteration{step: -1}
+	r.mu.Unlock()
 	go v.proceed(true)
 }
 
