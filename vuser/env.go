@@ -48,7 +48,7 @@ type Env struct {
 	idLogin      int
 	idLogout     int
 
-	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	cookiePrefix string   // Session.Cookie + "=", for spotting its Set-Cookie without allocating
 	respHeaders  []string // the response headers VUs read (pool.Hooks.Headers)
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
