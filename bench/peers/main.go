@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,7 +58,7 @@ type config struct {
 	targets  []string
 	tools    []string
 	profile  string
-	threads  int
+	threads  int    // wrk's threads and the Go tools' GOMAXPROCS (-cpus)
 	base     string // another checkout of load, run as the tool "load@base"
 	engine   string // http.engine of the -profile runs ("": the default)
 }
@@ -71,7 +72,7 @@ func main() {
 	flag.StringVar(&targets, "targets", "static,session", "targets: static (nginx), session (demo target)")
 	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base, load@base+fasthttp with -base)")
 	flag.StringVar(&c.profile, "profile", "", "write pprof profiles of load's library to this directory instead")
-	flag.IntVar(&c.threads, "wrk-threads", 2, "wrk threads")
+	flag.IntVar(&c.threads, "cpus", runtime.NumCPU(), "threads each tool may run on at once: wrk -t, GOMAXPROCS for load, vegeta and hey")
 	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (fasthttp; default net/http)")
 	flag.StringVar(&c.base, "base", "", "another checkout of load (a directory) to build and run as the tool load@base, for before/after in the same rounds")
 	flag.Parse()
@@ -213,8 +214,8 @@ func describeMachine(w io.Writer, c config) {
 		}
 	}
 	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	fmt.Fprintf(w, "machine: nproc %d, %q, kernel %s; %d conns, %s per run, %d rounds\n",
-		nproc(), model, bytes.TrimSpace(rel), c.conns, c.duration, c.rounds)
+	fmt.Fprintf(w, "machine: nproc %d, %q, kernel %s; %d conns, %d threads (wrk -t, GOMAXPROCS), %s per run, %d rounds\n",
+		nproc(), model, bytes.TrimSpace(rel), c.conns, c.threads, c.duration, c.rounds)
 }
 
 func nproc() int {
@@ -511,6 +512,12 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b[tool], args...)
+	if tool != "wrk" {
+		// The same parallelism for every tool: wrk runs -t threads, a Go
+		// tool GOMAXPROCS (load's --cpus, vegeta's and hey's -cpus set it too;
+		// the environment also reaches an older load, -base).
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(c.threads))
+	}
 	var stdout bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stdout
 	if err := cmd.Run(); err != nil {
