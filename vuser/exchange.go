@@ -289,7 +289,9 @@ func (v *VU) roundTrips(ctx context.Context, now time.Time, method string, u *ur
 			h["Authorization"] = []string{"Basic " + basicAuth(u.User.Username(), pw)}
 		}
 		req := newRequest(ctx, method, u, h, body)
-		v.writing.Store(false)
+		if v.writing.Load() { // a load, not a store: the store is a locked instruction on every request
+			v.writing.Store(false)
+		}
 		v.hooks.Served = false
 		resp, err := v.rt.RoundTrip(req)
 		if v.hooks.Served {
