@@ -406,7 +406,7 @@ func compare(c config, b bins, dir string, t *target) error {
 		fmt.Printf(" (load: %d VUs each logged in with its own session; peers: one fixed session cookie)", c.conns)
 	}
 	fmt.Println()
-	fmt.Printf("%-5s %-7s %10s %9s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
+	fmt.Printf("%-5s %-18s %10s %9s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
 	all := map[string][]measure{}
 	for r := 1; r <= c.rounds; r++ {
 		order := slices.Clone(c.tools)
@@ -430,7 +430,7 @@ func compare(c config, b bins, dir string, t *target) error {
 				cr = fmt.Sprintf("%.2f", m.cpuPerReq()/ref.cpuPerReq())
 				rr = fmt.Sprintf("%.2f", m.rps/ref.rps)
 			}
-			fmt.Printf("%-5d %-7s %10.0f %9.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
+			fmt.Printf("%-5d %-18s %10.0f %9.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
 		}
 	}
 	fmt.Printf("median over %d rounds:\n", c.rounds)
@@ -456,7 +456,7 @@ func compare(c config, b bins, dir string, t *target) error {
 			sort.Float64s(rs)
 			return fmt.Sprintf("%.2f", rs[len(rs)/2])
 		}
-		fmt.Printf("%-5s %-7s %10.0f %9.1f %6.1fMB %7s %9s %9s\n", "med", tool,
+		fmt.Printf("%-5s %-18s %10.0f %9.1f %6.1fMB %7s %9s %9s\n", "med", tool,
 			med(ms, func(m measure) float64 { return m.rps }),
 			med(ms, measure.cpuPerReq),
 			med(ms, func(m measure) float64 { return float64(m.maxRSS) / 1024 }), "",
