@@ -344,10 +344,17 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		deadline = d
 	}
 	start := time.Now()
-	if deadline.IsZero() {
-		deadline = start.Add(fastTimeout)
+	timeout := fastTimeout
+	if !deadline.IsZero() {
+		timeout = deadline.Sub(start)
 	}
-	err = h.hc.DoDeadline(fr, &x.resp, deadline)
+	if timeout <= 0 {
+		x.release()
+		return nil, true, &fastTimeoutError{fasthttp.ErrTimeout}
+	}
+	// A timeout, not DoDeadline: that would read the clock once more.
+	fr.SetTimeout(timeout)
+	err = h.hc.Do(fr, &x.resp)
 	if err != nil {
 		x.release()
 		return nil, true, fastError(err)
