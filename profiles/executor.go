@@ -94,6 +94,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		sessions: stats.NewSessions(),
 		lag:      stats.NewLag(),
 		opts:     o,
+		launch:   launcher{max: maxLaunching},
 	}
 	so := o.Stats
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
@@ -205,7 +206,9 @@ func (f *fleet) pollServer(ctx context.Context, c server.Config) (func() *stats.
 //
 // Only the run goroutine touches slots, maxVUs and warnings; each VU
 // goroutine touches only its own VU. A slot's channels are closed by the
-// run goroutine and read by its VU goroutine.
+// run goroutine and read by its VU's goroutine. A VU that thinks has no
+// goroutine (vuser.VU.Go) and waits on no channel: the run goroutine
+// wakes it when it aborts it.
 type fleet struct {
 	plan     *Plan
 	env      *vuser.Env
@@ -224,6 +227,7 @@ type fleet struct {
 	poller   *server.Poller
 	abort    context.CancelCauseFunc
 	aborted  bool
+	launch   launcher // VUs in their first login, and those waiting to be
 }
 
 // thresholdAbort is why a run stopped early: an abort_on_fail threshold
@@ -281,10 +285,12 @@ type slot struct {
 	done     chan struct{} // closed: stop waiting (think times too)
 	cancel   context.CancelFunc
 	deadline time.Time // when a stopping VU is cancelled
+	vu       *vuser.VU // the VU that runs this id now (or last did)
 }
 
-// start runs VU s.id on its own goroutine; next feeds it iterations (it is
-// called on the VU's goroutine, with the slot's stop channel).
+// start runs VU s.id (vuser.VU.Go), now or once the launcher lets it;
+// next feeds it iterations (it is called on the VU's goroutine, with the
+// slot's stop channel).
 func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struct{}) (time.Time, bool)) {
 	ctx, cancel := context.WithCancel(hard)
 	s.cancel, s.stopping = cancel, false
@@ -296,14 +302,29 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 	f.wg.Add(1)
 	ident := f.plan.Users.Identity(s.id)
 	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
+	s.vu = vu
 	stop := s.stop
-	go func() {
-		defer f.wg.Done()
-		defer f.running.Add(-1)
-		defer s.live.Store(false)
-		defer cancel()
-		vu.Run(ctx, func() (time.Time, bool) { return next(stop) })
-	}()
+	// The VU's first call of next (or its end) closes its first login.
+	// Only the VU's own goroutines touch first, one at a time.
+	first := true
+	launched := func() {
+		if first {
+			first = false
+			f.launch.launched()
+		}
+	}
+	f.launch.launch(func() {
+		vu.Go(ctx, func() (time.Time, bool) {
+			launched()
+			return next(stop)
+		}, func() {
+			launched()
+			cancel()
+			s.live.Store(false)
+			f.running.Add(-1)
+			f.wg.Done()
+		})
+	})
 }
 
 // stopSlot tells a VU to finish its iteration and end its session.
@@ -315,7 +336,8 @@ func (f *fleet) stopSlot(s *slot, now time.Time) {
 	}
 }
 
-// abort makes a VU stop waiting; with hard, it also cancels its request.
+// abort makes a VU stop waiting (a think it is parked in too); with hard,
+// it also cancels its request.
 func (s *slot) abort(hard bool) {
 	select {
 	case <-s.done:
@@ -325,6 +347,7 @@ func (s *slot) abort(hard bool) {
 	if hard {
 		s.cancel()
 	}
+	s.vu.Wake()
 }
 
 // reap cancels the VUs whose graceful stop has run out.

@@ -22,8 +22,9 @@ import (
 // VU is one virtual user: its own cookie jar, identity and variables, and
 // the session it holds across iterations.
 //
-// A VU is not safe for concurrent use: exactly one goroutine (the one the
-// executor runs it on) calls its methods.
+// A VU is not safe for concurrent use: one goroutine at a time calls its
+// methods (Go hands it from one goroutine to the next; see park.go), but
+// for Wake, which any goroutine may call.
 type VU struct {
 	env   *Env
 	id    int
@@ -64,6 +65,8 @@ type VU struct {
 	hooks    pool.Hooks  // on rctx: the deadline and phases for the fasthttp engine
 
 	debug *debugTransport // non-nil for the one VU --debug follows
+
+	run runner // where a VU started with Go stands (park.go)
 }
 
 // Signals tell a running VU to stop. Either may be nil (never).
@@ -236,23 +239,19 @@ func (v *VU) sessionCookie(u *url.URL) string {
 //
 // The VU logs in before it asks for its first iteration, so an open-model
 // executor hands iterations only to VUs that hold a session.
+//
+// Run is Go, waited for: it wakes a thinking VU itself when its Abort
+// signal closes.
 func (v *VU) Run(ctx context.Context, next func() (time.Time, bool)) {
-	if v.LoginRetry(ctx) {
-		for {
-			// next owns the stop decision: an iteration it handed out is
-			// run, never silently lost.
-			intended, ok := next()
-			if !ok || ctx.Err() != nil {
-				break
-			}
-			if !v.loggedIn && !v.LoginRetry(ctx) {
-				break
-			}
-			v.Iterate(ctx, intended)
-		}
+	done := make(chan struct{})
+	v.Go(ctx, next, func() { close(done) })
+	select {
+	case <-done:
+		return
+	case <-v.sig.Abort:
 	}
-	v.End(ctx)
-	v.Close()
+	v.Wake()
+	<-done
 }
 
 // Close lets go of what the VU holds between requests (its request
@@ -289,47 +288,81 @@ func (v *VU) LoginRetry(ctx context.Context) bool {
 // actual start minus that lateness, so corrected latency = latency +
 // lateness, as wrk2 does per request, and think times never count.
 func (v *VU) Iterate(ctx context.Context, intended time.Time) {
+	it := beginIteration(intended)
+	v.iterate(ctx, &it, false)
+}
+
+// iterate runs it from its next step on and counts it once complete.
+// With park, a think of idleAfter or more parks the VU (park.go) and
+// iterate reports true at once; else it sleeps on this goroutine. An
+// iteration that ends early (stopped, session lost for good, think
+// aborted) is not counted; it.step is then < 0.
+func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool) {
 	s := v.env.script
-	var late time.Duration
-	if !intended.IsZero() {
-		late = max(time.Since(intended), 0)
-	}
-	for i := range s.Steps {
-		if ctx.Err() != nil {
-			return
+	thinks := s.Think.Max > 0 || s.Think.Mean > 0
+	for it.step < len(s.Steps) {
+		i := it.step
+		it.step++
+		if !v.iterStep(ctx, i, it) {
+			it.step = -1
+			return false
 		}
-		st := &s.Steps[i]
-		var due time.Time
-		if !intended.IsZero() {
-			due = time.Now().Add(-late)
+		if !thinks {
+			continue
 		}
-		if lost := v.step(ctx, v.env.stepIDs[i], st, due); lost {
-			v.env.sessions.Expired()
-			v.loggedIn = false
-			if !s.Session.Relogin {
-				return
+		d := v.thinkTime()
+		if park && d >= idleAfter {
+			if v.park(d) {
+				return true
 			}
-			v.env.sessions.Relogin()
-			if !v.LoginRetry(ctx) {
-				return
-			}
-			// Retry the step once with the new session; with an intended
-			// time, the wait for the login counts in its corrected latency.
-			if v.step(ctx, v.env.stepIDs[i], st, due) {
-				v.loggedIn = false
-				return
-			}
+			it.step = -1 // aborted
+			return false
 		}
-		if (s.Think.Max > 0 || s.Think.Mean > 0) && !v.think() {
-			return
+		if !v.sleep(d, nil) {
+			it.step = -1
+			return false
 		}
 	}
 	v.env.rec.Iteration(v.id)
 	v.data.Iteration++
+	it.step = -1
+	return false
 }
 
-// think pauses as Script.Think says; false means stop now.
-func (v *VU) think() bool {
+// iterStep runs step i of it, logging in again if the session was lost
+// (as the script allows); false ends the iteration.
+func (v *VU) iterStep(ctx context.Context, i int, it *iteration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	s := v.env.script
+	st := &s.Steps[i]
+	var due time.Time
+	if !it.intended.IsZero() {
+		due = time.Now().Add(-it.late)
+	}
+	if lost := v.step(ctx, v.env.stepIDs[i], st, due); lost {
+		v.env.sessions.Expired()
+		v.loggedIn = false
+		if !s.Session.Relogin {
+			return false
+		}
+		v.env.sessions.Relogin()
+		if !v.LoginRetry(ctx) {
+			return false
+		}
+		// Retry the step once with the new session; with an intended
+		// time, the wait for the login counts in its corrected latency.
+		if v.step(ctx, v.env.stepIDs[i], st, due) {
+			v.loggedIn = false
+			return false
+		}
+	}
+	return true
+}
+
+// thinkTime draws the pause after a step, as Script.Think says.
+func (v *VU) thinkTime() time.Duration {
 	t := v.env.script.Think
 	d := t.Min
 	switch {
@@ -341,7 +374,7 @@ func (v *VU) think() bool {
 	case t.Max > t.Min:
 		d += time.Duration(v.rng.Int64N(int64(t.Max - t.Min)))
 	}
-	return v.sleep(d, nil)
+	return d
 }
 
 // lost reports whether r shows that the server dropped the VU's session.

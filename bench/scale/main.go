@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -112,6 +113,8 @@ load: %s
 		gorAllIn   int
 		idle       idleMem
 		prevEst    int64
+		peakRSS    int64    // the highest VmRSS seen at an interval
+		peakMem    memClass // the runtime's memory then
 	)
 	onInterval := func(pr profiles.Progress) {
 		est := pr.Sessions.Established
@@ -130,8 +133,12 @@ load: %s
 				}
 			}
 		}
+		rss := procStatus("VmRSS")
+		if rss > peakRSS {
+			peakRSS, peakMem = rss, readMemClass(time.Since(t0))
+		}
 		fmt.Fprintf(os.Stderr, "%5.0fs  VUs %6d  sessions %6d (+%d/s)  RSS %4d MiB\n",
-			pr.Elapsed.Seconds(), pr.VUs, est, est-prevEst, procStatus("VmRSS")>>10)
+			pr.Elapsed.Seconds(), pr.VUs, est, est-prevEst, rss>>10)
 		prevEst = est
 	}
 	res, err := profiles.Run(context.Background(), p, profiles.RunOptions{OnInterval: onInterval})
@@ -159,6 +166,7 @@ load: %s
 		fmt.Printf("idle, %.0f s in (10 s after the last login), after a GC: live heap %.0f bytes/VU, stacks %.0f bytes/VU; RSS %.0f bytes/VU, %.0f bytes/VU once freed memory is returned to the OS\n",
 			idle.at.Seconds(), float64(idle.heap)/float64(vus), float64(idle.stack)/float64(vus), float64(idle.rss)/float64(vus), float64(idle.rssFreed)/float64(vus))
 	}
+	fmt.Printf("at the highest RSS seen at an interval (%.0f MiB, %.0f s in): %s\n", float64(peakRSS)/(1<<10), peakMem.at.Seconds(), peakMem.perVU(vus))
 	if s.Unique != int64(vus) {
 		return fmt.Errorf("%d unique sessions, want %d", s.Unique, vus)
 	}
@@ -227,6 +235,51 @@ func measureIdle(at time.Duration) idleMem {
 	debug.FreeOSMemory()
 	m.rssFreed = procStatus("VmRSS") << 10
 	return m
+}
+
+// memClass is what the Go runtime's memory is made of at one moment
+// (runtime/metrics' /memory/classes), to tell what a peak RSS holds.
+type memClass struct {
+	at         time.Duration
+	goroutines uint64
+	v          [len(memMetrics)]uint64
+}
+
+// memMetrics are read by readMemClass, in this order.
+var memMetrics = [...]string{
+	"/memory/classes/heap/objects:bytes", // live and not yet swept objects
+	"/memory/classes/heap/unused:bytes",  // in spans, not in objects (fragmentation)
+	"/memory/classes/heap/free:bytes",    // free pages not returned to the OS
+	"/memory/classes/heap/stacks:bytes",  // goroutine stacks
+	"/memory/classes/metadata/mspan/inuse:bytes",
+	"/memory/classes/metadata/other:bytes", // GC bitmaps and the like
+	"/memory/classes/other:bytes",
+	"/memory/classes/heap/released:bytes", // returned to the OS: not in RSS
+	"/gc/heap/goal:bytes",
+	"/sched/goroutines:goroutines",
+}
+
+func readMemClass(at time.Duration) memClass {
+	samples := make([]metrics.Sample, len(memMetrics))
+	for i, name := range memMetrics {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	m := memClass{at: at}
+	for i, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			m.v[i] = s.Value.Uint64()
+		}
+	}
+	m.goroutines = m.v[len(m.v)-1]
+	return m
+}
+
+// perVU prints the classes in bytes per VU.
+func (m memClass) perVU(vus int) string {
+	f := func(i int) float64 { return float64(m.v[i]) / float64(vus) }
+	return fmt.Sprintf("heap objects %.0f, heap unused %.0f, heap free %.0f, stacks %.0f, mspans %.0f, GC metadata %.0f, other %.0f, released %.0f bytes/VU; heap goal %.0f bytes/VU; %d goroutines",
+		f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8), m.goroutines)
 }
 
 // writeHeap writes a heap profile (after a GC) to path.
