@@ -287,17 +287,19 @@ func (x *fastExchange) release() error {
 	return nil
 }
 
+// serves reports whether requests to u are this engine's.
+func (t *fastTransport) serves(u *url.URL) bool {
+	return u.Scheme == "http" && !t.o.Compression && t.host(u) != nil
+}
+
 // roundTrip sends req with fasthttp; ok is false when the request is not
 // for this engine (see fastTransport).
 func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bool, err error) {
 	u := req.URL
-	if u.Scheme != "http" || t.o.Compression {
+	if !t.serves(u) {
 		return nil, false, nil
 	}
 	h := t.host(u)
-	if h == nil {
-		return nil, false, nil
-	}
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		if req.Body != nil {
@@ -342,10 +344,17 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		deadline = d
 	}
 	start := time.Now()
-	if deadline.IsZero() {
-		deadline = start.Add(fastTimeout)
+	timeout := fastTimeout
+	if !deadline.IsZero() {
+		timeout = deadline.Sub(start)
 	}
-	err = h.hc.DoDeadline(fr, &x.resp, deadline)
+	if timeout <= 0 {
+		x.release()
+		return nil, true, &fastTimeoutError{fasthttp.ErrTimeout}
+	}
+	// A timeout, not DoDeadline: that would read the clock once more.
+	fr.SetTimeout(timeout)
+	err = h.hc.Do(fr, &x.resp)
 	if err != nil {
 		x.release()
 		return nil, true, fastError(err)

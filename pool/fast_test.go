@@ -1,12 +1,16 @@
 package pool
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Both engines hand the caller the same response: status, headers
@@ -59,5 +63,113 @@ func TestEnginesAgree(t *testing.T) {
 	}
 	if f.Request == nil || f.ContentLength != n.ContentLength {
 		t.Errorf("fasthttp: Request %v, ContentLength %d (net/http %d)", f.Request, f.ContentLength, n.ContentLength)
+	}
+}
+
+// phaseLog is a PhaseSink that keeps what it was told.
+type phaseLog struct{ connects, exchanges int }
+
+func (p *phaseLog) SetConnect(start, done int64)       { p.connects++ }
+func (p *phaseLog) SetExchange(wrote, firstByte int64) { p.exchanges++ }
+
+// With Hooks naming the headers the caller reads, the fasthttp engine
+// copies only those (repeated ones in order; no map when none came) and
+// reports reuse and phases through the hooks.
+func TestFastHooks(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cookies" {
+			w.Header().Add("Set-Cookie", "a=1; Path=/")
+			w.Header().Add("Set-Cookie", "b=2; Path=/")
+			w.Header().Set("Location", "/next")
+		}
+		w.Header().Set("X-Other", "unread")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	p := New(Options{Engine: EngineFastHTTP})
+	t.Cleanup(p.Close)
+	var log phaseLog
+	h := &Hooks{Phases: &log, Headers: []string{"Set-Cookie", "Location"}}
+	ctx := WithHooks(context.Background(), h)
+	for i, tc := range []struct {
+		path   string
+		want   http.Header
+		reused bool
+	}{
+		{"/cookies", http.Header{"Set-Cookie": {"a=1; Path=/", "b=2; Path=/"}, "Location": {"/next"}}, false},
+		{"/plain", nil, true},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+tc.path, nil)
+		h.Served = false
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !reflect.DeepEqual(resp.Header, tc.want) {
+			t.Errorf("%s: headers %#v, want %#v", tc.path, resp.Header, tc.want)
+		}
+		if !h.Served || h.Reused != tc.reused {
+			t.Errorf("%s: served %v reused %v, want reused %v", tc.path, h.Served, h.Reused, tc.reused)
+		}
+		if log.exchanges != i+1 || log.connects != 1 {
+			t.Errorf("%s: %d exchanges, %d connects reported, want %d and 1", tc.path, log.exchanges, log.connects, i+1)
+		}
+	}
+	if !p.HookDeadlines(mustParse(t, srv.URL)) || p.HookDeadlines(mustParse(t, "https://127.0.0.1/")) {
+		t.Error("HookDeadlines: want true for http on the fasthttp engine, false for https")
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// deadlineConn counts the deadlines set on the socket.
+type deadlineConn struct {
+	net.Conn
+	sets []time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error { c.sets = append(c.sets, t); return nil }
+
+// The connection keeps its socket's deadline coarse: at most a sixteenth
+// of the time left (and a second) later than asked, set again only when a
+// request's deadline falls outside that window, cleared when asked.
+func TestFastConnDeadline(t *testing.T) {
+	t.Parallel()
+	dc := &deadlineConn{}
+	c := &fastConn{Conn: dc}
+	now := time.Now()
+	steps := []struct {
+		at   time.Time
+		sets int
+	}{
+		{now.Add(10 * time.Second), 1},                      // armed at +10 s + 625 ms
+		{now.Add(10*time.Second + 100*time.Millisecond), 1}, // inside the window
+		{now.Add(20 * time.Second), 2},                      // past it
+		{now.Add(time.Second), 3},                           // far earlier: armed again
+		{time.Time{}, 4},                                    // cleared
+		{time.Time{}, 4},                                    // already clear
+	}
+	for i, s := range steps {
+		c.SetReadDeadline(s.at)
+		c.SetWriteDeadline(s.at)
+		if len(dc.sets) != s.sets {
+			t.Fatalf("step %d: %d socket deadlines set, want %d", i, len(dc.sets), s.sets)
+		}
+		last := dc.sets[len(dc.sets)-1]
+		switch {
+		case s.at.IsZero() && !last.IsZero():
+			t.Fatalf("step %d: deadline %v, want none", i, last)
+		case !s.at.IsZero() && (last.Before(s.at) || last.Sub(s.at) > time.Second):
+			t.Fatalf("step %d: socket deadline %v for a request's %v", i, last, s.at)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 )
@@ -154,6 +155,22 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.transport.RoundTrip(req)
 }
 
+// HookDeadlines reports whether requests to u go to an engine that
+// bounds them by Hooks.Deadline itself (the fasthttp engine): the caller
+// needs no timer of its own to time them out, since cancelling the
+// context would not cut them short anyway.
+func (p *Pool) HookDeadlines(u *url.URL) bool {
+	return p.fast != nil && p.fast.serves(u)
+}
+
+// HookDeadliner is a round tripper that can tell which requests it
+// bounds by Hooks.Deadline alone (see Pool.HookDeadlines).
+type HookDeadliner interface {
+	HookDeadlines(u *url.URL) bool
+}
+
+var _ HookDeadliner = (*Pool)(nil)
+
 // Gate is the run-wide admission gate of the pool's VUs.
 func (p *Pool) Gate() *Gate { return p.gate }
 
@@ -192,7 +209,17 @@ func (g *Gate) Enter(ctx context.Context) error {
 	}
 }
 
-// Leave gives back the slot Enter took.
+// TryEnter takes a slot if one is free, without waiting.
+func (g *Gate) TryEnter() bool {
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// Leave gives back the slot Enter or TryEnter took.
 func (g *Gate) Leave() { <-g.slots }
 
 // Stats is the pool's connection accounting.

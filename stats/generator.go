@@ -16,6 +16,7 @@ import (
 type Generator struct {
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUUtil        float64 `json:"cpu_util"` // CPU time / (wall time × GOMAXPROCS)
+	Procs          int     `json:"procs"`    // GOMAXPROCS: CPUs the generator ran on at once (load run --cpus)
 	MaxRSSMB       float64 `json:"max_rss_mb"`
 	GCCount        uint32  `json:"gc_count"`
 	GCPauseTotalMs float64 `json:"gc_pause_total_ms"`
@@ -96,8 +97,9 @@ func (p *Probe) Stop(lag *Lag, lim GeneratorLimits) Generator {
 	var g Generator
 	cpu := processCPU() - p.cpu
 	g.CPUSeconds = cpu.Seconds()
+	g.Procs = runtime.GOMAXPROCS(0)
 	if wall > 0 {
-		g.CPUUtil = cpu.Seconds() / (wall.Seconds() * float64(runtime.GOMAXPROCS(0)))
+		g.CPUUtil = cpu.Seconds() / (wall.Seconds() * float64(g.Procs))
 	}
 	g.MaxRSSMB = maxRSSMB()
 	var ms runtime.MemStats

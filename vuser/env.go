@@ -27,11 +27,14 @@ const (
 // where they record. It is read-only after NewEnv, so VUs use it without
 // locks; the recorder and the session tracker are safe for concurrent use.
 type Env struct {
-	script   *Script
-	rt       http.RoundTripper
-	gate     *pool.Gate // run-wide admission (nil: none); see VU.enter
-	rec      *stats.Recorder
-	sessions *stats.Sessions
+	script *Script
+	rt     http.RoundTripper
+	gate   *pool.Gate // run-wide admission (nil: none); see VU.enter
+	// hookDeadlines, if non-nil, tells the requests the transport bounds
+	// by pool.Hooks.Deadline itself (see VU.reqContext).
+	hookDeadlines pool.HookDeadliner
+	rec           *stats.Recorder
+	sessions      *stats.Sessions
 
 	base      string   // target URL without a trailing slash; paths are appended
 	targetURL *url.URL // for cookie jar look-ups
@@ -41,14 +44,15 @@ type Env struct {
 	securityCheck  string    // tomcat-form: j_security_check beside it
 	tokenExtractor Extractor // json-token: where the token is
 
-	stepURLs     map[*Step]*url.URL // parsed once, for the steps whose path holds no template
-	stepIDs      []int              // endpoint id per scenario step
-	loginStepIDs []int              // endpoint id per custom login step
+	stepURLs     map[*Step]*url.URL    // parsed once, for the steps whose path holds no template
+	stepHeaders  map[*Step]http.Header // built once, for the steps with no body whose headers hold no template
+	stepIDs      []int                 // endpoint id per scenario step
+	loginStepIDs []int                 // endpoint id per custom login step
 	idLoginPage  int
 	idLogin      int
 	idLogout     int
 
-	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	cookiePrefix string   // Session.Cookie + "=", for spotting its Set-Cookie without allocating
 	respHeaders  []string // the response headers VUs read (pool.Hooks.Headers)
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
@@ -79,6 +83,9 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	e.cookiePrefix = s.Session.Cookie + "="
 	if g, ok := rt.(pool.Gated); ok {
 		e.gate = g.Gate()
+	}
+	if d, ok := rt.(pool.HookDeadliner); ok {
+		e.hookDeadlines = d
 	}
 	if e.seed == 0 {
 		e.seed = rand.Uint64()
@@ -137,12 +144,16 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
 	}
 	e.stepURLs = map[*Step]*url.URL{}
+	e.stepHeaders = map[*Step]http.Header{}
 	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
 		for i := range steps {
 			if p := steps[i].Path; p != nil && p.Static() {
 				if u, err := url.Parse(string(p.Append([]byte(e.base), nil))); err == nil {
 					e.stepURLs[&steps[i]] = u
 				}
+			}
+			if h := staticHeader(&steps[i]); h != nil {
+				e.stepHeaders[&steps[i]] = h
 			}
 		}
 	}
@@ -169,6 +180,23 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 	}
 	return e, nil
+}
+
+// staticHeader is st's header when st has headers, no body and no
+// template in them: the same for every VU, so built once and only read
+// (VUs copy it into their own request header).
+func staticHeader(st *Step) http.Header {
+	if len(st.Headers) == 0 || len(st.Form) > 0 || st.JSON != nil || st.Body != nil {
+		return nil
+	}
+	h := http.Header{}
+	for _, sh := range st.Headers {
+		if sh.Value == nil || !sh.Value.Static() {
+			return nil
+		}
+		h.Set(sh.Name, sh.Value.Render(nil))
+	}
+	return h
 }
 
 // responseHeaders are the response headers a VU of s ever reads: cookies,

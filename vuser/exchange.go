@@ -48,14 +48,17 @@ func (e *timeoutError) Is(target error) bool { return target == context.Deadline
 var errTimedOut = errors.New("request timeout")
 
 // reqContext is the VU's request context under parent (compared by ==:
-// contexts are pointers in practice), with the VU's
-// trace on it and its timer armed for Script.Timeout. The context lives
-// as long as the VU (a new one only when the parent changed or the timer
-// fired), so a request costs a timer Reset, not a context, a timer and a
-// trace context. Call disarm when the exchange is over.
-func (v *VU) reqContext(parent context.Context, now time.Time) context.Context {
-	if t := v.env.script.Timeout; t > 0 {
-		v.hooks.Deadline.Store(now.Add(t).UnixNano()) // for engines that cannot be cancelled
+// contexts are pointers in practice), with the VU's trace and hooks on
+// it, and its timer armed for Script.Timeout when arm is set. The context
+// lives as long as the VU (a new one only when the parent changed or the
+// timer fired), so a request costs a timer Reset, not a context, a timer
+// and a trace context. arm is false for requests an engine bounds by the
+// hooks' deadline itself (pool.HookDeadliner): they cost no timer at all.
+// Call disarm when the exchange is over.
+func (v *VU) reqContext(parent context.Context, now time.Time, arm bool) context.Context {
+	t := v.env.script.Timeout
+	if t > 0 {
+		v.hooks.Deadline.Store(now.Add(t).UnixNano())
 	}
 	if v.rctx == nil || v.parent != parent || v.rctx.Err() != nil {
 		v.dropContext()
@@ -65,24 +68,59 @@ func (v *VU) reqContext(parent context.Context, now time.Time) context.Context {
 			v.hooks.Headers = v.env.respHeaders // the debug dump shows them all
 		}
 		v.parent, v.cancel = parent, cancel
-		if t := v.env.script.Timeout; t > 0 {
-			// The timer calls this context's cancel, never a later one's.
-			v.deadline = time.AfterFunc(t, func() { cancel(errTimedOut) })
-			return v.rctx
-		}
 	}
-	if t := v.env.script.Timeout; t > 0 {
-		v.deadline.Reset(t)
+	if t > 0 && arm {
+		v.arm(t)
 	}
 	return v.rctx
+}
+
+// arm starts the VU's timer to cancel the request context after d.
+func (v *VU) arm(d time.Duration) {
+	if v.deadline == nil {
+		cancel := v.cancel // the timer cancels this context, never a later one
+		v.deadline = time.AfterFunc(d, func() { cancel(errTimedOut) })
+	} else {
+		v.deadline.Reset(d)
+	}
+	v.armed = true
+}
+
+// armLeft arms the timer for what is left of the request's timeout, if it
+// is not armed already: for a request whose engine bounds it by the
+// hooks' deadline but that must first wait, cancellably, for something
+// else (a gate slot, or a redirect to another engine).
+func (v *VU) armLeft() {
+	if v.armed || v.env.script.Timeout <= 0 {
+		return
+	}
+	v.arm(max(time.Until(time.Unix(0, v.hooks.Deadline.Load())), 0))
 }
 
 // disarm stops the timer after an exchange; a timer that fired (or is
 // firing) leaves the context to be replaced before the next request.
 func (v *VU) disarm() {
-	if v.deadline != nil && !v.deadline.Stop() {
+	if !v.armed {
+		return
+	}
+	v.armed = false
+	if !v.deadline.Stop() {
 		v.dropContext()
 	}
+}
+
+// enterTimed is enter for a request: when no slot is free, the wait counts
+// against the request's timeout, so the timer is armed for it.
+func (v *VU) enterTimed(rctx context.Context) (bool, error) {
+	if v.env.gate == nil || v.admitted {
+		return false, nil
+	}
+	if v.env.gate.TryEnter() {
+		v.admitted = true
+		return true, nil
+	}
+	v.armLeft()
+	return v.enter(rctx)
 }
 
 // dropContext cancels the VU's request context (unlinking it from its
@@ -94,7 +132,7 @@ func (v *VU) dropContext() {
 	if v.deadline != nil {
 		v.deadline.Stop()
 	}
-	v.rctx, v.parent, v.cancel, v.deadline = nil, nil, nil, nil
+	v.rctx, v.parent, v.cancel, v.deadline, v.armed = nil, nil, nil, nil, false
 }
 
 // timedOut turns err into a timeout error when the VU's timer cut the
@@ -137,9 +175,9 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	// The timeout and the latency count the wait for a slot, as they
 	// counted the wait for a connection inside the transport.
 	r.start = time.Now()
-	rctx := v.reqContext(ctx, r.start)
+	rctx := v.reqContext(ctx, r.start, !v.hookBound(u))
 	defer v.disarm()
-	if took, err := v.enter(rctx); err != nil {
+	if took, err := v.enterTimed(rctx); err != nil {
 		r.end = time.Now()
 		r.err = v.timedOut(rctx, method, u, err)
 		r.kind = stats.Classify(r.err)
@@ -184,6 +222,13 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 		// not: the app would misbehave in a browser too.
 		r.kind = stats.CookieRejected
 	}
+}
+
+// hookBound reports whether the pool bounds requests to u by the hooks'
+// deadline itself (the fasthttp engine), so that the VU's timer can stay
+// unarmed for them.
+func (v *VU) hookBound(u *url.URL) bool {
+	return v.env.hookDeadlines != nil && v.env.hookDeadlines.HookDeadlines(u)
 }
 
 // firstHeader fills the VU's reused header map for a request: the
@@ -235,13 +280,18 @@ func (v *VU) roundTrips(ctx context.Context, now time.Time, method string, u *ur
 			}
 			h = redirectHeader(prev, u, h0, strip, body == nil)
 		}
+		if hops > 0 && !v.hookBound(u) {
+			v.armLeft() // this hop goes to an engine that needs the timer
+		}
 		v.addCookies(h, u, userCookie, now)
 		if u.User != nil && h.Get("Authorization") == "" {
 			pw, _ := u.User.Password()
 			h["Authorization"] = []string{"Basic " + basicAuth(u.User.Username(), pw)}
 		}
 		req := newRequest(ctx, method, u, h, body)
-		v.writing.Store(false)
+		if v.writing.Load() { // a load, not a store: the store is a locked instruction on every request
+			v.writing.Store(false)
+		}
 		v.hooks.Served = false
 		resp, err := v.rt.RoundTrip(req)
 		if v.hooks.Served {

@@ -59,6 +59,7 @@ type VU struct {
 	parent   context.Context
 	cancel   context.CancelCauseFunc
 	deadline *time.Timer
+	armed    bool // deadline is running for the request in flight
 	hdr      http.Header
 	writing  atomic.Bool // the transport may still be writing the last request (GotConn to WroteRequest)
 	hooks    pool.Hooks  // on rctx: the deadline and phases for the fasthttp engine
@@ -411,13 +412,13 @@ func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time) (lo
 
 // stepResult is step without recording; ok is false when the step failed.
 func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Time) (result, bool) {
-	var hdr http.Header
+	hdr := v.env.stepHeaders[st]
 	var body []byte
-	if len(st.Headers) > 0 || len(st.Form) > 0 || st.JSON != nil || st.Body != nil {
+	if hdr == nil && (len(st.Headers) > 0 || len(st.Form) > 0 || st.JSON != nil || st.Body != nil) {
 		hdr = http.Header{}
-	}
-	for _, h := range st.Headers {
-		hdr.Set(h.Name, h.Value.Render(&v.data))
+		for _, h := range st.Headers {
+			hdr.Set(h.Name, h.Value.Render(&v.data))
+		}
 	}
 	switch {
 	case len(st.Form) > 0:

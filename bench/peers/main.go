@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,7 +58,7 @@ type config struct {
 	targets  []string
 	tools    []string
 	profile  string
-	threads  int
+	threads  int    // wrk's threads and the Go tools' GOMAXPROCS (-cpus)
 	base     string // another checkout of load, run as the tool "load@base"
 	engine   string // http.engine of the -profile runs ("": the default)
 }
@@ -71,7 +72,7 @@ func main() {
 	flag.StringVar(&targets, "targets", "static,session", "targets: static (nginx), session (demo target)")
 	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base, load@base+fasthttp with -base)")
 	flag.StringVar(&c.profile, "profile", "", "write pprof profiles of load's library to this directory instead")
-	flag.IntVar(&c.threads, "wrk-threads", 2, "wrk threads")
+	flag.IntVar(&c.threads, "cpus", runtime.NumCPU(), "threads each tool may run on at once: wrk -t, GOMAXPROCS for load, vegeta and hey")
 	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (fasthttp; default net/http)")
 	flag.StringVar(&c.base, "base", "", "another checkout of load (a directory) to build and run as the tool load@base, for before/after in the same rounds")
 	flag.Parse()
@@ -213,8 +214,8 @@ func describeMachine(w io.Writer, c config) {
 		}
 	}
 	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	fmt.Fprintf(w, "machine: nproc %d, %q, kernel %s; %d conns, %s per run, %d rounds\n",
-		nproc(), model, bytes.TrimSpace(rel), c.conns, c.duration, c.rounds)
+	fmt.Fprintf(w, "machine: nproc %d, %q, kernel %s; %d conns, %d threads (wrk -t, GOMAXPROCS), %s per run, %d rounds\n",
+		nproc(), model, bytes.TrimSpace(rel), c.conns, c.threads, c.duration, c.rounds)
 }
 
 func nproc() int {
@@ -405,7 +406,7 @@ func compare(c config, b bins, dir string, t *target) error {
 		fmt.Printf(" (load: %d VUs each logged in with its own session; peers: one fixed session cookie)", c.conns)
 	}
 	fmt.Println()
-	fmt.Printf("%-5s %-7s %10s %9s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
+	fmt.Printf("%-5s %-18s %10s %9s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
 	all := map[string][]measure{}
 	for r := 1; r <= c.rounds; r++ {
 		order := slices.Clone(c.tools)
@@ -429,7 +430,7 @@ func compare(c config, b bins, dir string, t *target) error {
 				cr = fmt.Sprintf("%.2f", m.cpuPerReq()/ref.cpuPerReq())
 				rr = fmt.Sprintf("%.2f", m.rps/ref.rps)
 			}
-			fmt.Printf("%-5d %-7s %10.0f %9.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
+			fmt.Printf("%-5d %-18s %10.0f %9.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
 		}
 	}
 	fmt.Printf("median over %d rounds:\n", c.rounds)
@@ -455,7 +456,7 @@ func compare(c config, b bins, dir string, t *target) error {
 			sort.Float64s(rs)
 			return fmt.Sprintf("%.2f", rs[len(rs)/2])
 		}
-		fmt.Printf("%-5s %-7s %10.0f %9.1f %6.1fMB %7s %9s %9s\n", "med", tool,
+		fmt.Printf("%-5s %-18s %10.0f %9.1f %6.1fMB %7s %9s %9s\n", "med", tool,
 			med(ms, func(m measure) float64 { return m.rps }),
 			med(ms, measure.cpuPerReq),
 			med(ms, func(m measure) float64 { return float64(m.maxRSS) / 1024 }), "",
@@ -511,6 +512,12 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b[tool], args...)
+	if tool != "wrk" {
+		// The same parallelism for every tool: wrk runs -t threads, a Go
+		// tool GOMAXPROCS (load's --cpus, vegeta's and hey's -cpus set it too;
+		// the environment also reaches an older load, -base).
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(c.threads))
+	}
 	var stdout bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stdout
 	if err := cmd.Run(); err != nil {

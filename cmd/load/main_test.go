@@ -232,3 +232,27 @@ func TestPlainProgress(t *testing.T) {
 		t.Errorf("want >= 2 status lines with VUs, sessions and rps; stderr:\n%s", stderr)
 	}
 }
+
+// --cpus caps the CPUs the generator runs on (GOMAXPROCS): results.json
+// and the summary say how many it had; a negative count is bad input.
+func TestCPUs(t *testing.T) {
+	t.Parallel()
+	_, plan := runPlanOnTarget(t)
+	out := filepath.Join(t.TempDir(), "results.json")
+	// In a process of its own: GOMAXPROCS is the whole process's.
+	cmd := exec.Command(os.Args[0], "run", plan, "--vus", "2", "--duration", "500ms", "--cpus", "1", "--quiet", "--out", out)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "GOMAXPROCS=2")
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if res := readResults(t, out); res.Generator == nil || res.Generator.Procs != 1 {
+		t.Errorf("results generator %+v, want procs 1", res.Generator)
+	}
+	if !strings.Contains(string(stdout), "of 1 (") {
+		t.Errorf("summary does not say 1 CPU:\n%s", stdout)
+	}
+	if code, _, stderr := runCLI(t, "run", plan, "--cpus", "-1"); code != 2 || !strings.Contains(stderr, "--cpus -1") {
+		t.Errorf("--cpus -1: exit %d, %s", code, stderr)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ type runFlags struct {
 	split    splitFlags
 	debug    bool
 	debugVU  int
+	cpus     int
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -39,6 +41,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	f.split.register(c)
 	c.Flags().BoolVar(&f.debug, "debug", false, "print every request and response of one VU to stderr, login included, secrets hashed, bodies cut at 2 KiB (why was it refused?)")
 	c.Flags().IntVar(&f.debugVU, "debug-vu", 1, "the VU --debug follows (global id)")
+	c.Flags().IntVar(&f.cpus, "cpus", 0, "run on at most this many CPUs at once (GOMAXPROCS; 0: all, or $GOMAXPROCS); see bench/README.md for when fewer cost less per request")
 }
 
 // debugOut is where --debug dumps go: stderr, or nowhere.
@@ -103,6 +106,12 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 // execute runs p and writes the summary and results.
 func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr io.Writer) error {
 	stderr = &lockedWriter{w: stderr}
+	if f.cpus < 0 {
+		return badInput(fmt.Errorf("--cpus %d: expected 0 (all) or a positive count", f.cpus))
+	}
+	if f.cpus > 0 {
+		runtime.GOMAXPROCS(f.cpus)
+	}
 	f.outputs.planOutputs(&f.out, p.Outputs)
 	if f.vus > 0 || f.duration > 0 {
 		if err := p.Override(f.vus, f.duration); err != nil {
