@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -115,9 +116,11 @@ func liveBytes() uint64 {
 	return ms.HeapAlloc + ms.StackInuse
 }
 
-// BenchmarkIdleVUMemory logs in 10,000 VUs, each on its own goroutine with
-// its own jar and session, and reports the memory each costs while idle
-// (heap and stacks, after GC). Goal: <= 10 KB per VU.
+// BenchmarkIdleVUMemory logs in 10,000 VUs, each with its own jar and
+// session, lets each send one request and then think for an hour as runs
+// do (VU.Go: a thinking VU is parked on a timer and holds no goroutine),
+// and reports what each costs while idle: heap and stacks after GC. Goal:
+// <= 10 KB per VU.
 func BenchmarkIdleVUMemory(b *testing.B) {
 	const n = 10_000
 	u := startChild(b)
@@ -125,40 +128,57 @@ func BenchmarkIdleVUMemory(b *testing.B) {
 		pl := pool.New(pool.Options{MaxConnsPerHost: 64})
 		rec := stats.NewRecorder(stats.Options{})
 		sess := stats.NewSessions()
-		env, err := vuser.NewEnv(script(u), pl.Transport(), rec, sess)
+		s := script(u)
+		s.Think = vuser.Think{Min: time.Hour, Max: time.Hour}
+		env, err := vuser.NewEnv(s, pl.Transport(), rec, sess)
 		if err != nil {
 			b.Fatal(err)
 		}
+		goroutines := runtime.NumGoroutine()
 		before := liveBytes()
-		release := make(chan struct{})
-		var ready, done sync.WaitGroup
-		sem := make(chan struct{}, 64)
+		abort := make(chan struct{})
+		var done sync.WaitGroup
+		var iterations atomic.Int64
 		ctx := context.Background()
-		for i := 1; i <= n; i++ {
-			ready.Add(1)
-			done.Add(1)
-			go func() {
-				defer done.Done()
-				vu := env.NewVU(i, vuser.Identity{Username: fmt.Sprintf("user%d", i), Password: target.Password}, vuser.Signals{})
-				sem <- struct{}{}
-				err := vu.Login(ctx)
-				vu.Close() // idle as in think time: no request state held
-				<-sem
-				if err != nil {
-					b.Error(err)
+		vus := make([]*vuser.VU, n)
+		sem := make(chan struct{}, 64) // logins in flight, as the gate would
+		for i := range vus {
+			vus[i] = env.NewVU(i+1, vuser.Identity{Username: fmt.Sprintf("user%d", i+1), Password: target.Password}, vuser.Signals{Abort: abort})
+			first := true
+			next := func() (time.Time, bool) {
+				if first {
+					first = false
+					<-sem // logged in: let the next VU's login go
+					iterations.Add(1)
+					return time.Time{}, true
 				}
-				ready.Done()
-				<-release // idle, logged in, like a VU in think time
-				runtime.KeepAlive(vu)
-			}()
+				return time.Time{}, false
+			}
+			sem <- struct{}{}
+			done.Add(1)
+			vus[i].Go(ctx, next, done.Done)
 		}
-		ready.Wait()
+		// Wait until every VU has sent its request and parked in its think.
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			if c := sess.Counts(); c.Unique == n && iterations.Load() == n {
+				pl.Close() // idle connections' goroutines are not the VUs'
+				if runtime.NumGoroutine() <= goroutines+50 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("VUs not idle after 2 minutes: %d sessions, %d iterations, %d goroutines", sess.Counts().Unique, iterations.Load(), runtime.NumGoroutine())
+			}
+		}
 		after := liveBytes()
-		if c := sess.Counts(); c.Unique != n {
-			b.Fatalf("%d unique sessions, want %d", c.Unique, n)
+		if snap := rec.Snapshot(); snap.Total.Errors != 0 || snap.Total.Requests != 3*n {
+			b.Fatalf("%d requests, %d errors; want %d (form, POST, GET each) and none", snap.Total.Requests, snap.Total.Errors, 3*n)
 		}
 		b.ReportMetric(float64(after-before)/n, "bytes/VU")
-		close(release)
+		close(abort)
+		for _, vu := range vus {
+			vu.Wake()
+		}
 		done.Wait()
 		pl.Close()
 	}
