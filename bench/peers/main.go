@@ -392,11 +392,19 @@ type measure struct {
 	rps      float64 // as the tool reports it
 	errors   int64
 	cpu      time.Duration // user+sys of the generator process
+	sys      time.Duration // of which in the kernel
 	maxRSS   int64         // KiB
 }
 
 func (m measure) cpuPerReq() float64 {
 	return float64(m.cpu.Nanoseconds()) / 1e3 / float64(max(m.requests, 1))
+}
+
+// sysPerReq is the kernel's share of cpuPerReq: syscalls, mostly the
+// socket reads and writes every tool makes, so what is left (user) is
+// where the tools differ.
+func (m measure) sysPerReq() float64 {
+	return float64(m.sys.Nanoseconds()) / 1e3 / float64(max(m.requests, 1))
 }
 
 // compare runs every tool against t, c.rounds times, and prints the table.
@@ -406,7 +414,7 @@ func compare(c config, b bins, dir string, t *target) error {
 		fmt.Printf(" (load: %d VUs each logged in with its own session; peers: one fixed session cookie)", c.conns)
 	}
 	fmt.Println()
-	fmt.Printf("%-5s %-18s %10s %9s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
+	fmt.Printf("%-5s %-18s %10s %9s %8s %8s %7s %9s %9s\n", "round", "tool", "req/s", "µs-CPU/req", "(sys)", "maxRSS", "errors", "CPU/wrk", "req/s/wrk")
 	all := map[string][]measure{}
 	for r := 1; r <= c.rounds; r++ {
 		order := slices.Clone(c.tools)
@@ -430,7 +438,7 @@ func compare(c config, b bins, dir string, t *target) error {
 				cr = fmt.Sprintf("%.2f", m.cpuPerReq()/ref.cpuPerReq())
 				rr = fmt.Sprintf("%.2f", m.rps/ref.rps)
 			}
-			fmt.Printf("%-5d %-18s %10.0f %9.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
+			fmt.Printf("%-5d %-18s %10.0f %9.1f %8.1f %6.1fMB %7d %9s %9s\n", r, tool, m.rps, m.cpuPerReq(), m.sysPerReq(), float64(m.maxRSS)/1024, m.errors, cr, rr)
 		}
 	}
 	fmt.Printf("median over %d rounds:\n", c.rounds)
@@ -456,9 +464,9 @@ func compare(c config, b bins, dir string, t *target) error {
 			sort.Float64s(rs)
 			return fmt.Sprintf("%.2f", rs[len(rs)/2])
 		}
-		fmt.Printf("%-5s %-18s %10.0f %9.1f %6.1fMB %7s %9s %9s\n", "med", tool,
+		fmt.Printf("%-5s %-18s %10.0f %9.1f %8.1f %6.1fMB %7s %9s %9s\n", "med", tool,
 			med(ms, func(m measure) float64 { return m.rps }),
-			med(ms, measure.cpuPerReq),
+			med(ms, measure.cpuPerReq), med(ms, measure.sysPerReq),
 			med(ms, func(m measure) float64 { return float64(m.maxRSS) / 1024 }), "",
 			ratio(measure.cpuPerReq), ratio(func(m measure) float64 { return m.rps }))
 	}
@@ -524,7 +532,7 @@ func runTool(c config, b bins, dir string, t *target, tool string) (measure, err
 		return measure{}, fmt.Errorf("%s %s: %w\n%s", tool, strings.Join(args, " "), err, stdout.String())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	m := measure{tool: tool, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), maxRSS: ru.Maxrss}
+	m := measure{tool: tool, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), sys: time.Duration(ru.Stime.Nano()), maxRSS: ru.Maxrss}
 	var err error
 	switch tool {
 	case "wrk":
