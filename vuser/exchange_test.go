@@ -57,7 +57,7 @@ func TestJarHeader(t *testing.T) {
 var engines = []string{pool.EngineNetHTTP, pool.EngineFastHTTP}
 
 // testVU is one VU on a fresh Env for s, sending with engine.
-func testVU(t *testing.T, s *Script, engine string) *VU {
+func testVU(t testing.TB, s *Script, engine string) *VU {
 	t.Helper()
 	pl := pool.New(pool.Options{Engine: engine})
 	t.Cleanup(pl.Close)
