@@ -68,12 +68,26 @@ func testVU(t testing.TB, s *Script, engine string) *VU {
 	return e.NewVU(1, Identity{Username: "u", Password: "p"}, Signals{})
 }
 
+// onEngines serves h and runs f on each engine, in parallel subtests.
+func onEngines(t *testing.T, h http.HandlerFunc, f func(t *testing.T, srv *httptest.Server, target *url.URL, engine string)) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	target, _ := url.Parse(srv.URL)
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			f(t, srv, target, engine)
+		})
+	}
+}
+
 // Redirects are followed as http.Client follows them: 302 turns a POST
 // into a GET without its body; 307 keeps both; cookies set on the way are
 // sent on; past 10 hops the request fails as too many redirects.
 func TestRedirects(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	onEngines(t, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		switch {
 		case r.URL.Path == "/302":
@@ -94,15 +108,9 @@ func TestRedirects(t *testing.T) {
 			}
 			io.WriteString(w, r.Method+" "+string(body)+" hop="+hop+" ct="+r.Header.Get("Content-Type")+" ref="+r.Referer())
 		}
-	}))
-	t.Cleanup(srv.Close)
-	target, _ := url.Parse(srv.URL)
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			testRedirects(t, srv.URL, testVU(t, &Script{Target: target}, engine))
-		})
-	}
+	}, func(t *testing.T, srv *httptest.Server, target *url.URL, engine string) {
+		testRedirects(t, srv.URL, testVU(t, &Script{Target: target}, engine))
+	})
 }
 
 func testRedirects(t *testing.T, base string, v *VU) {
@@ -132,7 +140,7 @@ func testRedirects(t *testing.T, base string, v *VU) {
 // and the VU's next request gets a fresh context.
 func TestTimeout(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	onEngines(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			select {
 			case <-time.After(2 * time.Second):
@@ -140,27 +148,21 @@ func TestTimeout(t *testing.T) {
 			}
 		}
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(srv.Close)
-	target, _ := url.Parse(srv.URL)
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			v := testVU(t, &Script{Target: target, Timeout: 50 * time.Millisecond}, engine)
-			ctx := context.Background()
-			var r result
-			v.do(ctx, &r, 0, time.Time{}, http.MethodGet, srv.URL+"/slow", nil, nil)
-			if took := r.end.Sub(r.start); r.kind != stats.Timeout || took > time.Second {
-				t.Fatalf("slow: kind %s (%v) after %s, want a timeout after ~50ms", r.kind, r.err, took)
+	}, func(t *testing.T, srv *httptest.Server, target *url.URL, engine string) {
+		v := testVU(t, &Script{Target: target, Timeout: 50 * time.Millisecond}, engine)
+		ctx := context.Background()
+		var r result
+		v.do(ctx, &r, 0, time.Time{}, http.MethodGet, srv.URL+"/slow", nil, nil)
+		if took := r.end.Sub(r.start); r.kind != stats.Timeout || took > time.Second {
+			t.Fatalf("slow: kind %s (%v) after %s, want a timeout after ~50ms", r.kind, r.err, took)
+		}
+		for range 3 {
+			if v.do(ctx, &r, 0, time.Time{}, http.MethodGet, srv.URL+"/fast", nil, nil); r.kind != stats.OK {
+				t.Fatalf("fast after a timeout: kind %s (%v)", r.kind, r.err)
 			}
-			for range 3 {
-				if v.do(ctx, &r, 0, time.Time{}, http.MethodGet, srv.URL+"/fast", nil, nil); r.kind != stats.OK {
-					t.Fatalf("fast after a timeout: kind %s (%v)", r.kind, r.err)
-				}
-				v.release()
-			}
-		})
-	}
+			v.release()
+		}
+	})
 }
 
 // A step's header extractor finds its header on both engines, though the
@@ -168,71 +170,59 @@ func TestTimeout(t *testing.T) {
 // the step's static headers (built once per run) reach the server.
 func TestResponseHeadersRead(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	onEngines(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Token", "t-"+r.Header.Get("X-Ask"))
 		w.Header().Set("X-Other", "unread")
 		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(srv.Close)
-	target, _ := url.Parse(srv.URL)
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			ex, err := NewExtractor("tok", ExtractHeader, "x-token")
-			if err != nil {
-				t.Fatal(err)
+	}, func(t *testing.T, srv *httptest.Server, target *url.URL, engine string) {
+		ex, err := NewExtractor("tok", ExtractHeader, "x-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask, _ := ParseTemplate("42")
+		path, _ := ParseTemplate("/h")
+		s := &Script{Target: target, Steps: []Step{{Name: "h", Method: http.MethodGet, Path: path,
+			Headers: []Header{{Name: "X-Ask", Value: ask}}, Extract: []Extractor{ex}}}}
+		v := testVU(t, s, engine)
+		for i := range 2 { // the second time from the shared static header
+			r, ok := v.stepResult(context.Background(), 0, &s.Steps[0], time.Time{})
+			v.release()
+			if !ok || v.data.Vars["tok"] != "t-42" {
+				t.Fatalf("request %d: ok %v (%s %v), tok %q, want t-42", i, ok, r.kind, r.err, v.data.Vars["tok"])
 			}
-			ask, _ := ParseTemplate("42")
-			path, _ := ParseTemplate("/h")
-			s := &Script{Target: target, Steps: []Step{{Name: "h", Method: http.MethodGet, Path: path,
-				Headers: []Header{{Name: "X-Ask", Value: ask}}, Extract: []Extractor{ex}}}}
-			v := testVU(t, s, engine)
-			for i := range 2 { // the second time from the shared static header
-				r, ok := v.stepResult(context.Background(), 0, &s.Steps[0], time.Time{})
-				v.release()
-				if !ok || v.data.Vars["tok"] != "t-42" {
-					t.Fatalf("request %d: ok %v (%s %v), tok %q, want t-42", i, ok, r.kind, r.err, v.data.Vars["tok"])
-				}
-				if engine == pool.EngineFastHTTP && r.header.Get("X-Other") != "" {
-					t.Errorf("fasthttp engine copied a header no VU reads: %v", r.header)
-				}
+			if engine == pool.EngineFastHTTP && r.header.Get("X-Other") != "" {
+				t.Errorf("fasthttp engine copied a header no VU reads: %v", r.header)
 			}
-		})
-	}
+		}
+	})
 }
 
 // A wait for a gate slot counts against the request's timeout on both
 // engines, though the fasthttp engine's requests arm no timer otherwise.
 func TestGateWaitTimesOut(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	t.Cleanup(srv.Close)
-	target, _ := url.Parse(srv.URL)
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			pl := pool.New(pool.Options{Engine: engine, MaxWaiting: 1})
-			t.Cleanup(pl.Close)
-			e, err := NewEnv(&Script{Target: target, Timeout: 100 * time.Millisecond}, pl.Transport(),
-				stats.NewRecorder(stats.Options{}), stats.NewSessions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := e.NewVU(1, Identity{Username: "u", Password: "p"}, Signals{})
-			var r result
-			if v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil); r.kind != stats.OK {
-				t.Fatalf("free gate: kind %s (%v)", r.kind, r.err)
-			}
-			pl.Gate().Enter(context.Background()) // the only slot, held by someone else
-			v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil)
-			took := r.end.Sub(r.start)
-			if r.kind != stats.Timeout || took > time.Second {
-				t.Fatalf("full gate: kind %s (%v) after %s, want a timeout after ~100ms", r.kind, r.err, took)
-			}
-			pl.Gate().Leave()
-			if v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil); r.kind != stats.OK {
-				t.Fatalf("gate free again: kind %s (%v)", r.kind, r.err)
-			}
-		})
-	}
+	onEngines(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }, func(t *testing.T, srv *httptest.Server, target *url.URL, engine string) {
+		pl := pool.New(pool.Options{Engine: engine, MaxWaiting: 1})
+		t.Cleanup(pl.Close)
+		e, err := NewEnv(&Script{Target: target, Timeout: 100 * time.Millisecond}, pl.Transport(),
+			stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := e.NewVU(1, Identity{Username: "u", Password: "p"}, Signals{})
+		var r result
+		if v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil); r.kind != stats.OK {
+			t.Fatalf("free gate: kind %s (%v)", r.kind, r.err)
+		}
+		pl.Gate().Enter(context.Background()) // the only slot, held by someone else
+		v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil)
+		took := r.end.Sub(r.start)
+		if r.kind != stats.Timeout || took > time.Second {
+			t.Fatalf("full gate: kind %s (%v) after %s, want a timeout after ~100ms", r.kind, r.err, took)
+		}
+		pl.Gate().Leave()
+		if v.do(context.Background(), &r, 0, time.Time{}, http.MethodGet, srv.URL, nil, nil); r.kind != stats.OK {
+			t.Fatalf("gate free again: kind %s (%v)", r.kind, r.err)
+		}
+	})
 }
