@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -115,6 +116,7 @@ type fastConn struct {
 	used     atomic.Bool
 	closeOne sync.Once
 	armed    int64 // the socket's deadline, Unix ns (0: none)
+	sent     bool  // a request went out and its response is not read yet
 	slack    int64 // how far past a request's deadline armed may be, ns
 }
 
@@ -152,6 +154,26 @@ func (c *fastConn) setDeadline(t time.Time) error {
 	c.slack = max(c.slack, 0)
 	c.armed = ns + c.slack
 	return c.Conn.SetDeadline(time.Unix(0, c.armed))
+}
+
+// Write sends a request (fasthttp writes one per Flush); the read after
+// it yields first.
+func (c *fastConn) Write(p []byte) (int, error) {
+	c.sent = true
+	return c.Conn.Write(p)
+}
+
+// Read reads the response. Its first read after a request yields to the
+// other runnable goroutines (VUs) first: a read before the answer came
+// fails (EAGAIN) and parks the goroutine on the netpoller, a syscall and
+// a wake-up more than a read that finds the answer there; when other VUs
+// are runnable, the answer usually is by the time they have run.
+func (c *fastConn) Read(p []byte) (int, error) {
+	if c.sent {
+		c.sent = false
+		runtime.Gosched()
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *fastConn) Close() error {
