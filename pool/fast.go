@@ -309,19 +309,23 @@ func (x *fastExchange) release() error {
 	return nil
 }
 
-// serves reports whether requests to u are this engine's.
-func (t *fastTransport) serves(u *url.URL) bool {
-	return u.Scheme == "http" && !t.o.Compression && t.host(u) != nil
+// hostFor is the client for u's origin, or nil when requests to u are
+// not this engine's (https, compression, a proxy).
+func (t *fastTransport) hostFor(u *url.URL) *fastHost {
+	if u.Scheme != "http" || t.o.Compression {
+		return nil
+	}
+	return t.host(u)
 }
 
 // roundTrip sends req with fasthttp; ok is false when the request is not
 // for this engine (see fastTransport).
 func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bool, err error) {
 	u := req.URL
-	if !t.serves(u) {
+	h := t.hostFor(u)
+	if h == nil {
 		return nil, false, nil
 	}
-	h := t.host(u)
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		if req.Body != nil {
@@ -382,13 +386,12 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		return nil, true, fastError(err)
 	}
 	var keep []string
+	if hooks != nil {
+		keep = hooks.Headers
+	}
 	if hooks != nil && hooks.Phases != nil {
 		t.reportPhases(hooks, start, x.resp.LocalAddr())
-		keep = hooks.Headers
 	} else {
-		if hooks != nil {
-			keep = hooks.Headers
-		}
 		t.traceConn(httptrace.ContextClientTrace(ctx), x.resp.LocalAddr())
 	}
 	x.rd.Reset(x.resp.Body())

@@ -160,7 +160,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // needs no timer of its own to time them out, since cancelling the
 // context would not cut them short anyway.
 func (p *Pool) HookDeadlines(u *url.URL) bool {
-	return p.fast != nil && p.fast.serves(u)
+	return p.fast != nil && p.fast.hostFor(u) != nil
 }
 
 // HookDeadliner is a round tripper that can tell which requests it

@@ -44,10 +44,9 @@ type Env struct {
 	securityCheck  string    // tomcat-form: j_security_check beside it
 	tokenExtractor Extractor // json-token: where the token is
 
-	stepURLs     map[*Step]*url.URL    // parsed once, for the steps whose path holds no template
-	stepHeaders  map[*Step]http.Header // built once, for the steps with no body whose headers hold no template
-	stepIDs      []int                 // endpoint id per scenario step
-	loginStepIDs []int                 // endpoint id per custom login step
+	stepStatic   map[*Step]stepStatic // what of a step is the same for every VU, built once (one look-up a request)
+	stepIDs      []int                // endpoint id per scenario step
+	loginStepIDs []int                // endpoint id per custom login step
 	idLoginPage  int
 	idLogin      int
 	idLogout     int
@@ -143,17 +142,18 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	for _, st := range s.Steps {
 		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
 	}
-	e.stepURLs = map[*Step]*url.URL{}
-	e.stepHeaders = map[*Step]http.Header{}
+	e.stepStatic = map[*Step]stepStatic{}
 	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
 		for i := range steps {
+			var ss stepStatic
 			if p := steps[i].Path; p != nil && p.Static() {
 				if u, err := url.Parse(string(p.Append([]byte(e.base), nil))); err == nil {
-					e.stepURLs[&steps[i]] = u
+					ss.url = u
 				}
 			}
-			if h := staticHeader(&steps[i]); h != nil {
-				e.stepHeaders[&steps[i]] = h
+			ss.header = staticHeader(&steps[i])
+			if ss.url != nil || ss.header != nil {
+				e.stepStatic[&steps[i]] = ss
 			}
 		}
 	}
@@ -180,6 +180,13 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 	}
 	return e, nil
+}
+
+// stepStatic is what of a step is the same for every VU; nil fields are
+// rendered per request.
+type stepStatic struct {
+	url    *url.URL    // the step's path holds no template: parsed once
+	header http.Header // no body and no template in the headers: only read
 }
 
 // staticHeader is st's header when st has headers, no body and no

@@ -412,7 +412,8 @@ func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time) (lo
 
 // stepResult is step without recording; ok is false when the step failed.
 func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Time) (result, bool) {
-	hdr := v.env.stepHeaders[st]
+	ss := v.env.stepStatic[st]
+	hdr := ss.header
 	var body []byte
 	if hdr == nil && (len(st.Headers) > 0 || len(st.Form) > 0 || st.JSON != nil || st.Body != nil) {
 		hdr = http.Header{}
@@ -439,8 +440,8 @@ func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Tim
 		body = st.Body.Append(nil, &v.data)
 	}
 	var r result
-	if u := v.env.stepURLs[st]; u != nil {
-		v.doURL(ctx, &r, id, intended, st.Method, u, hdr, body)
+	if ss.url != nil {
+		v.doURL(ctx, &r, id, intended, st.Method, ss.url, hdr, body)
 	} else {
 		v.do(ctx, &r, id, intended, st.Method, string(st.Path.Append([]byte(v.env.base), &v.data)), hdr, body)
 	}
