@@ -53,6 +53,15 @@ type Results struct {
 	Timeline []TimelinePoint `json:"timeline,omitempty"`
 	// PlanSource is the plan's text with secrets removed, for reports.
 	PlanSource string `json:"plan_source,omitempty"`
+	// PlanHash identifies what was tested: a short hex hash of the plan's
+	// content and its effective load shape (after --vus, --duration and
+	// --rate). Two results with different hashes are runs of different
+	// tests; load compare and load merge check it.
+	PlanHash string `json:"plan_hash,omitempty"`
+	// RunID names one run of a test: the segments of a split test share
+	// it (it is derived from PlanHash and --start-at), so load merge can
+	// refuse results of another run.
+	RunID string `json:"run_id,omitempty"`
 }
 
 // VUCounts is how many virtual users the run had.
