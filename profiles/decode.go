@@ -316,9 +316,33 @@ func (d *decoder) require(n *yaml.Node, path string, m map[string]kv, want ...st
 // keys" problem would only repeat them.
 func (d *decoder) hasUnknown(n *yaml.Node) bool { return len(d.unknown[resolve(n)]) > 0 }
 
-// suggest returns the allowed key closest to key when it is close enough
-// to be a typo, else "".
+// synonyms are other tools' words for plan keys (k6, Gatling, JMeter,
+// Locust), written without case, '_' or '-': a newcomer's first guess is
+// suggested even when no edit makes it a key. The first candidate the
+// mapping allows wins (url is get in a step, target at the top).
+var synonyms = map[string][]string{
+	"thinktime": {"think"}, "sleep": {"think"}, "pause": {"think"}, "wait": {"think"}, "delay": {"think"},
+	"url": {"get", "target"}, "path": {"get"}, "uri": {"get", "target"}, "endpoint": {"get"},
+	"vu": {"vus"}, "users": {"vus"}, "virtualusers": {"vus"}, "concurrency": {"vus"}, "threads": {"vus"},
+	"rampup": {"stages"}, "ramp": {"stages"}, "ramping": {"stages"}, "rampdown": {"stages"},
+	"rps": {"rate"}, "arrivalrate": {"rate"}, "throughput": {"rate"}, "iterationspersecond": {"rate"},
+	"time": {"duration"}, "runtime": {"duration"}, "length": {"duration"},
+	"baseurl": {"target"}, "host": {"target"},
+	"steps": {"scenario"}, "requests": {"scenario"}, "flow": {"scenario"},
+	"assert": {"check"}, "assertions": {"check"}, "checks": {"check"}, "expect": {"check"},
+	"capture": {"extract"}, "extractors": {"extract"}, "save": {"extract"},
+	"data": {"form", "body"}, "params": {"form"}, "payload": {"body"},
+}
+
+// suggest returns the allowed key key is another tool's word for, or the
+// allowed key closest to key when it is close enough to be a typo, else "".
 func suggest(key string, allowed []string) string {
+	norm := strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(key))
+	for _, s := range synonyms[norm] {
+		if slices.Contains(allowed, s) {
+			return s
+		}
+	}
 	best, bestDist := "", 3
 	for _, a := range allowed {
 		if strings.EqualFold(a, key) {
@@ -376,8 +400,25 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 			return "", false
 		}
 	}
+	if t, ok := d.unquotedTemplate(n); ok {
+		d.errorf(n, path, "a {{ }} template at the start of a value must be quoted (YAML reads { as a mapping): expected %s", t)
+		return "", false
+	}
 	d.errorf(n, path, "expected a string, got %s", got(n))
 	return "", false
+}
+
+// unquotedTemplate returns the quoted form of a value that YAML read as a
+// flow mapping because it starts with a {{ }} template.
+func (d *decoder) unquotedTemplate(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle == 0 || n.Line < 1 || n.Line > len(d.lines) {
+		return "", false
+	}
+	src := []rune(strings.TrimRight(d.lines[n.Line-1], "\r"))
+	if n.Column < 1 || n.Column > len(src) || !strings.HasPrefix(string(src[n.Column-1:]), "{{") {
+		return "", false
+	}
+	return strconv.Quote(strings.TrimSpace(stripComment(string(src[n.Column-1:])))), true
 }
 
 // nonEmpty reads a string that must not be empty.

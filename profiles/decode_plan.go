@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,11 +39,8 @@ const (
 	defaultRetryLogin   = 5 * time.Second
 )
 
-// yamlLine picks the line out of the yaml library's syntax errors.
-var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-
-// document parses data into its root node. A syntax error is one problem
-// at the library's line: the parser cannot go on past it.
+// document parses data into its root node. A syntax error is one problem,
+// at the mistake (see syntax): the parser cannot go on past it.
 func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	defer func() {
 		// The parser is third-party code fed arbitrary bytes; a panic
@@ -78,16 +73,6 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, true
 	}
 	return doc.Content[0], true
-}
-
-func (d *decoder) syntax(err error) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.at(max(line, 1), 1, "", "%s", m[2])
-		return
-	}
-	d.at(1, 1, "", "%s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // plan decodes the whole plan. Sections are decoded even after another
