@@ -35,6 +35,9 @@ type decoder struct {
 	// ("" when none was close): a mapping with a typo does not also report
 	// the key the typo was meant to be as missing.
 	unknown map[*yaml.Node][]string
+	// over are the CLI's overrides, applied to the load before the checks
+	// that depend on it.
+	over Overrides
 	// seen drops a problem met again: a node shared through an alias is
 	// decoded once per use.
 	seen map[Problem]bool

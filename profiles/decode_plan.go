@@ -149,6 +149,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	loadOK := false
 	if f, has := m["load"]; has {
 		p.Load, loadOK = d.load(f.val)
+		loadOK = loadOK && d.override(&p.Load)
 	}
 	if f, has := m["thresholds"]; has {
 		p.Thresholds = d.thresholds(f.val)
@@ -167,7 +168,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 	if users != nil && users.csvNode != nil && loadOK {
 		if need, have := p.Load.MaxVUs(), users.users.Len(); need > have {
-			d.errorf(users.csvNode, "users.csv", "load needs %d VUs but %s has %d rows", need, users.csvFile, have)
+			d.errorf(users.csvNode, "users.csv", "load needs %d VUs%s but %s has %d rows", need, d.afterOverrides(), users.csvFile, have)
 		}
 	}
 	if d.secret != nil {

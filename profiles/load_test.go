@@ -265,7 +265,7 @@ func TestOverride(t *testing.T) {
 			want:     profiles.Load{Stages: []profiles.Stage{{Duration: 33, Target: 1}, {Duration: 33, Target: 1}, {Duration: 34}}}},
 		{name: "more VUs than csv rows",
 			load: profiles.Load{VUs: 2, Duration: time.Minute}, rows: 3, vus: 4,
-			err: "load needs 4 VUs but testdata/good/users.csv has 3 rows"},
+			err: "load needs 4 VUs (after --vus 4) but testdata/good/users.csv has 3 rows"},
 		{name: "as many VUs as csv rows",
 			load: profiles.Load{VUs: 2, Duration: time.Minute}, rows: 3, vus: 3,
 			want: profiles.Load{VUs: 3, Duration: time.Minute}},
@@ -282,7 +282,7 @@ func TestOverride(t *testing.T) {
 				p = load(t, "csv.yaml")
 			}
 			p.Load = tc.load
-			err := p.Override(tc.vus, tc.duration)
+			err := p.Override(profiles.Overrides{VUs: tc.vus, Duration: tc.duration})
 			switch {
 			case tc.err != "":
 				if err == nil || err.Error() != tc.err {
@@ -294,6 +294,83 @@ func TestOverride(t *testing.T) {
 			default:
 				same(t, "load", p.Load, tc.want)
 			}
+		})
+	}
+}
+
+// TestOverrideModels applies each CLI override to each load model: it
+// changes the load the model runs, or is refused naming the model.
+func TestOverrideModels(t *testing.T) {
+	t.Parallel()
+	const s = time.Second
+	// model builds a fresh load each call, to check that Override leaves
+	// the load it was given as it was.
+	model := func(name string) profiles.Load {
+		return map[string]profiles.Load{
+			"closed": {VUs: 5, Duration: 10 * s},
+			"stages": {Stages: []profiles.Stage{{Duration: 10 * s, Target: 5}, {Duration: 10 * s, Target: 0}}},
+			"paced":  {VUs: 5, Duration: 10 * s, Pacing: s},
+			"rate":   {Open: &profiles.Open{Rate: profiles.Schedule{Start: 10, Duration: 10 * s}, MaxVUs: 5, PreallocatedVUs: 5}},
+			"ramping rate": {Open: &profiles.Open{Rate: profiles.Schedule{Stages: []profiles.RateStage{
+				{Duration: 10 * s, Target: 10}, {Duration: 30 * s, Target: 10}}}, MaxVUs: 5}},
+			"sessions": {Open: &profiles.Open{Sessions: true, Lifetime: 5 * s, Rate: profiles.Schedule{Start: 2, Duration: 45 * s}}},
+		}[name]
+	}
+	tests := []struct {
+		model string
+		over  profiles.Overrides
+		want  profiles.Load
+		err   string
+	}{
+		{"closed", profiles.Overrides{VUs: 3}, profiles.Load{VUs: 3, Duration: 10 * s}, ""},
+		{"closed", profiles.Overrides{Duration: 3 * s}, profiles.Load{VUs: 5, Duration: 3 * s}, ""},
+		{"closed", profiles.Overrides{Rate: "4/s"}, profiles.Load{},
+			"--rate 4/s: does not apply to the plan's closed (load.vus for load.duration) load, a closed model where VUs run back to back (use --vus, or load.rate in the plan for an open model)"},
+		// --vus flattens the ramp over its total.
+		{"stages", profiles.Overrides{VUs: 3}, profiles.Load{VUs: 3, Duration: 20 * s}, ""},
+		{"stages", profiles.Overrides{Duration: 4 * s}, profiles.Load{Stages: []profiles.Stage{{Duration: 2 * s, Target: 5}, {Duration: 2 * s, Target: 0}}}, ""},
+		{"stages", profiles.Overrides{Rate: "4/s"}, profiles.Load{},
+			"--rate 4/s: does not apply to the plan's stages (load.stages of VUs) load, a closed model where VUs run back to back (use --vus, or load.rate in the plan for an open model)"},
+		// Paced VUs keep their pacing.
+		{"paced", profiles.Overrides{VUs: 3}, profiles.Load{VUs: 3, Duration: 10 * s, Pacing: s}, ""},
+		{"paced", profiles.Overrides{Duration: 3 * s}, profiles.Load{VUs: 5, Duration: 3 * s, Pacing: s}, ""},
+		{"paced", profiles.Overrides{Rate: "4/s"}, profiles.Load{},
+			"--rate 4/s: does not apply to the plan's paced (load.vus each starting an iteration every load.pacing) load, a closed model where VUs run back to back (use --vus, or load.rate in the plan for an open model)"},
+		{"rate", profiles.Overrides{VUs: 3}, profiles.Load{},
+			"--vus 3: does not apply to the plan's arrival rate (iterations at load.rate) load: the rate sets the load there, VUs only serve it (use --rate, or load.max_vus in the plan)"},
+		{"rate", profiles.Overrides{Duration: 3 * s}, profiles.Load{Open: &profiles.Open{Rate: profiles.Schedule{Start: 10, Duration: 3 * s}, MaxVUs: 5, PreallocatedVUs: 5}}, ""},
+		{"rate", profiles.Overrides{Rate: "4/s"}, profiles.Load{Open: &profiles.Open{Rate: profiles.Schedule{Start: 4, Duration: 10 * s}, MaxVUs: 5, PreallocatedVUs: 5}}, ""},
+		{"ramping rate", profiles.Overrides{VUs: 3}, profiles.Load{},
+			"--vus 3: does not apply to the plan's ramping arrival rate (load.rate with load.stages of rates) load: the rate sets the load there, VUs only serve it (use --rate, or load.max_vus in the plan)"},
+		{"ramping rate", profiles.Overrides{Duration: 4 * s}, profiles.Load{Open: &profiles.Open{Rate: profiles.Schedule{Stages: []profiles.RateStage{
+			{Duration: s, Target: 10}, {Duration: 3 * s, Target: 10}}}, MaxVUs: 5}}, ""},
+		// --rate flattens the ramp of rates over its total, as --vus does stages.
+		{"ramping rate", profiles.Overrides{Rate: "30/m"}, profiles.Load{Open: &profiles.Open{Rate: profiles.Schedule{Start: 0.5, Duration: 40 * s}, MaxVUs: 5}}, ""},
+		{"sessions", profiles.Overrides{VUs: 3}, profiles.Load{},
+			"--vus 3: does not apply to the plan's sessions (users arriving at load.sessions.rate) load: the rate sets the load there, VUs only serve it (use --rate, or load.max_vus in the plan)"},
+		// The issue: --duration 3s was ignored here, the run went on for 45 s.
+		{"sessions", profiles.Overrides{Duration: 3 * s}, profiles.Load{Open: &profiles.Open{Sessions: true, Lifetime: 5 * s, Rate: profiles.Schedule{Start: 2, Duration: 3 * s}}}, ""},
+		{"sessions", profiles.Overrides{Rate: "4/s"}, profiles.Load{Open: &profiles.Open{Sessions: true, Lifetime: 5 * s, Rate: profiles.Schedule{Start: 4, Duration: 45 * s}}}, ""},
+		{"sessions", profiles.Overrides{Rate: "0/s"}, profiles.Load{}, "--rate 0/s: expected a rate above 0 like 50/s, 30/m or 5/100ms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model+" "+tc.over.String(), func(t *testing.T) {
+			t.Parallel()
+			p := load(t, "minimal.yaml")
+			given := model(tc.model)
+			p.Load = given
+			err := p.Override(tc.over)
+			switch {
+			case tc.err != "":
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("Override: got %v, want\n%s", err, tc.err)
+				}
+			case err != nil:
+				t.Fatalf("Override: %v", err)
+			default:
+				same(t, "load", p.Load, tc.want)
+			}
+			same(t, "the load Override was given", given, model(tc.model))
 		})
 	}
 }
@@ -349,5 +426,41 @@ func TestParseAliasBomb(t *testing.T) {
 	_, err := profiles.Parse("p.yaml", []byte(b.String()), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "plan too large: aliases expand to more than") {
 		t.Errorf("Parse(alias bomb) = %v, want plan too large", err)
+	}
+}
+
+// TestParseWithOverrides checks the users CSV against the load after the
+// CLI's overrides: --vus 3 runs a plan of 5 VUs with a csv of 3 rows,
+// --vus 4 is refused, and a refused override stops the parse.
+func TestParseWithOverrides(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join("testdata", "bad", "csv_too_short.yaml")
+	tests := []struct {
+		over profiles.Overrides
+		vus  int
+		err  string
+	}{
+		{over: profiles.Overrides{VUs: 3}, vus: 3},
+		{over: profiles.Overrides{VUs: 4}, err: file + ":3:8: users.csv: load needs 4 VUs (after --vus 4) but testdata/bad/users_ok.csv has 3 rows"},
+		{over: profiles.Overrides{Duration: time.Second}, err: file + ":3:8: users.csv: load needs 5 VUs (after --duration 1s) but testdata/bad/users_ok.csv has 3 rows"},
+		{over: profiles.Overrides{Rate: "5/s"}, err: "--rate 5/s: does not apply to the plan's stages (load.stages of VUs) load, a closed model where VUs run back to back (use --vus, or load.rate in the plan for an open model)"},
+	}
+	for _, tc := range tests {
+		p, err := profiles.LoadFileWith(file, tc.over)
+		switch {
+		case tc.err != "":
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("LoadFileWith(%s, %s): got %v, want\n%s", file, tc.over, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("LoadFileWith(%s, %s): %v", file, tc.over, err)
+		default:
+			if p.Load.MaxVUs() != tc.vus || p.Load.Total() != 20*time.Second {
+				t.Errorf("LoadFileWith(%s, %s): load %+v, want %d VUs for 20s", file, tc.over, p.Load, tc.vus)
+			}
+			if err := p.Override(tc.over); err != nil || p.Load.MaxVUs() != tc.vus {
+				t.Errorf("Override again: %v, load %+v", err, p.Load)
+			}
+		}
 	}
 }

@@ -35,6 +35,9 @@ type Plan struct {
 	Source string
 	// Server says where the server's own session figures are; nil: none.
 	Server *server.Config
+	// applied are the overrides Load already has, so that Override does
+	// not apply them twice.
+	applied Overrides
 }
 
 // Users hands out identities by global VU id.

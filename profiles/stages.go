@@ -118,19 +118,35 @@ func (l Load) MaxVUs() int {
 // scaled returns the stages stretched or shrunk to last total in all,
 // keeping their proportions; the last stage takes the rounding.
 func scaled(stages []Stage, total time.Duration) []Stage {
-	out := make([]Stage, len(stages))
+	return scaledStages(stages, total, func(s *Stage) *time.Duration { return &s.Duration })
+}
+
+// scaledRates is scaled for stages of arrival rates.
+func scaledRates(stages []RateStage, total time.Duration) []RateStage {
+	return scaledStages(stages, total, func(s *RateStage) *time.Duration { return &s.Duration })
+}
+
+// scaledStages returns a copy of stages whose durations, reached through
+// dur, are stretched or shrunk to sum to total, keeping their proportions;
+// the last stage takes the rounding.
+func scaledStages[S any](stages []S, total time.Duration, dur func(*S) *time.Duration) []S {
+	out := make([]S, len(stages))
 	copy(out, stages)
-	was := Load{Stages: stages}.Total()
+	var was time.Duration
+	for i := range out {
+		was += *dur(&out[i])
+	}
 	if was <= 0 || len(out) == 0 {
 		return out
 	}
 	var sum time.Duration
 	for i := range out[:len(out)-1] {
-		hi, lo := bits.Mul64(uint64(out[i].Duration), uint64(total))
+		d := dur(&out[i])
+		hi, lo := bits.Mul64(uint64(*d), uint64(total))
 		q, _ := bits.Div64(hi, lo, uint64(was)) // stage <= was, so q <= total
-		out[i].Duration = time.Duration(q)
-		sum += out[i].Duration
+		*d = time.Duration(q)
+		sum += *d
 	}
-	out[len(out)-1].Duration = total - sum
+	*dur(&out[len(out)-1]) = total - sum
 	return out
 }

@@ -21,6 +21,7 @@ import (
 type runFlags struct {
 	vus      int
 	duration time.Duration
+	rate     string
 	out      string
 	quiet    bool
 	seed     uint64
@@ -34,6 +35,7 @@ type runFlags struct {
 func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().IntVar(&f.vus, "vus", 0, "run this many VUs flat, replacing the plan's load shape")
 	c.Flags().DurationVar(&f.duration, "duration", 0, "run for this long, replacing the plan's duration")
+	c.Flags().StringVar(&f.rate, "rate", "", "arrivals at this flat rate (50/s, 30/m), replacing an open load's rate")
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
@@ -42,6 +44,11 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.debug, "debug", false, "print every request and response of one VU to stderr, login included, secrets hashed, bodies cut at 2 KiB (why was it refused?)")
 	c.Flags().IntVar(&f.debugVU, "debug-vu", 1, "the VU --debug follows (global id)")
 	c.Flags().IntVar(&f.cpus, "cpus", 0, "run on at most this many CPUs at once (GOMAXPROCS; 0: all, or $GOMAXPROCS); see bench/README.md for when fewer cost less per request")
+}
+
+// overrides are the load flags, for profiles.
+func (f *runFlags) overrides() profiles.Overrides {
+	return profiles.Overrides{VUs: f.vus, Duration: f.duration, Rate: f.rate}
 }
 
 // debugOut is where --debug dumps go: stderr, or nowhere.
@@ -59,7 +66,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run a plan",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := profiles.LoadFile(args[0])
+			p, err := profiles.LoadFileWith(args[0], f.overrides())
 			if err != nil {
 				return badInput(err)
 			}
@@ -84,7 +91,10 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the bundled demo plan: %w", err)
 			}
-			users := max(p.Load.MaxVUs(), f.vus, 1000)
+			if err := p.Override(f.overrides()); err != nil {
+				return badInput(err)
+			}
+			users := max(p.Load.MaxVUs(), 1000)
 			srv, err := target.New(target.Config{Users: users}).Start("127.0.0.1:0")
 			if err != nil {
 				return &exitError{code: exitRunError, err: fmt.Errorf("start the demo target: %w", err)}
@@ -113,10 +123,8 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		runtime.GOMAXPROCS(f.cpus)
 	}
 	f.outputs.planOutputs(&f.out, p.Outputs)
-	if f.vus > 0 || f.duration > 0 {
-		if err := p.Override(f.vus, f.duration); err != nil {
-			return badInput(err)
-		}
+	if err := p.Override(f.overrides()); err != nil {
+		return badInput(err)
 	}
 	if f.out != "" {
 		// Fail before the run, not after it, if the results cannot be written.
