@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ type progress struct {
 	w        io.Writer
 	quiet    bool
 	bar      *progressbar.ProgressBar
+	waiting  bool          // the terminal shows the start-wait countdown, not the bar
 	every    time.Duration // plain lines: one per every
 	nextLine time.Duration // when the next plain line is due, on a fixed grid
 }
@@ -37,10 +39,14 @@ func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
 		pr.bar = progressbar.NewOptions64(int64(total/time.Second),
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(time.Second),
+			// Snapshots come about once a second, some a little early: a
+			// throttle of a whole second would drop every other one.
+			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionSetElapsedTime(true),
+			// The count is the elapsed seconds of the schedule; the bar's
+			// own clock would count the start wait too.
+			progressbar.OptionSetElapsedTime(false),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
@@ -53,6 +59,17 @@ func (pr *progress) update(p profiles.Progress) {
 	}
 	line := statusLine(p)
 	if pr.bar != nil {
+		if p.Elapsed < 0 || strings.HasPrefix(p.Phase, "waiting") {
+			// Before the start the bar would count from a negative
+			// elapsed time: show the countdown alone, on the bar's line.
+			fmt.Fprintf(pr.w, "\r\x1b[K%s", line)
+			pr.waiting = true
+			return
+		}
+		if pr.waiting {
+			pr.waiting = false
+			fmt.Fprint(pr.w, "\r\x1b[K")
+		}
 		pr.bar.Describe(line)
 		_ = pr.bar.Set64(int64(p.Elapsed / time.Second))
 		return
@@ -63,13 +80,19 @@ func (pr *progress) update(p profiles.Progress) {
 		for pr.nextLine <= p.Elapsed+pr.every/4 {
 			pr.nextLine += pr.every
 		}
+		if p.Elapsed < 0 || strings.HasPrefix(p.Phase, "waiting") {
+			fmt.Fprintf(pr.w, "%s\n", line)
+			return
+		}
 		fmt.Fprintf(pr.w, "[%5s/%s] %s\n", p.Elapsed.Round(time.Second), p.Total, line)
 	}
 }
 
 // logf shows a message from the run (a warning) on its own line.
 func (pr *progress) logf(format string, args ...any) {
-	if pr.bar != nil {
+	if pr.waiting {
+		fmt.Fprint(pr.w, "\r\x1b[K")
+	} else if pr.bar != nil {
 		_ = pr.bar.Clear()
 	}
 	fmt.Fprintf(pr.w, "load: "+format+"\n", args...)
@@ -83,8 +106,19 @@ func (pr *progress) finish() {
 }
 
 // statusLine is one line of live figures: VUs, sessions, rps, errors and
-// p99 of the last interval.
+// p99 of the last interval, after the phase in its own words: waiting
+// (a countdown to --start-at or --start-in), logging in, running,
+// stopping.
 func statusLine(p profiles.Progress) string {
+	if p.Elapsed < 0 || strings.HasPrefix(p.Phase, "waiting") {
+		// Whole seconds left, rounded up: "starting in 1 s" until the start.
+		left := max(0, (-p.Elapsed+time.Second-1)/time.Second)
+		line := fmt.Sprintf("waiting: starting in %d s", left)
+		if n := p.Sessions.Held; n > 0 {
+			line += fmt.Sprintf("  (%d sessions logged in)", n)
+		}
+		return line
+	}
 	t := p.Interval.Total
 	errPct := 0.0
 	if t.Requests > 0 {
@@ -107,7 +141,12 @@ func statusLine(p profiles.Progress) string {
 			line += fmt.Sprintf(", heap %.0f MB", s.HeapUsedMB)
 		}
 	}
-	if p.Phase != "" {
+	switch p.Phase {
+	case "":
+		line = "running: " + line
+	case "stopping":
+		line = fmt.Sprintf("stopping: %d VUs finishing  ", p.VUs) + line[strings.Index(line, "sessions"):]
+	default:
 		line = p.Phase + ": " + line
 	}
 	return line
