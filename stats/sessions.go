@@ -24,8 +24,9 @@ type Sessions struct {
 	expired     atomic.Int64
 	held        atomic.Int64 // sessions VUs hold now
 
-	mu   sync.Mutex
-	seen map[uint64]struct{}
+	mu      sync.Mutex
+	seen    map[uint64]struct{}
+	reasons map[string]int64 // login failures by reason, at most maxReasons+1 keys
 }
 
 // NewSessions returns an empty tracker.
@@ -49,6 +50,21 @@ func (s *Sessions) Established(id uint64, rotated bool) {
 
 // LoginFailed counts a login that gave no session.
 func (s *Sessions) LoginFailed() { s.loginFailed.Add(1) }
+
+// LoginFailedBecause counts a login that gave no session, for reason (see
+// LoginFailureReason), so that the summary names the most frequent one.
+func (s *Sessions) LoginFailedBecause(reason string) {
+	s.loginFailed.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reasons == nil {
+		s.reasons = map[string]int64{}
+	}
+	if _, known := s.reasons[reason]; !known && len(s.reasons) >= maxReasons {
+		reason = otherReasons
+	}
+	s.reasons[reason]++
+}
 
 // Rejected counts a server's refusal to create a session (e.g. a maximum
 // number of sessions reached).
@@ -79,6 +95,11 @@ type SessionCounts struct {
 	// Held is how many sessions the VUs held (at the end, in results:
 	// those abandoned to expire on the server).
 	Held int64 `json:"held"`
+	// TopLoginFailure is the most frequent reason of the failed logins
+	// (see LoginFailureReason) and TopLoginFailures how many failed for
+	// it; ties go to the reason first in sort order.
+	TopLoginFailure  string `json:"top_login_failure,omitempty"`
+	TopLoginFailures int64  `json:"top_login_failures,omitempty"`
 }
 
 // Counts returns the counts so far. While logins run concurrently, the
@@ -86,16 +107,27 @@ type SessionCounts struct {
 func (s *Sessions) Counts() SessionCounts {
 	s.mu.Lock()
 	unique := int64(len(s.seen))
+	top, topN := "", int64(0)
+	for r, n := range s.reasons {
+		if r == otherReasons {
+			continue // not a reason
+		}
+		if n > topN || n == topN && r < top {
+			top, topN = r, n
+		}
+	}
 	s.mu.Unlock()
 	return SessionCounts{
-		Established:    s.established.Load(),
-		Unique:         unique,
-		RotatedOnLogin: s.rotated.Load(),
-		LoginFailures:  s.loginFailed.Load(),
-		Rejected:       s.rejected.Load(),
-		Relogins:       s.relogins.Load(),
-		Expired:        s.expired.Load(),
-		Held:           s.held.Load(),
+		TopLoginFailure:  top,
+		TopLoginFailures: topN,
+		Established:      s.established.Load(),
+		Unique:           unique,
+		RotatedOnLogin:   s.rotated.Load(),
+		LoginFailures:    s.loginFailed.Load(),
+		Rejected:         s.rejected.Load(),
+		Relogins:         s.relogins.Load(),
+		Expired:          s.expired.Load(),
+		Held:             s.held.Load(),
 	}
 }
 

@@ -69,6 +69,9 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	s := r.Sessions
 	fmt.Fprintf(w, "sessions:     %d established, %d unique, %d rotated on login, %d login failures, %d rejected, %d relogins, %d expired\n",
 		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
+	if s.TopLoginFailures > 0 {
+		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
+	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
 	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)
@@ -84,7 +87,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 				sig3(l.P50), sig3(l.P99), sig3(l.Max), g.ScheduledCount)
 		}
 	}
-	writeServer(w, r.Server)
+	writeServer(w, r.Server, logouts(r))
 	if errs := errorList(r.ErrorsByKind); errs != "" {
 		fmt.Fprintf(w, "errors:       %s\n", errs)
 	}
@@ -216,8 +219,23 @@ func errorList(m map[string]int64) string {
 	return strings.Join(append(parts, unknown...), ", ")
 }
 
-// writeServer shows the server's own session figures beside the client's.
-func writeServer(w io.Writer, s *ServerResult) {
+// LogoutEndpoint is the endpoint of the VUs' logout requests (vuser's
+// EndpointLogout; stats cannot import vuser).
+const LogoutEndpoint = "logout"
+
+// logouts counts the logout requests that succeeded.
+func logouts(r *Results) int64 {
+	for _, e := range r.Endpoints {
+		if e.Name == LogoutEndpoint {
+			return max(e.Requests-e.Errors, 0)
+		}
+	}
+	return 0
+}
+
+// writeServer shows the server's own session figures beside the client's;
+// logouts are the VUs' successful logouts.
+func writeServer(w io.Writer, s *ServerResult, logouts int64) {
 	if s == nil {
 		return
 	}
@@ -226,9 +244,14 @@ func writeServer(w io.Writer, s *ServerResult) {
 		return
 	}
 	f, l := s.First, s.Last
-	fmt.Fprintf(w, "server:       %s: active sessions %d -> %d (peak %d), created +%d, rejected +%d, expired +%d",
+	// The server's "expired" counter counts every session it ended:
+	// Tomcat's expiredSessions grows on invalidate (a logout) as on a
+	// timeout. The VUs' successful logouts tell the two apart.
+	ended := l.ExpiredSessions - f.ExpiredSessions
+	loggedOut := min(logouts, max(ended, 0))
+	fmt.Fprintf(w, "server:       %s: active sessions %d -> %d (peak %d), created +%d, refused +%d, ended +%d (logged out %d, expired %d)",
 		s.Kind, f.ActiveSessions, l.ActiveSessions, s.PeakActive,
-		l.SessionCounter-f.SessionCounter, l.RejectedSessions-f.RejectedSessions, l.ExpiredSessions-f.ExpiredSessions)
+		l.SessionCounter-f.SessionCounter, l.RejectedSessions-f.RejectedSessions, ended, loggedOut, ended-loggedOut)
 	if l.MaxActiveSessions >= 0 {
 		fmt.Fprintf(w, ", cap %d", l.MaxActiveSessions)
 	}

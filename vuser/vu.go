@@ -531,7 +531,8 @@ func (v *VU) Login(ctx context.Context) error {
 	}
 	if err != nil {
 		if !errors.Is(err, errRejected) {
-			v.env.sessions.LoginFailed()
+			// The reason, with the page's error text, for the summary.
+			v.env.sessions.LoginFailedBecause(stats.LoginFailureReason(err.Error(), v.body, v.ident.Username, v.ident.Password))
 		}
 		return err
 	}
