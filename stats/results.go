@@ -85,7 +85,10 @@ type ConnectionCounts struct {
 
 // EndpointResult is one endpoint's (or the totals') whole-run figures.
 type EndpointResult struct {
-	Name     string  `json:"name"`
+	Name string `json:"name"`
+	// Scenario names the scenario the endpoint belongs to, when the plan
+	// has several; "" when it has one (the report groups by it).
+	Scenario string  `json:"scenario,omitempty"`
 	Requests int64   `json:"requests"`
 	Errors   int64   `json:"errors"`
 	RPS      float64 `json:"rps"`

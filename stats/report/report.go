@@ -59,8 +59,17 @@ type view struct {
 	Corrected  bool
 	Phases     bool
 	Errors     []kv
-	Charts     []template.HTML
+	Charts     []template.HTML // charts of the whole run
+	Groups     []group         // endpoints by scenario, with their charts
 	ChartCount int
+}
+
+// group is the endpoints of one scenario ("" when the results have no
+// scenario names) and their charts.
+type group struct {
+	Scenario string
+	Rows     []stats.EndpointResult
+	Charts   []template.HTML
 }
 
 type kv struct {
@@ -90,8 +99,28 @@ func WriteHTML(w io.Writer, r *stats.Results) error {
 	if err != nil {
 		return err
 	}
+	// An endpoint's charts side by side: over time, then its distribution.
+	slices.SortStableFunc(charts, func(a, b *chart) int { return a.endpoint - b.endpoint })
+	index := map[string]int{} // scenario -> group, in order of first endpoint
+	groupOf := make([]int, len(r.Endpoints))
+	for i, e := range r.Endpoints {
+		g, ok := index[e.Scenario]
+		if !ok {
+			g = len(v.Groups)
+			index[e.Scenario] = g
+			v.Groups = append(v.Groups, group{Scenario: e.Scenario})
+		}
+		groupOf[i] = g
+		v.Groups[g].Rows = append(v.Groups[g].Rows, e)
+	}
 	for _, c := range charts {
-		v.Charts = append(v.Charts, template.HTML(c.svg())) // built from escaped parts
+		h := template.HTML(c.svg()) // built from escaped parts
+		if c.endpoint < 0 {
+			v.Charts = append(v.Charts, h)
+			continue
+		}
+		g := &v.Groups[groupOf[c.endpoint]]
+		g.Charts = append(g.Charts, h)
 	}
 	v.ChartCount = len(charts)
 	if err := page.Execute(w, v); err != nil {
@@ -108,11 +137,11 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 	tl := r.Timeline
 	if len(tl) > 0 {
 		span := tl[len(tl)-1].T
-		rps := &chart{id: "throughput", title: "Throughput and errors (all endpoints)", xLabel: "seconds", yLabel: "per second", xTo: span}
+		rps := &chart{endpoint: -1, id: "throughput", title: "Throughput and errors (all endpoints)", xLabel: "seconds", yLabel: "per second", xTo: span}
 		var req, errs series
 		req.name, errs.name = "requests/s", "errors/s"
 		errs.color = "#dc2626"
-		gauges := &chart{id: "vus", title: "Active VUs and sessions (established so far, held now)", xLabel: "seconds", yLabel: "count", xTo: span}
+		gauges := &chart{endpoint: -1, id: "vus", title: "Active VUs and sessions (established so far, held now)", xLabel: "seconds", yLabel: "count", xTo: span}
 		var vus, sess, held series
 		vus.name, sess.name, held.name = "active VUs", "sessions established", "sessions held"
 		held.color, held.dashed = "#9333ea", true
@@ -133,7 +162,7 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		out = append(out, serverCharts(r, span)...)
 
 		for i, e := range r.Endpoints {
-			c := &chart{id: fmt.Sprintf("latency-%d", i), title: "Latency over time: " + e.Name, xLabel: "seconds", yLabel: "ms", xTo: span}
+			c := &chart{endpoint: i, id: fmt.Sprintf("latency-%d", i), title: "Latency over time: " + e.Name, xLabel: "seconds", yLabel: "ms", xTo: span}
 			ss := []series{{name: "p50", color: "#16a34a"}, {name: "p95", color: "#ea580c"}, {name: "p99", color: "#dc2626"}}
 			cs := []series{{name: "corrected p50", color: "#16a34a", dashed: true}, {name: "corrected p95", color: "#ea580c", dashed: true}, {name: "corrected p99", color: "#dc2626", dashed: true}}
 			for _, p := range tl {
@@ -161,7 +190,7 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		}
 	}
 
-	pc := &chart{id: "percentiles", title: "Latency by percentile (HdrHistogram plot)", xLabel: "percentile", yLabel: "ms", percentileX: true}
+	pc := &chart{endpoint: -1, id: "percentiles", title: "Latency by percentile (HdrHistogram plot)", xLabel: "percentile", yLabel: "ms", percentileX: true}
 	for _, e := range r.Endpoints {
 		if e.Requests == 0 {
 			continue
@@ -192,6 +221,45 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 	if len(pc.series) > 0 {
 		out = append(out, pc)
 	}
+	dists, err := distributions(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, dists...), nil
+}
+
+// distributions are the latency distribution charts, one per endpoint:
+// latency by percentile from 50 to 99.999 on HdrHistogram's log scale,
+// from the intended start (corrected) and the actual start (service
+// time) overlaid.
+func distributions(r *stats.Results) ([]*chart, error) {
+	var out []*chart
+	for i, e := range r.Endpoints {
+		if e.Requests == 0 || e.HDR == "" {
+			continue
+		}
+		c := &chart{endpoint: i, id: fmt.Sprintf("distribution-%d", i), title: "Latency distribution: " + e.Name,
+			xLabel: "percentile", yLabel: "ms", percentileX: true, pFrom: 50}
+		for _, h := range []struct {
+			enc, name, color string
+		}{{e.CorrectedHDR, "corrected", "#dc2626"}, {e.HDR, "service time", "#2563eb"}} {
+			if h.enc == "" {
+				continue
+			}
+			hist, err := stats.DecodeHDR(h.enc)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %s: %w", e.Name, err)
+			}
+			s := series{name: h.name, color: h.color, pts: []point{{50, float64(hist.ValueAtQuantile(50)) / 1000}}}
+			// Ten points per nine above the median, up to 99.999%.
+			for k := 4; k <= 10*maxPercentileNines; k++ {
+				q := 100 * (1 - math.Pow(10, -float64(k)/10))
+				s.pts = append(s.pts, point{q, float64(hist.ValueAtQuantile(q)) / 1000})
+			}
+			c.series = append(c.series, s)
+		}
+		out = append(out, c)
+	}
 	return out, nil
 }
 
@@ -204,11 +272,11 @@ func serverCharts(r *stats.Results, span float64) []*chart {
 		return nil
 	}
 	first := sv.Timeline[0]
-	sess := &chart{id: "server-sessions", title: "Server (" + sv.Kind + "): active sessions, rejections, busy threads, with the client's VUs", xLabel: "seconds", yLabel: "count", xTo: span}
+	sess := &chart{endpoint: -1, id: "server-sessions", title: "Server (" + sv.Kind + "): active sessions, rejections, busy threads, with the client's VUs", xLabel: "seconds", yLabel: "count", xTo: span}
 	act := series{name: "server active sessions", color: "#9333ea"}
 	rej := series{name: "server rejected (since start)", color: "#dc2626"}
 	busy := series{name: "busy connector threads", color: "#ca8a04"}
-	heap := &chart{id: "server-heap", title: "Server heap used", xLabel: "seconds", yLabel: "MB", xTo: span}
+	heap := &chart{endpoint: -1, id: "server-heap", title: "Server heap used", xLabel: "seconds", yLabel: "MB", xTo: span}
 	hs := series{name: "heap used", color: "#0891b2"}
 	for _, x := range sv.Timeline {
 		act.pts = append(act.pts, point{x.T, float64(x.ActiveSessions)})

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/sessionload/load/stats"
 )
+
+var screenshot = flag.Bool("screenshot", false, "rewrite docs/report.png from TestHTMLInChromium")
 
 // syntheticRun records 20 one-second intervals of three endpoints, one of
 // them with intended times, and judges two thresholds.
@@ -78,7 +81,10 @@ func TestWriteHTML(t *testing.T) {
 	}
 	out := buf.String()
 	for _, w := range []string{"shop &lt;nightly&gt;", "view &lt;cart&gt;", "✓", "✗", "catalog p99 &lt; 1s", "password: *****",
-		`id="throughput"`, `id="vus"`, `id="percentiles"`, `id="latency-0"`, `id="latency-2"`, "corrected p99", "Where the time went"} {
+		`id="throughput"`, `id="vus"`, `id="percentiles"`, `id="latency-0"`, `id="latency-2"`, "corrected p99", "Where the time went",
+		// A latency distribution per endpoint; catalog's with corrected
+		// and service time overlaid.
+		`id="distribution-0"`, `id="distribution-1"`, `id="distribution-2"`, "Latency distribution: catalog", ">corrected<", ">service time<"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("report lacks %q", w)
 		}
@@ -89,6 +95,75 @@ func TestWriteHTML(t *testing.T) {
 	// Nothing to fetch: no src or href attributes, no url(), no @import.
 	if m := regexp.MustCompile(`(?i)\b(src|href)\s*=|url\(|@import`).FindString(out); m != "" {
 		t.Errorf("report refers to an outside resource: %q", m)
+	}
+}
+
+// A distribution chart draws the percentile axis from 50 to 99.999 on the
+// HdrHistogram log scale.
+func TestDistributionAxis(t *testing.T) {
+	t.Parallel()
+	res := syntheticRun(t)
+	cs, err := buildCharts(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dist *chart
+	for _, c := range cs {
+		if c.id == "distribution-1" {
+			dist = c
+		}
+	}
+	if dist == nil {
+		t.Fatal("no distribution chart for catalog")
+	}
+	if len(dist.series) != 2 || dist.series[0].name != "corrected" || dist.series[1].name != "service time" {
+		t.Fatalf("catalog distribution series %+v, want corrected and service time", dist.series)
+	}
+	for _, s := range dist.series {
+		if first, last := s.pts[0].x, s.pts[len(s.pts)-1].x; first != 50 || last < 99.999-1e-9 || last > 99.999+1e-9 {
+			t.Errorf("%s runs from %v to %v, want 50 to 99.999", s.name, first, last)
+		}
+	}
+	svg := dist.svg()
+	for _, tick := range []string{">50%<", ">90%<", ">99%<", ">99.9%<", ">99.99%<", ">99.999%<"} {
+		if !strings.Contains(svg, tick) {
+			t.Errorf("distribution axis lacks the tick %s", tick)
+		}
+	}
+	if strings.Contains(svg, ">0%<") {
+		t.Error("distribution axis starts below 50%")
+	}
+}
+
+// Endpoints with a scenario name get a section per scenario; without, no
+// scenario is invented.
+func TestScenarioSections(t *testing.T) {
+	t.Parallel()
+	res := syntheticRun(t)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Scenario:") {
+		t.Error("a report of results without scenarios shows a scenario section")
+	}
+	res.Endpoints[0].Scenario = "browse"
+	res.Endpoints[1].Scenario = "browse"
+	res.Endpoints[2].Scenario = "buy"
+	buf.Reset()
+	if err := WriteHTML(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	browse, buy := strings.Index(out, `<h2 id="scenario-browse">Scenario: browse</h2>`), strings.Index(out, `<h2 id="scenario-buy">Scenario: buy</h2>`)
+	if browse < 0 || buy < browse {
+		t.Fatalf("no scenario sections browse then buy:\n%s", out)
+	}
+	if cart := strings.Index(out[buy:], `id="latency-2"`); cart < 0 {
+		t.Error("view <cart>'s chart is not in the buy section")
+	}
+	if cat := strings.Index(out[browse:buy], `id="latency-1"`); cat < 0 {
+		t.Error("catalog's chart is not in the browse section")
 	}
 }
 
@@ -125,8 +200,11 @@ func runChromium(t *testing.T, bin string, args ...string) (string, string) {
 	return stdout.String(), stderr.String()
 }
 
-// The report renders in headless Chromium with no console errors, and
-// every chart has a drawn series; a screenshot lands in the test's temp dir.
+// The report renders in headless Chromium at 1400 px with no console
+// errors; every chart has a drawn series, spans at least 90% of the
+// content width, and no two legend boxes intersect (nor a legend box its
+// plot), as measured in the DOM. A screenshot lands in the test's temp
+// dir, or in docs/report.png with -screenshot.
 func TestHTMLInChromium(t *testing.T) {
 	t.Parallel()
 	bin := chromium(t)
@@ -143,7 +221,7 @@ func TestHTMLInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "file://" + file
-	dom, logs := runChromium(t, bin, "--dump-dom", url)
+	dom, logs := runChromium(t, bin, "--dump-dom", "--window-size=1400,2600", url)
 	for _, l := range strings.Split(logs, "\n") {
 		if strings.Contains(l, "CONSOLE") || strings.Contains(l, "Uncaught") || strings.Contains(l, "Content Security Policy") {
 			t.Errorf("console: %s", l)
@@ -164,8 +242,20 @@ func TestHTMLInChromium(t *testing.T) {
 	if e := attr("data-errors"); e != "" {
 		t.Errorf("script errors: %s", e)
 	}
+	if n, _ := strconv.Atoi(attr("data-legend-items")); n < 2*charts {
+		t.Errorf("%d legend items in %d charts; want every series named", n, charts)
+	}
+	if o := attr("data-legend-overlaps"); o != "" {
+		t.Errorf("legend boxes intersect: %s", o)
+	}
+	if w, _ := strconv.ParseFloat(attr("data-chart-width-min"), 64); w < 0.9 {
+		t.Errorf("the narrowest chart spans %.0f%% of the content width, want at least 90%%", 100*w)
+	}
 	shot := filepath.Join(dir, "report.png")
-	runChromium(t, bin, "--screenshot="+shot, "--window-size=1500,2600", "--hide-scrollbars", url)
+	if *screenshot {
+		shot = filepath.Join("..", "..", "docs", "report.png")
+	}
+	runChromium(t, bin, "--screenshot="+shot, "--window-size=1400,2600", "--hide-scrollbars", url)
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}

@@ -27,6 +27,12 @@ type chart struct {
 	// percentileX: x is a percentile (0 .. 100) drawn on the HdrHistogram
 	// log scale, -log10(1 − q/100), with ticks at 0, 90, 99, 99.9, ...
 	percentileX bool
+	// pFrom, with percentileX, starts the axis at this percentile (50 for
+	// a distribution) and ends it at 99.999; 0 fits the axis to the data.
+	pFrom float64
+	// endpoint is the index of the endpoint the chart is about, -1 for a
+	// chart of the whole run.
+	endpoint int
 	// xFrom, xTo fix the x range when xTo > xFrom (time charts share the
 	// run's span, so they line up).
 	xFrom, xTo float64
@@ -34,8 +40,10 @@ type chart struct {
 }
 
 const (
-	chartW, chartH                       = 680, 280
-	padL, padR, padT, padB               = 64, 16, 28, 44
+	// The viewBox is drawn at about its size on a 1400 px page, so text
+	// keeps its size; narrower pages scale the chart down.
+	chartW, chartH                       = 1200, 300
+	padL, padR, padT, padB               = 64, 40, 12, 44
 	plotW, plotH                         = chartW - padL - padR, chartH - padT - padB
 	maxPercentileNines                   = 5 // the x axis ends at 99.999
 	percentileCap          float64       = 100 - 1e-5
@@ -96,6 +104,9 @@ func (c *chart) svg() string {
 	}
 	if c.percentileX {
 		xmin, xmax = 0, math.Max(2, math.Min(maxPercentileNines, math.Ceil(xmax)))
+		if c.pFrom > 0 {
+			xmin, xmax = nines(c.pFrom), maxPercentileNines
+		}
 	}
 	if c.xTo > c.xFrom {
 		xmin, xmax = c.xFrom, c.xTo
@@ -111,9 +122,20 @@ func (c *chart) svg() string {
 	sx := func(x float64) float64 { return padL + (x-xmin)/(xmax-xmin)*plotW }
 	sy := func(y float64) float64 { return padT + plotH - y/ytop*plotH }
 
-	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
-		c.id, chartW, chartH, chartW, chartH, html.EscapeString(c.title))
-	fmt.Fprintf(&b, `<text x="%d" y="18" class="title">%s</text>`, padL, html.EscapeString(c.title))
+	// The title and legend are HTML above the plot: legend items flow and
+	// wrap as the page allows, so they never overlap each other or a line.
+	fmt.Fprintf(&b, `<figure class="chart-box"><figcaption class="title">%s</figcaption><div class="legend">`, html.EscapeString(c.title))
+	for i, s := range c.series {
+		border := "solid"
+		if s.dashed {
+			border = "dashed"
+		}
+		fmt.Fprintf(&b, `<span class="legend-item"><span class="swatch" style="border-top: 2px %s %s"></span>%s</span>`,
+			border, c.color(i), html.EscapeString(s.name))
+	}
+	b.WriteString(`</div>`)
+	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" preserveAspectRatio="xMinYMin meet" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
+		c.id, chartW, chartH, html.EscapeString(c.title))
 	// Grid and y ticks.
 	for y := 0.0; y <= ytop+ystep/2; y += ystep {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/><text x="%d" y="%.1f" class="tick" text-anchor="end">%s</text>`,
@@ -121,7 +143,15 @@ func (c *chart) svg() string {
 	}
 	// x ticks.
 	if c.percentileX {
+		if c.pFrom > 0 {
+			x := sx(xmin)
+			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="grid"/><text x="%.1f" y="%d" class="tick" text-anchor="middle">%s%%</text>`,
+				x, x, padT, padT+plotH, x, padT+plotH+16, fmtTick(c.pFrom))
+		}
 		for k := 0; float64(k) <= xmax; k++ {
+			if float64(k) < xmin+0.3 && c.pFrom > 0 {
+				continue // below the axis' start, or too close to its label
+			}
 			label := "0"
 			if k > 0 {
 				label = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(100-100*math.Pow(10, -float64(k)), 'f', k, 64), "0"), ".")
@@ -141,10 +171,7 @@ func (c *chart) svg() string {
 	fmt.Fprintf(&b, `<text x="14" y="%d" class="label" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`, padT+plotH/2, padT+plotH/2, html.EscapeString(c.yLabel))
 	// Series.
 	for i, s := range c.series {
-		color := s.color
-		if color == "" {
-			color = palette.at(i)
-		}
+		color := c.color(i)
 		var pts strings.Builder
 		for _, p := range s.pts {
 			x := p.x
@@ -171,15 +198,18 @@ func (c *chart) svg() string {
 					sx(x), sy(p.y), color, html.EscapeString(s.name), fmtTick(p.y))
 			}
 		}
-		// Legend.
-		lx := padL + 8 + (i%4)*160
-		ly := padT + 12 + (i/4)*14
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/><text x="%d" y="%d" class="legend">%s</text>`,
-			lx, lx+16, ly-4, ly-4, color, dash, lx+20, ly, html.EscapeString(s.name))
 	}
 	if npts == 0 {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="label" text-anchor="middle">no data</text>`, padL+plotW/2, padT+plotH/2)
 	}
-	b.WriteString(`</svg>`)
+	b.WriteString(`</svg></figure>`)
 	return b.String()
+}
+
+// color is series i's color: its own, or the palette's.
+func (c *chart) color(i int) string {
+	if c.series[i].color != "" {
+		return c.series[i].color
+	}
+	return palette.at(i)
 }
