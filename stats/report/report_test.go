@@ -255,7 +255,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if *screenshot {
 		shot = filepath.Join("..", "..", "docs", "report.png")
 	}
-	runChromium(t, bin, "--screenshot="+shot, "--window-size=1400,2600", "--hide-scrollbars", url)
+	runChromium(t, bin, "--screenshot="+shot, "--window-size=1400,4700", "--hide-scrollbars", url)
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}
