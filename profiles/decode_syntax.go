@@ -179,13 +179,8 @@ func (c *checker) line(i int) (int, finding, bool) {
 	if !isKey {
 		return c.scalarLine(i, col, rest, first)
 	}
-	_ = key
 	if f, ok := c.place(i, col, false, first); ok {
 		return i, f, true
-	}
-	if q := rest[0]; q == '"' || q == '\'' {
-		// A quoted key: nothing to check beyond its place.
-		_ = q
 	}
 	vcol += col
 	return c.value(i, col, key, value, vcol)
@@ -520,7 +515,6 @@ func (c *checker) flow(i, col, kcol int) (int, finding, bool) {
 		ch        byte
 		line, col int
 		afterKey  bool // inside { }: this entry has had its ':'
-		scalarEnd int  // byte offset where the last plain scalar started, -1
 	}
 	var stack []open
 	for j := i; j < len(c.lines); j++ {

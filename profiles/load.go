@@ -168,11 +168,17 @@ func (o Overrides) String() string {
 	return strings.Join(parts, " ")
 }
 
-// Override applies the CLI's overrides to a parsed plan (see Overrides),
-// for a plan parsed without them; overrides the plan was parsed with are
-// not applied twice. A users CSV must still have a row for every VU. On
-// error the plan is unchanged.
-func (p *Plan) Override(o Overrides) error {
+// Override applies the CLI's --vus and --duration (zero means not given);
+// see OverrideWith.
+func (p *Plan) Override(vus int, duration time.Duration) error {
+	return p.OverrideWith(Overrides{VUs: vus, Duration: duration})
+}
+
+// OverrideWith applies the CLI's overrides to a parsed plan (see
+// Overrides), for a plan parsed without them; overrides the plan was
+// parsed with are not applied twice. A users CSV must still have a row for
+// every VU. On error the plan is unchanged.
+func (p *Plan) OverrideWith(o Overrides) error {
 	if o == p.applied {
 		return nil
 	}

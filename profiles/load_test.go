@@ -282,7 +282,7 @@ func TestOverride(t *testing.T) {
 				p = load(t, "csv.yaml")
 			}
 			p.Load = tc.load
-			err := p.Override(profiles.Overrides{VUs: tc.vus, Duration: tc.duration})
+			err := p.Override(tc.vus, tc.duration)
 			switch {
 			case tc.err != "":
 				if err == nil || err.Error() != tc.err {
@@ -359,7 +359,7 @@ func TestOverrideModels(t *testing.T) {
 			p := load(t, "minimal.yaml")
 			given := model(tc.model)
 			p.Load = given
-			err := p.Override(tc.over)
+			err := p.OverrideWith(tc.over)
 			switch {
 			case tc.err != "":
 				if err == nil || err.Error() != tc.err {
@@ -458,7 +458,7 @@ func TestParseWithOverrides(t *testing.T) {
 			if p.Load.MaxVUs() != tc.vus || p.Load.Total() != 20*time.Second {
 				t.Errorf("LoadFileWith(%s, %s): load %+v, want %d VUs for 20s", file, tc.over, p.Load, tc.vus)
 			}
-			if err := p.Override(tc.over); err != nil || p.Load.MaxVUs() != tc.vus {
+			if err := p.OverrideWith(tc.over); err != nil || p.Load.MaxVUs() != tc.vus {
 				t.Errorf("Override again: %v, load %+v", err, p.Load)
 			}
 		}

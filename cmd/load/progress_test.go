@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -67,5 +66,4 @@ func TestStartWaitOnTTY(t *testing.T) {
 	if neg := regexp.MustCompile(`-\d+%|\(-\d|\[-\d|/-\d`).FindString(out); neg != "" {
 		t.Errorf("the live line shows a negative figure %q; terminal:\n%q", neg, out)
 	}
-	_ = io.Discard
 }

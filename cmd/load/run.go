@@ -91,7 +91,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the bundled demo plan: %w", err)
 			}
-			if err := p.Override(f.overrides()); err != nil {
+			if err := p.OverrideWith(f.overrides()); err != nil {
 				return badInput(err)
 			}
 			users := max(p.Load.MaxVUs(), 1000)
@@ -123,7 +123,7 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		runtime.GOMAXPROCS(f.cpus)
 	}
 	f.outputs.planOutputs(&f.out, p.Outputs)
-	if err := p.Override(f.overrides()); err != nil {
+	if err := p.OverrideWith(f.overrides()); err != nil {
 		return badInput(err)
 	}
 	if f.out != "" {
