@@ -432,6 +432,17 @@ var (
 // starts at byte vcol of line i; kcol is where the key starts.
 func (c *checker) value(i, kcol int, key, value string, vcol int) (int, finding, bool) {
 	v := stripComment(value)
+	// An anchor (&name) or a tag (!!str) comes before the value itself.
+	for v != "" && (v[0] == '&' || v[0] == '!') {
+		sp := strings.IndexByte(v, ' ')
+		if sp < 0 {
+			v = ""
+			break
+		}
+		rest := strings.TrimLeft(v[sp:], " ")
+		vcol += len(v) - len(rest)
+		v = rest
+	}
 	top := &c.stack[len(c.stack)-1]
 	valued := func() {
 		if key != "" && !top.seq {
@@ -442,10 +453,10 @@ func (c *checker) value(i, kcol int, key, value string, vcol int) (int, finding,
 	}
 	switch {
 	case v == "":
-		if key != "" {
-			c.pending = true
-		}
+		c.pending = key != "" || value != "" // a block follows a key, or an anchored item
 		return i, finding{}, false
+	case v[0] == '*':
+		// An alias: its node was checked where it was defined.
 	case v[0] == '|' || v[0] == '>':
 		c.block = kcol
 		return i, finding{}, false

@@ -179,3 +179,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSyntaxMistakeFound appends a mistake to every good plan, starter and
+// example: the checker must not stop at the valid YAML before it (block
+// scalars, flow lists over lines, quotes, anchors), but at the mistake.
+func TestSyntaxMistakeFound(t *testing.T) {
+	t.Parallel()
+	plans := map[string][]byte{}
+	for _, glob := range []string{filepath.Join("testdata", "good", "*.yaml"), filepath.Join("examples", "*.yaml")} {
+		files, err := filepath.Glob(glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans[f] = b
+		}
+	}
+	for _, kind := range profiles.StarterKinds() {
+		b, _ := profiles.Starter(kind)
+		plans["starter "+kind] = b
+	}
+	for name, b := range plans {
+		text := strings.TrimRight(string(b), "\n") + "\n"
+		line := strings.Count(text, "\n") + 1
+		_, err := profiles.Parse("p.yaml", []byte(text+"name:\tx: y\n"), filepath.Join("testdata", "good"))
+		var ps profiles.Problems
+		if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Line != line {
+			t.Errorf("%s with a mistake on line %d: %v", name, line, err)
+		}
+	}
+}
