@@ -203,13 +203,35 @@ func TestSyntaxMistakeFound(t *testing.T) {
 		b, _ := profiles.Starter(kind)
 		plans["starter "+kind] = b
 	}
+	mistakes := []struct {
+		text string
+		line int // of the mistake, counting from the first appended line
+	}{
+		{"name:\tx: y\n", 0},                  // a second ': '
+		{"\tname: x\n", 0},                    // a tab
+		{"x-a:\n    b: 1\n  c: 2\n", 2},       // between two indentations
+		{"x-a: {b: 1 c: 2}\n", 0},             // a missing comma
+		{"x-a: \"b\nx-c: d\n", 0},             // a quote never closed
+		{"x-a:\n  - b: 1\n  c: 2\n", 2},       // a key among list items
+		{"x-a: 1\n  - b: c\n", 1},             // a list under a value
+		{"x-a: [b, {c: d]\n", 0},              // a wrong bracket
+		{"x-a:\n  - name: b\n   get: /\n", 2}, // one space short
+		{"x-a:\n  -name: b\n    get: /\n", 1}, // a dash without its space
+		{"x-a: b\nx-c:d\n", 1},                // a colon without its space
+	}
 	for name, b := range plans {
 		text := strings.TrimRight(string(b), "\n") + "\n"
-		line := strings.Count(text, "\n") + 1
-		_, err := profiles.Parse("p.yaml", []byte(text+"name:\tx: y\n"), filepath.Join("testdata", "good"))
-		var ps profiles.Problems
-		if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Line != line {
-			t.Errorf("%s with a mistake on line %d: %v", name, line, err)
+		first := strings.Count(text, "\n") + 1
+		for _, m := range mistakes {
+			dir := filepath.Join("testdata", "good")
+			if strings.HasPrefix(name, "examples") {
+				dir = "examples"
+			}
+			_, err := profiles.Parse("p.yaml", []byte(text+m.text), dir)
+			var ps profiles.Problems
+			if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Line != first+m.line {
+				t.Errorf("%s with %q appended, a mistake on line %d: %v", name, m.text, first+m.line, err)
+			}
 		}
 	}
 }
