@@ -114,6 +114,9 @@ func statusLine(p profiles.Progress) string {
 		// Whole seconds left, rounded up: "starting in 1 s" until the start.
 		left := max(0, (-p.Elapsed+time.Second-1)/time.Second)
 		line := fmt.Sprintf("waiting: starting in %d s", left)
+		if left == 0 {
+			line = "waiting: starting now"
+		}
 		if n := p.Sessions.Held; n > 0 {
 			line += fmt.Sprintf("  (%d sessions logged in)", n)
 		}

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/sessionload/load/profiles"
 )
 
 // ansi matches the terminal control sequences the live line uses.
@@ -65,5 +68,28 @@ func TestStartWaitOnTTY(t *testing.T) {
 	}
 	if neg := regexp.MustCompile(`-\d+%|\(-\d|\[-\d|/-\d`).FindString(out); neg != "" {
 		t.Errorf("the live line shows a negative figure %q; terminal:\n%q", neg, out)
+	}
+}
+
+// Each phase of a run has its own words on the live line.
+func TestStatusLinePhases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p    profiles.Progress
+		want string
+	}{
+		// Before --start-at: whole seconds left, rounded up.
+		{profiles.Progress{Elapsed: -11500 * time.Millisecond, Phase: "waiting for --start-at"}, "waiting: starting in 12 s"},
+		{profiles.Progress{Elapsed: -time.Millisecond, Phase: "waiting for --start-at"}, "waiting: starting in 1 s"},
+		// The last tick of the wait may come just after the start.
+		{profiles.Progress{Elapsed: time.Millisecond, Phase: "waiting for --start-at"}, "waiting: starting now"},
+		{profiles.Progress{Elapsed: time.Second, VUs: 3, Target: 5, Phase: "logging in"}, "logging in: VUs 3/5  sessions 0"},
+		{profiles.Progress{Elapsed: 2 * time.Second, VUs: 5, Target: 5}, "running: VUs 5/5  sessions 0"},
+		{profiles.Progress{Elapsed: 10 * time.Second, VUs: 2, Phase: "stopping"}, "stopping: 2 VUs finishing  sessions 0"},
+	}
+	for _, tc := range tests {
+		if got := statusLine(tc.p); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("statusLine(%+v) = %q, want it to start with %q", tc.p, got, tc.want)
+		}
 	}
 }
