@@ -51,10 +51,10 @@ type Env struct {
 	idLogin      int
 	idLogout     int
 
-	cookiePrefix string   // Session.Cookie + "=", for spotting its Set-Cookie without allocating
-	rewriteParam string   // ";" + lower-case cookie name + "=": the URL-rewritten id's path parameter
+	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	rewriteParam string // ";" + lower-case cookie name + "=": the URL-rewritten id's path parameter
 	rejections   []rejection
-	loginForm    []byte // tomcat-form: what marks the login form in a page (a lost session shows it again)
+	loginForm    []byte   // tomcat-form: what marks the login form in a page (a lost session shows it again)
 	respHeaders  []string // the response headers VUs read (pool.Hooks.Headers)
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs

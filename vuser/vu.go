@@ -57,8 +57,8 @@ type VU struct {
 
 	hop0Status int    // the first response of the last exchange (before redirects)
 	hop0Loc    string // and its Location, if a redirect
-	noFollow     bool // the current request must not follow redirects
-	admitted     bool // the VU holds a slot of env.gate (see enter)
+	noFollow   bool   // the current request must not follow redirects
+	admitted   bool   // the VU holds a slot of env.gate (see enter)
 
 	body    []byte  // the last response's body (up to MaxBody); from env.bufs, given back by release
 	bodyBuf *[]byte // what body came from: pooled as a pointer, so putting it back allocates nothing
