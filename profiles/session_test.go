@@ -1,0 +1,265 @@
+package profiles_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/profiles"
+)
+
+// stormPlan logs in with Basic auth to a server that refuses it.
+const stormPlan = `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: wrong}}
+session: {login: basic, retry_login: 1s}
+scenario: [{name: me, get: /api/me}]
+think: %s
+load: {vus: 5, duration: 6s}
+`
+
+// A server answering 401 to every Basic request gets at most a few
+// requests per VU (the back-off of retry_login: 1s doubles), not a storm;
+// every one is an error, no VU counts as logged in, and the run ends on
+// time though VUs wait on their back-off (think 500ms parks the VUs
+// between steps; 0s keeps them on their goroutines).
+func TestBasicRefusedNoStorm(t *testing.T) {
+	for _, think := range []string{"500ms", "0s"} {
+		t.Run(think, func(t *testing.T) {
+			var requests atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				w.Header().Set("WWW-Authenticate", `Basic realm="app"`)
+				w.WriteHeader(http.StatusUnauthorized)
+			}))
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			p := plan(t, u, fmt.Sprintf(stormPlan, think))
+			start := time.Now()
+			res := run(t, p)
+			took := time.Since(start)
+			n := requests.Load()
+			t.Logf("server counted %d requests in %s; totals %d requests, %d errors %v; sessions %+v",
+				n, took.Round(time.Millisecond), res.Totals.Requests, res.Totals.Errors, res.Totals.ErrorsByKind, res.Sessions)
+			if n == 0 || n > 5*(6+2) {
+				t.Errorf("server counted %d requests, want 1..%d", n, 5*(6+2))
+			}
+			if res.Totals.Requests != n || res.Totals.Errors != n {
+				t.Errorf("results: %d requests, %d errors; want %d and an error rate of 100%%", res.Totals.Requests, res.Totals.Errors, n)
+			}
+			if got := res.Totals.ErrorsByKind["unauthorized"]; got != n {
+				t.Errorf("unauthorized errors = %d, want %d", got, n)
+			}
+			if s := res.Sessions; s.Established != 0 || s.LoginFailures == 0 {
+				t.Errorf("sessions %+v: want none established, login failures counted", s)
+			}
+			if took > 9*time.Second {
+				t.Errorf("the run took %s: VUs waiting on back-off must stop with it", took)
+			}
+		})
+	}
+}
+
+// cookieApp is a form-login app (Spring style: GET the form with a CSRF
+// field, POST it, a redirect to the app's home) under prefix, whose
+// session cookie is scoped to Path=prefix+"/", and that on every API
+// answer either sends the same cookie again (resend) or gives the
+// session a new id (rotate), counting what it did and every request it
+// refused.
+type cookieApp struct {
+	prefix string
+	rotate bool
+
+	mu       sync.Mutex
+	sessions map[string]bool // id -> authenticated
+	next     int
+	rotated  atomic.Int64
+	refused  atomic.Int64
+	logins   atomic.Int64
+}
+
+func (a *cookieApp) newID() string {
+	a.next++
+	return fmt.Sprintf("S%08d", a.next)
+}
+
+func (a *cookieApp) setCookie(w http.ResponseWriter, id string) {
+	w.Header().Add("Set-Cookie", "JSESSIONID="+id+"; Path="+a.prefix+"/; HttpOnly")
+}
+
+func (a *cookieApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, _ := r.Cookie("JSESSIONID")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, auth := "", false
+	if c != nil {
+		if v, ok := a.sessions[c.Value]; ok {
+			id, auth = c.Value, v
+		}
+	}
+	switch p := strings.TrimPrefix(r.URL.Path, a.prefix); {
+	case p == "/login" && r.Method == http.MethodGet:
+		if id == "" {
+			id = a.newID()
+			a.sessions[id] = false
+			a.setCookie(w, id)
+		}
+		fmt.Fprint(w, `<form method="post"><input name="_csrf" type="hidden" value="tok"/></form>`)
+	case p == "/login" && r.Method == http.MethodPost:
+		if id == "" || r.FormValue("password") != "secret" {
+			http.Redirect(w, r, a.prefix+"/login?error", http.StatusFound)
+			return
+		}
+		delete(a.sessions, id)
+		id = a.newID()
+		a.sessions[id] = true
+		a.setCookie(w, id)
+		a.logins.Add(1)
+		http.Redirect(w, r, a.prefix+"/", http.StatusFound)
+	case !auth:
+		a.refused.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	case p == "/":
+		fmt.Fprint(w, "home")
+	default:
+		if a.rotate {
+			delete(a.sessions, id)
+			id = a.newID()
+			a.sessions[id] = true
+			a.rotated.Add(1)
+		}
+		a.setCookie(w, id)
+		fmt.Fprint(w, `{"ok":true}`)
+	}
+}
+
+const cookiePlan = `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, login_path: PREFIX/login, end: abandon}
+scenario:
+  - {name: a, get: PREFIX/api/a, check: {status: 200}}
+  - {name: b, get: PREFIX/api/b, check: {status: 200}}
+think: 5ms
+load: {vus: 3, duration: 1s}
+`
+
+// A server that sends the session cookie again on every answer, or
+// gives the session a new id on every answer, keeps the VUs' sessions:
+// no relogin, no session_lost, and rotated_by_server is the server's own
+// count of rotations. The cookie is scoped to Path=/app under a target
+// at the server's root.
+func TestCookiesKeptAsABrowser(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		prefix string
+		rotate bool
+	}{
+		{"resend", "", false},
+		{"rotate", "", true},
+		{"path-app-resend", "/app", false},
+		{"path-app-rotate", "/app", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := &cookieApp{prefix: c.prefix, rotate: c.rotate, sessions: map[string]bool{}}
+			srv := httptest.NewServer(app)
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			p := plan(t, u, strings.ReplaceAll(cookiePlan, "PREFIX", c.prefix))
+			res := run(t, p)
+			s := res.Sessions
+			t.Logf("sessions %+v; errors %v; server: %d logins, %d rotations, %d refused", s, res.ErrorsByKind, app.logins.Load(), app.rotated.Load(), app.refused.Load())
+			if s.Relogins != 0 || res.ErrorsByKind["session_lost"] != 0 || res.Totals.Errors != 0 || app.refused.Load() != 0 {
+				t.Errorf("relogins %d, session_lost %d, errors %d, server refused %d: want all 0",
+					s.Relogins, res.ErrorsByKind["session_lost"], res.Totals.Errors, app.refused.Load())
+			}
+			if s.Established != 3 || app.logins.Load() != 3 {
+				t.Errorf("established %d, server logins %d: want 3", s.Established, app.logins.Load())
+			}
+			if s.RotatedByServer != app.rotated.Load() {
+				t.Errorf("rotated_by_server = %d, server rotated %d times", s.RotatedByServer, app.rotated.Load())
+			}
+			if res.Totals.Requests < 30 {
+				t.Errorf("%d requests: want the VUs working", res.Totals.Requests)
+			}
+		})
+	}
+}
+
+// Spring's maximumSessions(1) with maxSessionsPreventsLogin on the demo
+// target: of three VUs logging in as the same user, the first gets the
+// session and the others are refused (sessions.rejected, errors
+// session_rejected equal to the target's count), not login failures.
+func TestSpringMaxSessionsPreventsLogin(t *testing.T) {
+	t.Parallel()
+	tg, u := startTarget(t, target.Config{Users: 5, MaxSessionsPerUser: 1})
+	p := plan(t, u, `
+target: TARGET
+users: {template: {username: user1, password: secret}}
+session: {login: spring-form, end: abandon, retry_login: 1s}
+scenario: [{name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}]
+think: 100ms
+load: {vus: 3, duration: 2s}
+`)
+	res := run(t, p)
+	st := tg.Stats()
+	s := res.Sessions
+	t.Logf("sessions %+v, errors %v, target %+v", s, res.ErrorsByKind, st)
+	if s.Rejected != 2 || s.LoginFailures != 0 || s.Established != 1 {
+		t.Errorf("sessions %+v: want 1 established, 2 rejected, 0 login failures", s)
+	}
+	if st.UserSessionRejected == 0 || res.ErrorsByKind["session_rejected"] != st.UserSessionRejected {
+		t.Errorf("session_rejected errors %d, target refused %d logins: want equal, > 0", res.ErrorsByKind["session_rejected"], st.UserSessionRejected)
+	}
+	if st.LoginFailures != 0 || res.ErrorsByKind["login_failed"] != 0 {
+		t.Errorf("target login failures %d, login_failed %d: want 0", st.LoginFailures, res.ErrorsByKind["login_failed"])
+	}
+}
+
+// The plan keys of the session life cycle: back-off, re-login rate, the
+// login redirect, URL rewriting and what a refusal looks like.
+func TestSessionKeys(t *testing.T) {
+	t.Parallel()
+	p, err := profiles.Parse("p.yaml", []byte(`
+target: http://127.0.0.1:1/shop
+users: {template: {username: u, password: p}}
+load: {vus: 1, duration: 1s}
+session:
+  login: spring-form
+  retry_login: 2s
+  retry_login_max: 30s
+  relogins_per_minute: 3
+  follow_login_redirect: false
+  url_rewriting: true
+  rejected: [tomcat, {redirect: "/login?error=expired"}, {status: 503, body_contains: busy}]
+scenario: [{name: a, get: /a}]
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Script.Session
+	if s.RetryLogin != 2*time.Second || s.RetryLoginMax != 30*time.Second || s.ReloginsPerMinute != 3 ||
+		!s.StopAtLoginRedirect || !s.URLRewriting || len(s.Rejected) != 3 ||
+		s.Rejected[1].Redirect != "/login?error=expired" || s.Rejected[2].Status != 503 || s.Rejected[2].BodyContains != "busy" {
+		t.Errorf("session = %+v", s)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"session: {login: tomcat-form, protected_path: /p/index.jsp, end: logout}", "p.yaml:3:66: session.end: end: logout with login: tomcat-form needs session.logout_path"},
+		{"session: {login: tomcat-form, protected_path: /p/index.jsp}", "p.yaml:3:18: session: end: logout with login: tomcat-form needs session.logout_path"},
+		{"session: {login: basic, relogins_per_minute: 0}", "p.yaml:3:46: session.relogins_per_minute: expected a whole number of at least 1"},
+		{"session: {login: basic, retry_login: 2s, retry_login_max: 1s}", "p.yaml:3:59: session.retry_login_max: 1s is shorter than retry_login (2s)"},
+		{"session: {login: basic, rejected: jetty}", "p.yaml:3:35: session.rejected: expected tomcat, spring, {status, body_contains} or {redirect, body_contains}, got \"jetty\""},
+	} {
+		_, err := profiles.Parse("p.yaml", []byte("target: http://127.0.0.1:1\nscenario: [{name: a, get: /a}]\n"+c.text+"\nusers: {template: {username: u, password: p}}\nload: {vus: 1, duration: 1s}\n"), t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.text, err, c.want)
+		}
+	}
+}
