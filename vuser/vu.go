@@ -312,8 +312,7 @@ func (v *VU) LoginRetry(ctx context.Context) bool {
 // It reports false, at once, when the run stops or aborts meanwhile.
 func (v *VU) backoff(ctx context.Context) bool {
 	if !v.started {
-		v.started = true
-		return true
+		return true // Login marks it
 	}
 	sess := &v.env.script.Session
 	var d time.Duration
@@ -480,8 +479,8 @@ func (v *VU) thinkTime() time.Duration {
 // session goes on under it (counted as rotated_by_server); the same value
 // sent again is nothing.
 func (v *VU) lost(r *result) bool {
-	if !v.loggedIn || r.err != nil {
-		return false
+	if !v.loggedIn || r.err != nil || v.env.script.Login.Kind == LoginNone || v.env.script.Login.Kind == "" {
+		return false // no login, no session to lose
 	}
 	switch {
 	case r.status == http.StatusUnauthorized:
@@ -648,7 +647,7 @@ func (v *VU) Login(ctx context.Context) error {
 			defer v.leave()
 		}
 	}
-	v.proven, v.pending, v.sessionVal = false, false, ""
+	v.started, v.proven, v.pending, v.sessionVal = true, false, false, ""
 	if s.Session.URLRewriting {
 		v.rewriteID = "" // a new login starts a new session
 	}
