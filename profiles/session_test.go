@@ -263,3 +263,32 @@ scenario: [{name: a, get: /a}]
 		}
 	}
 }
+
+// A run whose server gauge (the Tomcat manager's JMX proxy) answers 401
+// asks it once, never again, and says why in the results.
+func TestServerGaugeRefusedOnce(t *testing.T) {
+	t.Parallel()
+	var polls atomic.Int64
+	mgr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(mgr.Close)
+	_, u := startTarget(t, target.Config{Users: 2})
+	p := plan(t, u, strings.ReplaceAll(`
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form, end: abandon}
+scenario: [{name: me, get: /api/me, headers: {Accept: application/json}}]
+think: 100ms
+load: {vus: 2, duration: 3s}
+server: {url: MANAGER/manager, context: /shop, interval: 100ms}
+`, "MANAGER", mgr.URL))
+	res := run(t, p)
+	if n := polls.Load(); n != 1 {
+		t.Errorf("the manager was asked %d times, want 1", n)
+	}
+	if res.Server == nil || !strings.Contains(res.Server.Stopped, "401") {
+		t.Errorf("server result %+v: want it stopped at the 401, saying so", res.Server)
+	}
+}
