@@ -1,10 +1,12 @@
 package profiles_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,5 +292,162 @@ server: {url: MANAGER/manager, context: /shop, interval: 100ms}
 	}
 	if res.Server == nil || !strings.Contains(res.Server.Stopped, "401") {
 		t.Errorf("server result %+v: want it stopped at the 401, saying so", res.Server)
+	}
+}
+
+// cookielessApp is Tomcat's FORM login with cookies="false": the session
+// id travels only as ;jsessionid= in URLs (the form's action, the 303 to
+// the saved request, the links of pages).
+type cookielessApp struct {
+	mu       sync.Mutex
+	sessions map[string]bool // id -> authenticated
+	next     int
+	refused  atomic.Int64
+}
+
+func (a *cookielessApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	path, id, _ := strings.Cut(r.URL.Path, ";jsessionid=")
+	auth, known := a.sessions[id]
+	newSession := func() string {
+		a.next++
+		id := fmt.Sprintf("CL%06dXYZ", a.next)
+		a.sessions[id] = false
+		return id
+	}
+	switch {
+	case path == "/app/j_security_check" && known && r.FormValue("j_password") == "secret":
+		delete(a.sessions, id)
+		nid := newSession()
+		a.sessions[nid] = true
+		w.Header().Set("Location", "/app/protected;jsessionid="+nid)
+		w.WriteHeader(http.StatusSeeOther)
+	case path == "/app/protected" && auth:
+		fmt.Fprintf(w, `You are logged in. <a href="protected;jsessionid=%s?logoff=true">log off</a>`, id)
+	default:
+		if path != "/app/protected" {
+			a.refused.Add(1)
+		}
+		fmt.Fprintf(w, `<form method="POST" action="j_security_check;jsessionid=%s"></form>`, newSession())
+	}
+}
+
+// With url_rewriting a VU keeps a cookieless session: it takes the id
+// from the login form and the 303, sends it on every request, counts its
+// session as Tomcat made it, and the debug dump never shows the id.
+func TestURLRewritingLogin(t *testing.T) {
+	t.Parallel()
+	app := &cookielessApp{sessions: map[string]bool{}}
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	p := plan(t, u, `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: tomcat-form, protected_path: /app/protected, end: abandon, url_rewriting: true}
+scenario: [{name: page, get: /app/protected, check: {status: 200, body_contains: "logged in"}}]
+think: 20ms
+load: {vus: 2, duration: 1s}
+`)
+	var dump strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{Debug: &syncWriter{w: &dump}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Sessions
+	if !s.Known() || s.Established != 2 || s.Unique != 2 || s.RotatedOnLogin != 2 || s.Relogins != 0 || res.Totals.Errors != 0 {
+		t.Errorf("sessions %+v, errors %v: want 2 established, unique, rotated on login; no relogins or errors", s, res.ErrorsByKind)
+	}
+	if e := endpoint(t, res, "page"); e.Requests < 10 {
+		t.Errorf("page: %d requests", e.Requests)
+	}
+	if app.next != 4 || app.refused.Load() != 0 {
+		t.Errorf("the app made %d sessions (want 4: one before and one after each login), refused %d requests", app.next, app.refused.Load())
+	}
+	if d := dump.String(); !strings.Contains(d, "jsessionid=<hash ") || strings.Contains(d, "XYZ") {
+		t.Errorf("debug dump (%d bytes) shows a session id:\n%s", len(d), d)
+	}
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// refusingLogin is a Spring-like login that refuses every session: with
+// a redirect to /login?error=expired, or a 503 saying "busy".
+func refusingLogin(redirect bool, refusals *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/login":
+			http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "PRE" + strconv.Itoa(int(refusals.Load())), Path: "/"})
+			fmt.Fprint(w, `<form method="post"><input name="_csrf" type="hidden" value="tok"/></form>`)
+		case r.Method == http.MethodPost && r.URL.Path == "/login":
+			refusals.Add(1)
+			if redirect {
+				http.Redirect(w, r, "/login?error=expired", http.StatusFound)
+				return
+			}
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+}
+
+// session.rejected declares what a refusal looks like: so declared, the
+// server's answers count as rejected sessions, not login failures;
+// undeclared, the same answers are login failures.
+func TestDeclaredRejections(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name     string
+		redirect bool
+		rejected string // the session.rejected value, "" for none
+	}{
+		{"redirect", true, `{redirect: "/login?error=expired"}`},
+		{"status", false, `{status: 503, body_contains: busy}`},
+		{"redirect-undeclared", true, ""},
+		{"status-undeclared", false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var refusals atomic.Int64
+			srv := httptest.NewServer(refusingLogin(c.redirect, &refusals))
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			sess := "{login: spring-form, end: abandon, retry_login: 200ms}"
+			if c.rejected != "" {
+				sess = "{login: spring-form, end: abandon, retry_login: 200ms, rejected: " + c.rejected + "}"
+			}
+			p := plan(t, u, `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: `+sess+`
+scenario: [{name: me, get: /api/me}]
+load: {vus: 2, duration: 1s}
+`)
+			res := run(t, p)
+			s, n := res.Sessions, refusals.Load()
+			t.Logf("sessions %+v, errors %v, server refused %d", s, res.ErrorsByKind, n)
+			if n == 0 {
+				t.Fatal("no login reached the server")
+			}
+			if c.rejected != "" && (s.Rejected != 2 || s.LoginFailures != 0 || res.ErrorsByKind["session_rejected"] != n) {
+				t.Errorf("declared: sessions %+v, session_rejected %d; want 2 VUs rejected, %d refused logins, no login failures", s, res.ErrorsByKind["session_rejected"], n)
+			}
+			if c.rejected == "" && (s.Rejected != 0 || s.LoginFailures != n) {
+				t.Errorf("undeclared: sessions %+v; want %d login failures, none rejected", s, n)
+			}
+		})
 	}
 }
