@@ -107,26 +107,23 @@ type SessionCounts struct {
 func (c SessionCounts) Known() bool { return c.Established == 0 || c.Unseen < c.Established }
 
 // sessionCountsJSON is SessionCounts as results.json spells it: Unique
-// and RotatedOnLogin null when unknown, with a note saying why.
+// and RotatedOnLogin null when unknown, with a note saying why. The
+// other fields are SessionCounts' own (embedded: a field added there is
+// written too).
 type sessionCountsJSON struct {
-	Established     int64  `json:"established"`
-	Unique          *int64 `json:"unique"`
-	RotatedOnLogin  *int64 `json:"rotated_on_login"`
-	LoginFailures   int64  `json:"login_failures"`
-	Rejected        int64  `json:"rejected"`
-	Relogins        int64  `json:"relogins"`
-	Expired         int64  `json:"expired"`
-	Held            int64  `json:"held"`
-	RotatedByServer int64  `json:"rotated_by_server"`
-	Unseen          int64  `json:"unseen,omitempty"`
-	Note            string `json:"note,omitempty"`
+	sessionCountsFields
+	Unique         *int64 `json:"unique"`
+	RotatedOnLogin *int64 `json:"rotated_on_login"`
+	Note           string `json:"note,omitempty"`
 }
+
+// sessionCountsFields is SessionCounts without its JSON methods.
+type sessionCountsFields SessionCounts
 
 // MarshalJSON writes unique and rotated_on_login as null, with a note,
 // when no session token could be seen (see Known).
 func (c SessionCounts) MarshalJSON() ([]byte, error) {
-	j := sessionCountsJSON{Established: c.Established, LoginFailures: c.LoginFailures, Rejected: c.Rejected,
-		Relogins: c.Relogins, Expired: c.Expired, Held: c.Held, RotatedByServer: c.RotatedByServer, Unseen: c.Unseen}
+	j := sessionCountsJSON{sessionCountsFields: sessionCountsFields(c)}
 	if c.Known() {
 		j.Unique, j.RotatedOnLogin = &c.Unique, &c.RotatedOnLogin
 	} else {
@@ -141,8 +138,7 @@ func (c *SessionCounts) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*c = SessionCounts{Established: j.Established, LoginFailures: j.LoginFailures, Rejected: j.Rejected,
-		Relogins: j.Relogins, Expired: j.Expired, Held: j.Held, RotatedByServer: j.RotatedByServer, Unseen: j.Unseen}
+	*c = SessionCounts(j.sessionCountsFields)
 	if j.Unique != nil {
 		c.Unique = *j.Unique
 	}

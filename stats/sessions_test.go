@@ -42,7 +42,7 @@ func TestSessionsCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"established":62,"unique":60,"rotated_on_login":60,"login_failures":5,"rejected":5,"relogins":10,"expired":10,"held":52,"rotated_by_server":0}`
+	const wantJSON = `{"established":62,"login_failures":5,"rejected":5,"relogins":10,"expired":10,"held":52,"rotated_by_server":0,"unique":60,"rotated_on_login":60}`
 	if string(b) != wantJSON {
 		t.Errorf("json %s, want %s", b, wantJSON)
 	}
