@@ -2,7 +2,9 @@
 // behaves like a Spring Security form-login app on Tomcat. Sessions are
 // JSESSIONID cookies (32 uppercase hex characters) that change on login,
 // the login form carries a masked CSRF token, the session cap answers like
-// Tomcat's maxActiveSessions, and idle sessions expire. It is fast and
+// Tomcat's maxActiveSessions, a per-user cap like Spring Security's
+// maximumSessions with maxSessionsPreventsLogin (Config.MaxSessionsPerUser),
+// and idle sessions expire. It is fast and
 // keeps per-session memory small, so it can hold 100,000 sessions.
 //
 // Endpoints: GET/POST /login, GET /, POST /logout, GET /api/me,
