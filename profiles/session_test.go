@@ -78,11 +78,14 @@ func TestBasicRefusedNoStorm(t *testing.T) {
 type cookieApp struct {
 	prefix string
 	rotate bool
+	drop   int // every drop-th API answer ends the session and deletes its cookie (0: never)
 
 	mu       sync.Mutex
 	sessions map[string]bool // id -> authenticated
 	next     int
 	rotated  atomic.Int64
+	dropped  atomic.Int64
+	api      int
 	refused  atomic.Int64
 	logins   atomic.Int64
 }
@@ -131,6 +134,14 @@ func (a *cookieApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/":
 		fmt.Fprint(w, "home")
 	default:
+		a.api++
+		if a.drop > 0 && a.api%a.drop == 0 {
+			delete(a.sessions, id)
+			a.dropped.Add(1)
+			w.Header().Add("Set-Cookie", "JSESSIONID=; Path="+a.prefix+"/; Max-Age=0")
+			fmt.Fprint(w, `{"ok":true}`)
+			return
+		}
 		if a.rotate {
 			delete(a.sessions, id)
 			id = a.newID()
@@ -449,5 +460,24 @@ load: {vus: 2, duration: 1s}
 				t.Errorf("undeclared: sessions %+v; want %d login failures, none rejected", s, n)
 			}
 		})
+	}
+}
+
+// A server that deletes the session cookie (Max-Age=0) has ended the
+// session: each deletion is a lost session, and the VU logs in again.
+func TestDeletedCookieIsALoss(t *testing.T) {
+	t.Parallel()
+	app := &cookieApp{prefix: "/app", drop: 7, sessions: map[string]bool{}}
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	res := run(t, plan(t, u, strings.ReplaceAll(cookiePlan, "PREFIX", "/app")))
+	s, dropped := res.Sessions, app.dropped.Load()
+	t.Logf("sessions %+v, errors %v, server dropped %d sessions", s, res.ErrorsByKind, dropped)
+	if dropped == 0 || s.Relogins != dropped || res.ErrorsByKind["session_lost"] != dropped || s.Expired != dropped {
+		t.Errorf("server dropped %d sessions; relogins %d, session_lost %d, expired %d: want all equal", dropped, s.Relogins, res.ErrorsByKind["session_lost"], s.Expired)
+	}
+	if app.refused.Load() != 0 {
+		t.Errorf("the server refused %d requests: the VU went on with a deleted session", app.refused.Load())
 	}
 }
