@@ -39,6 +39,7 @@ const (
 	Canceled             // canceled: the run stopped the request
 	HeaderTooLarge       // header_too_large: response headers over the transport's cap (pool.Options.MaxResponseHeaderBytes)
 	CookieRejected       // cookie_rejected: a Set-Cookie a browser would refuse: malformed, oversized, over the per-user count, for another domain
+	Unauthorized         // unauthorized: the session was refused again after a re-login, or a fresh login's session was refused at once (wrong credentials)
 	Other                // other: anything else
 	NumKinds             // the number of kinds; not a kind
 )
@@ -60,6 +61,7 @@ var kindNames = [NumKinds]string{
 	Canceled:        "canceled",
 	HeaderTooLarge:  "header_too_large",
 	CookieRejected:  "cookie_rejected",
+	Unauthorized:    "unauthorized",
 	Other:           "other",
 }
 

@@ -273,10 +273,10 @@ func TestKindNames(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %v, %v; want %v, true", s, got, ok, k)
 		}
 	}
-	if got := NumKinds.String(); got != "kind(17)" {
+	if got := NumKinds.String(); got != "kind(18)" {
 		t.Errorf("NumKinds.String() = %q", got)
 	}
-	if _, ok := ParseKind("kind(17)"); ok {
+	if _, ok := ParseKind("kind(18)"); ok {
 		t.Error("ParseKind accepted an unknown name")
 	}
 	if ConnectRefused.String() != "connect_refused" || SessionLost.String() != "session_lost" {
