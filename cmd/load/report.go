@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -69,41 +72,90 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
-	var maxRegress string
+	var (
+		maxRegress string
+		baselines  []string
+		opt        stats.CompareOptions
+		junit      string
+	)
 	c := &cobra.Command{
-		Use:   "compare BASE.json NEW.json",
-		Short: "Compare a run with a base run; exit 99 on regression",
+		Use:   "compare BASE.json NEW.json | compare --baseline A.json B.json C.json... NEW.json",
+		Short: "Compare a run with a base run (or the median of several); exit 99 on regression",
 		Long: "compare shows every endpoint of two saved runs side by side (requests, rps, error rate,\n" +
 			"p50..p99.9, mean, max) with the relative change, percentiles computed from the embedded\n" +
-			"histograms. Changes beyond --max-regress are regressions: exit code 99.",
-		Args: cobra.ExactArgs(2),
+			"histograms: service time with service time, corrected latency with corrected.\n" +
+			"Always judged: the error rate (up 0.1pp), each endpoint's requests and the run's\n" +
+			"iterations (down 10%; a vanished endpoint regresses) and p99 (up 10%); --max-regress\n" +
+			"changes these or adds metrics. A latency is judged only with --min-samples in both runs,\n" +
+			"and an error rate or latency regresses only when its confidence intervals in the two\n" +
+			"runs do not overlap. With --baseline, every file but the last is a base run and the\n" +
+			"base is their median. Runs of different plans are refused (exit 2) unless --force.\n" +
+			"Exit code 99 on a regression.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			tol, err := stats.ParseTolerances(maxRegress)
-			if err != nil {
-				return badInput(err)
+			paths := append(slices.Clone(baselines), args...)
+			if len(baselines) == 0 && len(args) != 2 {
+				return badInput(fmt.Errorf("compare: expected BASE.json NEW.json (or --baseline A.json B.json... NEW.json), got %d files", len(args)))
 			}
-			base, err := readResultsFile(args[0])
-			if err != nil {
-				return err
+			if maxRegress != "" {
+				tol, err := stats.ParseTolerances(maxRegress)
+				if err != nil {
+					return badInput(err)
+				}
+				opt.Tolerances = tol
 			}
-			next, err := readResultsFile(args[1])
-			if err != nil {
-				return err
+			if opt.MinSamples < 1 {
+				return badInput(fmt.Errorf("--min-samples %d: expected a positive count", opt.MinSamples))
 			}
-			cmp, err := stats.Compare(base, next, tol)
+			if opt.Confidence <= 0 || opt.Confidence >= 1 {
+				return badInput(fmt.Errorf("--confidence %g: expected a level between 0 and 1, e.g. 0.95", opt.Confidence))
+			}
+			runs := make([]*stats.Results, len(paths))
+			for i, p := range paths {
+				r, err := readResultsFile(p)
+				if err != nil {
+					return err
+				}
+				runs[i] = r
+			}
+			cmp, err := stats.Compare(runs[:len(runs)-1], runs[len(runs)-1], opt)
 			if err != nil {
 				return badInput(err)
 			}
 			if err := cmp.Write(stdout); err != nil {
 				return &exitError{code: exitRunError, err: err}
 			}
+			if junit != "" {
+				if err := writeFileWith(junit, func(w io.Writer) error { return stats.WriteCompareJUnit(w, cmp) }); err != nil {
+					return &exitError{code: exitRunError, err: err}
+				}
+			}
 			if cmp.Regressions > 0 {
-				return &exitError{code: exitThresholds, err: fmt.Errorf("%d regressions against %s", cmp.Regressions, args[0])}
+				return &exitError{code: exitThresholds, err: fmt.Errorf("%d regressions against %s", cmp.Regressions, strings.Join(paths[:len(paths)-1], ", "))}
 			}
 			return nil
 		},
 	}
-	c.Flags().StringVar(&maxRegress, "max-regress", "p99=10%,errors=0.1pp",
-		"tolerances: METRIC=N% (p50, p90, p95, p99, p99.9, mean, max, rps, errors) or errors=Npp")
+	c.Flags().StringVar(&maxRegress, "max-regress", "",
+		"tolerances laid over the defaults p99=10%,errors=0.1pp,requests=10%,iterations=10%: METRIC=N% (p50, p90, p95, p99, p99.9, mean, max, rps, requests, iterations, errors) or errors=Npp")
+	c.Flags().StringArrayVar(&baselines, "baseline", nil, "base runs: compare the last file with the median of this one and every other file before it")
+	c.Flags().Int64Var(&opt.MinSamples, "min-samples", stats.DefaultMinSamples, "fewest samples a latency needs in both runs to be judged")
+	c.Flags().Float64Var(&opt.Confidence, "confidence", stats.DefaultConfidence, "confidence level of the intervals compared")
+	c.Flags().BoolVar(&opt.Force, "force", false, "compare runs of different plans or load shapes")
+	c.Flags().StringVar(&junit, "junit", "", "write the verdicts as JUnit XML here, for CI")
 	return c
+}
+
+// writeFileWith writes path through write, replacing it only when all went well.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(write(fh), fh.Close()); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
 }
