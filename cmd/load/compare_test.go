@@ -185,7 +185,7 @@ func TestCompareCLI(t *testing.T) {
 			failed[c.Name] = true
 		}
 	}
-	if suite.Failures != len(failed) || !failed["catalog p99"] || !failed["total p99"] || failed["total errors"] {
+	if suite.Failures != len(failed) || !failed["catalog p99"] || failed["total p99"] || failed["total errors"] {
 		t.Errorf("junit: %d failures %v\n%s", suite.Failures, failed, raw)
 	}
 }

@@ -84,6 +84,8 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 		Long: "compare shows every endpoint of two saved runs side by side (requests, rps, error rate,\n" +
 			"p50..p99.9, mean, max) with the relative change, percentiles computed from the embedded\n" +
 			"histograms: service time with service time, corrected latency with corrected.\n" +
+			"Latencies are judged per endpoint (the totals' mix is shown only), and rise by at\n" +
+			"least --min-change to regress.\n" +
 			"Always judged: the error rate (up 0.1pp), each endpoint's requests and the run's\n" +
 			"iterations (down 10%; a vanished endpoint regresses) and p99 (up 10%); --max-regress\n" +
 			"changes these or adds metrics. A latency is judged only with --min-samples in both runs,\n" +
@@ -106,6 +108,9 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 			}
 			if opt.MinSamples < 1 {
 				return badInput(fmt.Errorf("--min-samples %d: expected a positive count", opt.MinSamples))
+			}
+			if opt.MinChange <= 0 {
+				return badInput(fmt.Errorf("--min-change %s: expected a positive duration", opt.MinChange))
 			}
 			if opt.Confidence <= 0 || opt.Confidence >= 1 {
 				return badInput(fmt.Errorf("--confidence %g: expected a level between 0 and 1, e.g. 0.95", opt.Confidence))
@@ -141,6 +146,7 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 	c.Flags().StringArrayVar(&baselines, "baseline", nil, "base runs: compare the last file with the median of this one and every other file before it")
 	c.Flags().Int64Var(&opt.MinSamples, "min-samples", stats.DefaultMinSamples, "fewest samples a latency needs in both runs to be judged")
 	c.Flags().Float64Var(&opt.Confidence, "confidence", stats.DefaultConfidence, "confidence level of the intervals compared")
+	c.Flags().DurationVar(&opt.MinChange, "min-change", stats.DefaultMinChange, "least a latency must rise to regress, whatever its tolerance")
 	c.Flags().BoolVar(&opt.Force, "force", false, "compare runs of different plans or load shapes")
 	c.Flags().StringVar(&junit, "junit", "", "write the verdicts as JUnit XML here, for CI")
 	return c
