@@ -226,6 +226,19 @@ func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, 
 			c.Notes = append(c.Notes, note)
 		}
 	}
+	for i, r := range append(slices.Clone(bases), next) {
+		if r.Generator == nil {
+			continue
+		}
+		who := "new"
+		if i < len(bases) {
+			who = "base"
+		}
+		for _, w := range r.Generator.Warnings {
+			// Its latencies may be the generator's own delays.
+			c.Notes = append(c.Notes, who+" run's generator: "+w)
+		}
+	}
 	var names []string
 	for _, r := range append(slices.Clone(bases), next) {
 		for _, e := range r.Endpoints {

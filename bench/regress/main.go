@@ -124,6 +124,9 @@ load: {rate: %d/s, duration: %s, preallocated_vus: 100, max_vus: %d}
 			}
 			fmt.Printf("run %d %-18s requests %6d  errors %5d  p99 %7.1f ms  corrected p99 %7.1f ms ", i+1, faultNames[k],
 				res.Totals.Requests, res.Totals.Errors, res.Totals.Latency.P99, corrected(res))
+			if g := res.Generator; g != nil {
+				fmt.Printf(" cpu %3.0f%% lag p99 %5.1f ms ", 100*g.CPUUtil, g.ScheduleLagP99Ms)
+			}
 			for _, e := range res.Endpoints {
 				fmt.Printf(" %s %d/%.1f", e.Name, e.Requests, e.Latency.P99)
 			}
