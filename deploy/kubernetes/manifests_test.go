@@ -25,6 +25,7 @@ type manifests struct {
 	configMaps map[string]*corev1.ConfigMap
 	secrets    map[string]*corev1.Secret
 	claims     map[string]*corev1.PersistentVolumeClaim
+	pods       map[string]*corev1.Pod
 }
 
 // render substitutes the placeholders the README's sed substitutes, as a
@@ -39,7 +40,7 @@ func render(text, run, startAt string) string {
 func decode(t *testing.T, run string) manifests {
 	t.Helper()
 	m := manifests{jobs: map[string]*batchv1.Job{}, configMaps: map[string]*corev1.ConfigMap{},
-		secrets: map[string]*corev1.Secret{}, claims: map[string]*corev1.PersistentVolumeClaim{}}
+		secrets: map[string]*corev1.Secret{}, claims: map[string]*corev1.PersistentVolumeClaim{}, pods: map[string]*corev1.Pod{}}
 	files, _ := filepath.Glob("*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no manifests")
@@ -77,6 +78,9 @@ func decode(t *testing.T, run string) manifests {
 			case "v1 PersistentVolumeClaim":
 				c := &corev1.PersistentVolumeClaim{}
 				obj, name, keep = c, &c.Name, func() { m.claims[c.Name] = c }
+			case "v1 Pod":
+				p := &corev1.Pod{}
+				obj, name, keep = p, &p.Name, func() { m.pods[p.Name] = p }
 			default:
 				t.Fatalf("%s doc %d: apiVersion %q kind %q: not a kind these manifests use", f, i, meta.APIVersion, meta.Kind)
 			}
@@ -209,6 +213,13 @@ func TestManifests(t *testing.T) {
 	}
 	if !slices.ContainsFunc(steps[2].VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == "/plan/plan.yaml" }) {
 		t.Errorf("merge Job thresholds step: the plan is not mounted")
+	}
+
+	// The pod that copies the results off the volume sees the same folder.
+	if pod := m.pods["load-results-"+run]; pod == nil {
+		t.Errorf("no pod load-results-%s", run)
+	} else {
+		podChecks(t, pod.Name, &pod.Spec, m)
 	}
 
 	claim := m.claims["load-results"]
