@@ -31,10 +31,12 @@ type Tolerances map[string]Tolerance
 
 // DefaultTolerances are always judged; a comparison's own tolerances are
 // laid over them (they change a value or add a metric, never remove one):
-// p99 up 10%, error rate up 0.1 percentage points, an endpoint's requests
-// or the run's completed iterations down 10%.
+// p50 and p99 up 10% (the median catches a slower service, the tail a
+// stall), error rate up 0.1 percentage points, an endpoint's requests or
+// the run's completed iterations down 10%.
 func DefaultTolerances() Tolerances {
 	return Tolerances{
+		"p50":        {Value: 10},
 		"p99":        {Value: 10},
 		"errors":     {Value: 0.1, Points: true},
 		"requests":   {Value: 10},
@@ -50,9 +52,8 @@ const DefaultMinSamples = 1000
 const DefaultConfidence = 0.95
 
 // DefaultMinChange is the least a latency must rise to regress, whatever
-// its tolerance: on a busy machine the scheduler alone moves a
-// millisecond-fast endpoint's p99 by a fraction of a millisecond from run
-// to run, which no interval computed from one run can see.
+// its tolerance: sub-millisecond jitter of a very fast endpoint (timers,
+// the scheduler) is not worth failing a build for.
 const DefaultMinChange = time.Millisecond
 
 // compareMetrics are the rows of a comparison, per endpoint, in order;
@@ -258,6 +259,7 @@ func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, 
 			if name == TotalName {
 				f.iterations = b.Iterations.Completed
 			}
+			f.widen(lagOf(b))
 			runs[i] = f
 		}
 		fb := median(runs)
@@ -268,6 +270,7 @@ func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, 
 		if name == TotalName {
 			fn.iterations = next.Iterations.Completed
 		}
+		fn.widen(lagOf(next))
 		c.compareEndpoint(name, fb, fn, tol)
 	}
 	for _, r := range c.Rows {
@@ -352,6 +355,33 @@ func figuresOf(e *EndpointResult, z float64) (*runFigures, error) {
 		return nil, fmt.Errorf("endpoint %q corrected: %w", e.Name, err)
 	}
 	return f, nil
+}
+
+// lagOf is r's schedule lag (how late the generator itself started its
+// iterations) by latency metric, in ms; nil when r does not have it.
+func lagOf(r *Results) map[string]float64 {
+	if r.Generator == nil || r.Generator.ScheduleLag == nil {
+		return nil
+	}
+	l := r.Generator.ScheduleLag
+	return map[string]float64{"p50": l.P50, "p90": l.P90, "p95": l.P95, "p99": l.P99, "p99.9": l.P999, "mean": l.Mean}
+}
+
+// widen widens f's latency intervals by the generator's own schedule lag
+// at the same quantile: a generator that was late to start iterations by
+// that much was as late to see responses, so that much of any latency it
+// measured may be its own, not the server's. On a quiet machine the lag
+// is a fraction of a millisecond; on a busy one it is what moves a fast
+// endpoint's tail from run to run.
+func (f *runFigures) widen(lag map[string]float64) {
+	for _, m := range []map[string]Estimate{f.service, f.corrected} {
+		for k, e := range m {
+			if d := lag[k]; d > 0 {
+				e.Lo, e.Hi = max(e.Lo-d, 0), e.Hi+d
+				m[k] = e
+			}
+		}
+	}
 }
 
 // wilson is the error rate errs/n in percent with its Wilson score

@@ -15,11 +15,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"io/fs"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -83,14 +86,22 @@ func main() {
 	duration := flag.Duration("duration", 8*time.Second, "length of one run")
 	rate := flag.Int("rate", 200, "iterations per second (two API requests each)")
 	service := flag.Duration("service", 2*time.Millisecond, "the target's service time on /api/ (tripled in the slow runs)")
+	save := flag.String("save", "", "write each run's results.json into this folder")
+	load := flag.String("load", "", "compare the runs saved in this folder by -save instead of running")
 	flag.Parse()
-	if err := measure(*runs, *duration, *rate, *service); err != nil {
+	var err error
+	if *load != "" {
+		err = compareSaved(*load)
+	} else {
+		err = measure(*runs, *duration, *rate, *service, *save)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "regress:", err)
 		os.Exit(1)
 	}
 }
 
-func measure(runs int, duration time.Duration, rate int, service time.Duration) error {
+func measure(runs int, duration time.Duration, rate int, service time.Duration, save string) error {
 	users := 2000
 	f := &faulty{next: target.New(target.Config{Users: users}), service: service}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -122,18 +133,65 @@ load: {rate: %d/s, duration: %s, preallocated_vus: 100, max_vus: %d}
 			if err != nil {
 				return fmt.Errorf("run %d (%s): %w", i+1, faultNames[k], err)
 			}
-			fmt.Printf("run %d %-18s requests %6d  errors %5d  p99 %7.1f ms  corrected p99 %7.1f ms ", i+1, faultNames[k],
-				res.Totals.Requests, res.Totals.Errors, res.Totals.Latency.P99, corrected(res))
+			if save != "" {
+				if err := saveResults(save, fault(k), i, res); err != nil {
+					return err
+				}
+			}
+			fmt.Printf("run %d %-18s requests %5d errors %4d", i+1, faultNames[k], res.Totals.Requests, res.Totals.Errors)
 			if g := res.Generator; g != nil {
-				fmt.Printf(" cpu %3.0f%% lag p99 %5.1f ms ", 100*g.CPUUtil, g.ScheduleLagP99Ms)
+				fmt.Printf(" | cpu %2.0f%% lag p50/p99 %.2f/%.1f ms |", 100*g.CPUUtil, g.ScheduleLag.P50, g.ScheduleLagP99Ms)
 			}
 			for _, e := range res.Endpoints {
-				fmt.Printf(" %s %d/%.1f", e.Name, e.Requests, e.Latency.P99)
+				if e.Name == "me" || e.Name == "catalog" {
+					fmt.Printf(" %s p50/p99 %.2f/%.1f ms", e.Name, e.Latency.P50, e.Latency.P99)
+				}
 			}
 			fmt.Println()
 			results[k] = append(results[k], res)
 		}
 	}
+	return comparePairs(results)
+}
+
+// saveResults writes run i of kind k as DIR/KIND-I.json.
+func saveResults(dir string, k fault, i int, res *stats.Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d-%d.json", k, i+1)))
+	if err != nil {
+		return err
+	}
+	return errors.Join(res.WriteJSON(f), f.Close())
+}
+
+// compareSaved compares the runs a -save wrote.
+func compareSaved(dir string) error {
+	results := make([][]*stats.Results, len(faultNames))
+	for k := range faultNames {
+		for i := 1; ; i++ {
+			f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%d-%d.json", k, i)))
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			res, err := stats.ReadResults(f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			results[k] = append(results[k], res)
+		}
+	}
+	return comparePairs(results)
+}
+
+// comparePairs compares every ordered pair (good i, run j of each kind),
+// i != j, at compare's defaults, and prints how many were flagged.
+func comparePairs(results [][]*stats.Results) error {
 	fmt.Printf("\nordered pairs (good i, run j of the kind), i != j, compared at the defaults:\n")
 	for k := range faultNames {
 		flagged, pairs := 0, 0
@@ -185,13 +243,6 @@ func once(plan string, f *faulty, k fault, duration time.Duration) (*stats.Resul
 	}
 	res.PlanSource = p.Source
 	return res, nil
-}
-
-func corrected(r *stats.Results) float64 {
-	if r.Totals.Corrected == nil {
-		return 0
-	}
-	return r.Totals.Corrected.P99
 }
 
 // summarize lists the figures that flagged pairs, most frequent first.

@@ -87,10 +87,10 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 			"Latencies are judged per endpoint (the totals' mix is shown only), and rise by at\n" +
 			"least --min-change to regress.\n" +
 			"Always judged: the error rate (up 0.1pp), each endpoint's requests and the run's\n" +
-			"iterations (down 10%; a vanished endpoint regresses) and p99 (up 10%); --max-regress\n" +
+			"iterations (down 10%; a vanished endpoint regresses), p50 and p99 (up 10%); --max-regress\n" +
 			"changes these or adds metrics. A latency is judged only with --min-samples in both runs,\n" +
 			"and an error rate or latency regresses only when its confidence intervals in the two\n" +
-			"runs do not overlap. With --baseline, every file but the last is a base run and the\n" +
+			"runs (a latency's widened by the run's own schedule lag) do not overlap. With --baseline, every file but the last is a base run and the\n" +
 			"base is their median. Runs of different plans are refused (exit 2) unless --force.\n" +
 			"Exit code 99 on a regression.",
 		Args: cobra.MinimumNArgs(1),
@@ -142,7 +142,7 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&maxRegress, "max-regress", "",
-		"tolerances laid over the defaults p99=10%,errors=0.1pp,requests=10%,iterations=10%: METRIC=N% (p50, p90, p95, p99, p99.9, mean, max, rps, requests, iterations, errors) or errors=Npp")
+		"tolerances laid over the defaults p50=10%,p99=10%,errors=0.1pp,requests=10%,iterations=10%: METRIC=N% (p50, p90, p95, p99, p99.9, mean, max, rps, requests, iterations, errors) or errors=Npp")
 	c.Flags().StringArrayVar(&baselines, "baseline", nil, "base runs: compare the last file with the median of this one and every other file before it")
 	c.Flags().Int64Var(&opt.MinSamples, "min-samples", stats.DefaultMinSamples, "fewest samples a latency needs in both runs to be judged")
 	c.Flags().Float64Var(&opt.Confidence, "confidence", stats.DefaultConfidence, "confidence level of the intervals compared")
