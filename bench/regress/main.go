@@ -225,7 +225,8 @@ func comparePairs(results [][]*stats.Results) error {
 	return nil
 }
 
-// once runs the plan with fault injected; a stall starts 3 s in.
+// once runs the plan with fault injected; a stall starts a third of the
+// way in (at most 3 s).
 func once(plan string, f *faulty, k fault, duration time.Duration) (*stats.Results, error) {
 	p, err := profiles.Parse("regress.yaml", []byte(plan), ".")
 	if err != nil {
