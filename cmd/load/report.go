@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -131,7 +130,7 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 				return &exitError{code: exitRunError, err: err}
 			}
 			if junit != "" {
-				if err := writeFileWith(junit, func(w io.Writer) error { return stats.WriteCompareJUnit(w, cmp) }); err != nil {
+				if err := writeFileAtomic(junit, func(w io.Writer) error { return stats.WriteCompareJUnit(w, cmp) }); err != nil {
 					return &exitError{code: exitRunError, err: err}
 				}
 			}
@@ -150,18 +149,4 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 	c.Flags().BoolVar(&opt.Force, "force", false, "compare runs of different plans or load shapes")
 	c.Flags().StringVar(&junit, "junit", "", "write the verdicts as JUnit XML here, for CI")
 	return c
-}
-
-// writeFileWith writes path through write, replacing it only when all went well.
-func writeFileWith(path string, write func(io.Writer) error) error {
-	tmp := path + ".tmp"
-	fh, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(write(fh), fh.Close()); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }

@@ -113,6 +113,18 @@ func TestExporterServes(t *testing.T) {
 	}
 }
 
+// serveNew serves a new exporter until the test ends.
+func serveNew(t *testing.T) (*Exporter, *Server) {
+	t.Helper()
+	x := New()
+	srv, err := Serve(x, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return x, srv
+}
+
 // scrape returns srv's /metrics text.
 func scrape(t *testing.T, srv *Server) string {
 	t.Helper()
@@ -139,12 +151,7 @@ func has(text, series, value string) bool {
 // appears at its first error misses that error.
 func TestExporterZeroSeries(t *testing.T) {
 	t.Parallel()
-	x := New()
-	srv, err := Serve(x, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	x, srv := serveNew(t)
 	first := scrape(t, srv)
 	for _, s := range []string{`load_sessions_total{event="established"}`, `load_sessions_total{event="login_failures"}`,
 		`load_sessions_total{event="rejected"}`, "load_iterations_total", "load_vus"} {
@@ -201,12 +208,7 @@ func TestBucketsFrom100us(t *testing.T) {
 // are left out.
 func TestServerFigures(t *testing.T) {
 	t.Parallel()
-	x := New()
-	srv, err := Serve(x, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	x, srv := serveNew(t)
 	if strings.Contains(scrape(t, srv), "load_server_") {
 		t.Error("server figures before any poll")
 	}
