@@ -334,12 +334,14 @@ type runFigures struct {
 	service, corrected map[string]Estimate
 }
 
-// figuresOf computes e's figures (nil e: absent) with intervals of z
+// figuresOf computes e's figures (nil e, or no requests: absent) with intervals of z
 // standard deviations. Percentiles come from the embedded histograms, not
 // the rounded JSON figures.
 func figuresOf(e *EndpointResult, z float64) (*runFigures, error) {
 	f := &runFigures{}
-	if e == nil {
+	if e == nil || (e.Requests == 0 && e.Name != TotalName) {
+		// An endpoint without requests (the run registers every step
+		// whether or not a VU got to it) is as absent as a missing one.
 		return f, nil
 	}
 	f.present = true

@@ -304,6 +304,12 @@ func TestCompareVanished(t *testing.T) {
 	if c, _ := Compare([]*Results{next}, base, CompareOptions{}); c.Regressions != 0 || row(c, "checkout requests").Missing != "base" {
 		t.Errorf("a new endpoint: %v", regressions(c))
 	}
+	// A run lists every step, also one no VU got to: with no requests it
+	// is as gone as a missing one.
+	next.Endpoints = append(next.Endpoints, EndpointResult{Name: "checkout", HDR: hist(t)})
+	if c, _ := Compare([]*Results{base}, next, CompareOptions{}); !slices.Equal(regressions(c), []string{"checkout requests"}) || row(c, "checkout requests").Missing != "new" {
+		t.Errorf("no requests: %v %+v", regressions(c), row(c, "checkout requests"))
+	}
 }
 
 // Runs of different plans are refused unless forced; old files without a

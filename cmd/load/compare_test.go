@@ -2,14 +2,18 @@ package main
 
 import (
 	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/stats"
 )
 
@@ -188,4 +192,59 @@ func TestCompareCLI(t *testing.T) {
 	if suite.Failures != len(failed) || !failed["catalog p99"] || failed["total p99"] || failed["total errors"] {
 		t.Errorf("junit: %d failures %v\n%s", suite.Failures, failed, raw)
 	}
+}
+
+// Two real runs of one plan against the demo target, the second while
+// the app answers 500 to everything (logins included): compare names the
+// error rate, the iterations and the endpoint that vanished, and the
+// first run's requests are the ones the server counted.
+func TestCompareRealRuns(t *testing.T) {
+	t.Parallel()
+	tg := target.New(target.Config{Users: 10})
+	var down atomic.Bool
+	var api atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			api.Add(1)
+		}
+		tg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL, 1))
+	dir := t.TempDir()
+	good, dead := filepath.Join(dir, "good.json"), filepath.Join(dir, "dead.json")
+	if code, _, stderr := runCLI(t, "run", plan, "--vus", "3", "--duration", "1s", "--quiet", "--out", good); code != exitOK {
+		t.Fatalf("good run: exit %d: %s", code, stderr)
+	}
+	res := readResults(t, good)
+	if me := endpointNamed(res, "me"); me == nil || me.Requests != api.Load() || me.Requests == 0 {
+		t.Fatalf("good run: me %+v, server counted %d API requests", me, api.Load())
+	}
+	down.Store(true)
+	runCLI(t, "run", plan, "--vus", "3", "--duration", "1s", "--quiet", "--out", dead)
+	code, out, stderr := runCLI(t, "compare", good, dead, "--max-regress", "p99=10%")
+	if code != exitThresholds {
+		t.Fatalf("compare good dead: exit %d, want 99\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"regression: total errors", "regression: total iterations", "regression: me requests", "(the endpoint vanished)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "compare", good, good); code != exitOK {
+		t.Errorf("a run against itself: exit %d\n%s", code, out)
+	}
+}
+
+func endpointNamed(r *stats.Results, name string) *stats.EndpointResult {
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Name == name {
+			return &r.Endpoints[i]
+		}
+	}
+	return nil
 }
