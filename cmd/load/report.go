@@ -83,15 +83,15 @@ func newCompareCmd(stdout, _ io.Writer) *cobra.Command {
 		Long: "compare shows every endpoint of two saved runs side by side (requests, rps, error rate,\n" +
 			"p50..p99.9, mean, max) with the relative change, percentiles computed from the embedded\n" +
 			"histograms: service time with service time, corrected latency with corrected.\n" +
-			"Latencies are judged per endpoint (the totals' mix is shown only), and rise by at\n" +
-			"least --min-change to regress.\n" +
 			"Always judged: the error rate (up 0.1pp), each endpoint's requests and the run's\n" +
-			"iterations (down 10%; a vanished endpoint regresses), p50 and p99 (up 10%); --max-regress\n" +
-			"changes these or adds metrics. A latency is judged only with --min-samples in both runs,\n" +
-			"and an error rate or latency regresses only when its confidence intervals in the two\n" +
-			"runs (a latency's widened by the run's own schedule lag) do not overlap. With --baseline, every file but the last is a base run and the\n" +
-			"base is their median. Runs of different plans are refused (exit 2) unless --force.\n" +
-			"Exit code 99 on a regression.",
+			"iterations (down 10%; a vanished endpoint regresses), p50 and p99 (up 10%);\n" +
+			"--max-regress changes these or adds metrics. Latencies are judged per endpoint (the\n" +
+			"totals' mix is only shown), with at least --min-samples in both runs, and regress only\n" +
+			"when they rose by --min-change or more and their confidence intervals in the two runs\n" +
+			"(each widened by its run's own schedule lag) do not overlap; an error rate regresses\n" +
+			"only when its intervals do not overlap. With --baseline, every file but the last is a\n" +
+			"base run and the base is their median. Runs of different plans are refused (exit 2)\n" +
+			"unless --force. Exit code 99 on a regression.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			paths := append(slices.Clone(baselines), args...)
