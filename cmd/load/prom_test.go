@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,12 +13,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionload/load/bench/target"
 )
 
 // With --prom-linger the exporter stays up after the run: a scrape after
-// the run ended gets the final figures, which equal the results'. The
-// run's duration is counted from the start of the command, so the linger
-// shows as the command running on past the run.
+// the run ended gets the final figures, which equal the results', and the
+// server's own figures as last polled (here from a Spring Boot Actuator
+// beside the demo target).
 func TestPromLinger(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -25,7 +29,23 @@ func TestPromLinger(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", startTarget(t), 1))
+	tg := target.New(target.Config{Users: 10})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, "/actuator/metrics/")
+		if !ok {
+			tg.ServeHTTP(w, r)
+			return
+		}
+		v, ok := map[string]int{"tomcat.sessions.active.current": 42, "tomcat.sessions.rejected": 3, "tomcat.threads.busy": 5}[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"name":%q,"measurements":[{"statistic":"VALUE","value":%d}]}`, name, v)
+	}))
+	defer srv.Close()
+	plan := writeFile(t, "plan.yaml", strings.Replace(runPlan, "TARGET", srv.URL, 1)+
+		"server: {kind: actuator, url: "+srv.URL+"/actuator, interval: 200ms}\n")
 	out := filepath.Join(t.TempDir(), "r.json")
 	type result struct {
 		code   int
@@ -66,6 +86,11 @@ func TestPromLinger(t *testing.T) {
 	}
 	if n, _ := strconv.ParseFloat(m[1], 64); int64(n) != res.Iterations.Completed || n == 0 {
 		t.Errorf("last scrape: %v iterations, results %d", n, res.Iterations.Completed)
+	}
+	for _, s := range []string{"load_server_active_sessions 42", "load_server_rejected_sessions_total 3", "load_server_busy_threads 5"} {
+		if !strings.Contains(last, s+"\n") {
+			t.Errorf("last scrape lacks %s", s)
+		}
 	}
 	for _, e := range res.Endpoints {
 		if s := `load_requests_total{endpoint="` + e.Name + `"} ` + strconv.FormatInt(e.Requests, 10); !strings.Contains(last, s) {
