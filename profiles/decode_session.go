@@ -12,7 +12,7 @@ import (
 
 var sessionKeys = []string{"cookie", "login", "login_path", "protected_path", "username_field",
 	"password_field", "csrf_field", "token_path", "login_steps", "relogin", "end", "logout_path",
-	"retry_login"}
+	"retry_login", "retry_login_max", "relogins_per_minute", "follow_login_redirect", "url_rewriting", "rejected"}
 
 var loginKinds = []vuser.LoginKind{vuser.LoginSpringForm, vuser.LoginTomcatForm, vuser.LoginJSONToken,
 	vuser.LoginBasic, vuser.LoginNone, vuser.LoginSteps}
@@ -20,13 +20,14 @@ var loginKinds = []vuser.LoginKind{vuser.LoginSpringForm, vuser.LoginTomcatForm,
 // loginUses says which logins read each login-specific session key; the
 // key is an error with any other login, as it would silently do nothing.
 var loginUses = map[string][]vuser.LoginKind{
-	"login_path":     {vuser.LoginSpringForm, vuser.LoginJSONToken},
-	"protected_path": {vuser.LoginTomcatForm},
-	"username_field": {vuser.LoginSpringForm, vuser.LoginTomcatForm, vuser.LoginJSONToken},
-	"password_field": {vuser.LoginSpringForm, vuser.LoginTomcatForm, vuser.LoginJSONToken},
-	"csrf_field":     {vuser.LoginSpringForm},
-	"token_path":     {vuser.LoginJSONToken},
-	"login_steps":    {vuser.LoginSteps},
+	"login_path":            {vuser.LoginSpringForm, vuser.LoginJSONToken},
+	"protected_path":        {vuser.LoginTomcatForm},
+	"username_field":        {vuser.LoginSpringForm, vuser.LoginTomcatForm, vuser.LoginJSONToken},
+	"password_field":        {vuser.LoginSpringForm, vuser.LoginTomcatForm, vuser.LoginJSONToken},
+	"csrf_field":            {vuser.LoginSpringForm},
+	"token_path":            {vuser.LoginJSONToken},
+	"login_steps":           {vuser.LoginSteps},
+	"follow_login_redirect": {vuser.LoginSpringForm, vuser.LoginTomcatForm},
 }
 
 // loginNeeds is the key each login cannot do without.
@@ -155,7 +156,99 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 			s.Session.RetryLogin = v
 		}
 	}
+	d.lifeCycle(m, s, kind)
 	return res
+}
+
+// lifeCycle reads the keys of a session's life cycle beyond the login:
+// back-off, re-login rate, the login redirect, URL rewriting, what a
+// refusal looks like; and checks that the plan can end its sessions.
+func (d *decoder) lifeCycle(m map[string]kv, s *vuser.Script, kind vuser.LoginKind) {
+	ss := &s.Session
+	if e, has := m["retry_login_max"]; has {
+		if v, ok := d.duration(e.val, "session.retry_login_max", true); ok {
+			if v < ss.RetryLogin {
+				d.errorf(resolve(e.val), "session.retry_login_max", "%s is shorter than retry_login (%s)", v, ss.RetryLogin)
+			}
+			ss.RetryLoginMax = v
+		}
+	}
+	if e, has := m["relogins_per_minute"]; has {
+		if v, ok := d.integer(e.val, "session.relogins_per_minute", 1, "a whole number of at least 1"); ok {
+			ss.ReloginsPerMinute = v
+		}
+	}
+	if e, has := m["follow_login_redirect"]; has {
+		if v, ok := d.boolean(e.val, "session.follow_login_redirect"); ok {
+			ss.StopAtLoginRedirect = !v
+		}
+	}
+	if e, has := m["url_rewriting"]; has {
+		if v, ok := d.boolean(e.val, "session.url_rewriting"); ok {
+			ss.URLRewriting = v
+		}
+	}
+	if e, has := m["rejected"]; has {
+		ss.Rejected = d.rejections(e.val)
+	}
+	if kind == vuser.LoginTomcatForm && ss.End == vuser.EndLogout {
+		if _, has := m["logout_path"]; !has {
+			n, path := resolve(m["login"].val), "session"
+			if e, has := m["end"]; has {
+				n, path = resolve(e.val), "session.end"
+			}
+			d.errorf(n, path, "end: logout with login: tomcat-form needs session.logout_path (Tomcat has no logout URL: "+
+				"name a page that calls session.invalidate(), e.g. /examples/jsp/security/protected/index.jsp?logoff=true, or set end: abandon)")
+		}
+	}
+}
+
+// rejections reads session.rejected: a preset (tomcat, spring), a
+// {status, body_contains} or {redirect, body_contains} mapping, or a list
+// of them.
+func (d *decoder) rejections(n *yaml.Node) []vuser.Rejection {
+	n = resolve(n)
+	const path, want = "session.rejected", "tomcat, spring, {status, body_contains} or {redirect, body_contains}"
+	if n.Kind == yaml.SequenceNode {
+		out := []vuser.Rejection{}
+		for _, item := range n.Content {
+			out = append(out, d.rejections(item)...)
+		}
+		return out
+	}
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "tomcat":
+			return []vuser.Rejection{vuser.RejectTomcat}
+		case "spring":
+			return []vuser.Rejection{vuser.RejectSpring}
+		}
+		d.errorf(n, path, "expected %s, got %q%s", want, n.Value, didYouMean(n.Value, []string{"tomcat", "spring"}))
+		return nil
+	}
+	m, ok := d.fields(n, path, []string{"status", "body_contains", "redirect"})
+	if !ok {
+		return nil
+	}
+	var r vuser.Rejection
+	if e, has := m["status"]; has {
+		if v, ok := d.integer(e.val, path+".status", 100, "an HTTP status like 500"); ok {
+			r.Status = v
+		}
+	}
+	if e, has := m["body_contains"]; has {
+		r.BodyContains, _ = d.nonEmpty(e.val, path+".body_contains")
+	}
+	if e, has := m["redirect"]; has {
+		r.Redirect, _ = d.nonEmpty(e.val, path+".redirect")
+		if _, has := m["status"]; has {
+			d.errorf(e.key, path, "a rejection is a status or a redirect, not both")
+		}
+	}
+	if r.Status == 0 && r.BodyContains == "" && r.Redirect == "" {
+		d.errorf(n, path, "expected %s, got an empty mapping", want)
+	}
+	return []vuser.Rejection{r}
 }
 
 func kindNames() []string {

@@ -2,6 +2,7 @@ package profiles_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -302,8 +303,9 @@ thresholds:
 }
 
 // A custom login (login: steps) that gets no session cookie (a bearer
-// token kept in a variable) still counts each VU's login as its own
-// session, not all of them as one.
+// token kept in a variable) shows no session token: its sessions are
+// established, but unique and rotated_on_login are unknown (null, with a
+// note), never made up.
 func TestCookielessLoginSteps(t *testing.T) {
 	t.Parallel()
 	_, u := startTarget(t, target.Config{Users: 5})
@@ -326,8 +328,12 @@ scenario:
 load: {vus: 5, duration: 1s}
 `)
 	res := run(t, p)
-	if s := res.Sessions; s.Established != 5 || s.Unique != 5 {
-		t.Errorf("sessions %+v: want 5 established, 5 unique", s)
+	if s := res.Sessions; s.Established != 5 || s.Unseen != 5 || s.Known() || s.Unique != 0 {
+		t.Errorf("sessions %+v: want 5 established, all unseen, unique unknown", s)
+	}
+	b, err := json.Marshal(res.Sessions)
+	if err != nil || !strings.Contains(string(b), `"unique":null`) || !strings.Contains(string(b), `"note":`) {
+		t.Errorf("sessions json %s (%v): want unique null with a note", b, err)
 	}
 	if e := endpoint(t, res, "me"); e.Errors != 0 || e.Requests == 0 {
 		t.Errorf("me: %d requests, %d errors %v", e.Requests, e.Errors, e.ErrorsByKind)

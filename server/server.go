@@ -94,10 +94,30 @@ func get(ctx context.Context, cl *http.Client, c *Config, u string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return b, &RefusedError{URL: strings.SplitN(u, "?", 2)[0], Status: resp.StatusCode}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return b, fmt.Errorf("%s answered %d", strings.SplitN(u, "?", 2)[0], resp.StatusCode)
 	}
 	return b, nil
+}
+
+// RefusedError is the server refusing the monitoring credentials (401)
+// or their role (403). It is never retried: a realm such as Tomcat's
+// LockOutRealm would lock the account.
+type RefusedError struct {
+	URL    string
+	Status int
+}
+
+// Error says what refused what.
+func (e *RefusedError) Error() string {
+	why := "the credentials were refused"
+	if e.Status == http.StatusForbidden {
+		why = "the user lacks the role (manager-jmx for the JMX proxy)"
+	}
+	return fmt.Sprintf("%s answered %d: %s", e.URL, e.Status, why)
 }
 
 // tomcat polls the manager's JMX proxy.
@@ -343,6 +363,7 @@ type Poller struct {
 	polls    int64
 	failures int64
 	lastErr  string
+	stopped  string // why polling stopped for good (credentials refused); "" while it goes on
 }
 
 // NewPoller returns a poller of src.
@@ -363,7 +384,9 @@ func (p *Poller) Run(ctx context.Context) {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
-		p.Poll(ctx)
+		if !p.Poll(ctx) {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -372,8 +395,16 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 }
 
-// Poll takes one sample now (Run does this every interval).
-func (p *Poller) Poll(ctx context.Context) {
+// Poll takes one sample now (Run does this every interval). It reports
+// false, and sends nothing, once the server has refused the credentials:
+// polling stops for good, and Result says why.
+func (p *Poller) Poll(ctx context.Context) bool {
+	p.mu.Lock()
+	stopped := p.stopped != ""
+	p.mu.Unlock()
+	if stopped {
+		return false
+	}
 	// A manager busy with the load answers slowly: allow it, but keep one
 	// request in flight at most (the next poll waits for this one).
 	pctx, cancel := context.WithTimeout(ctx, max(2*p.interval, 10*time.Second))
@@ -387,12 +418,19 @@ func (p *Poller) Poll(ctx context.Context) {
 			p.failures++
 			p.lastErr = err.Error()
 		}
-		return
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			p.stopped = "stopped polling after the first refusal, never retrying the credentials: " + err.Error()
+			p.lastErr = p.stopped
+			return false
+		}
+		return true
 	}
 	if !p.t0.IsZero() {
 		s.T = s.At.Sub(p.t0).Seconds()
 	}
 	p.samples = append(p.samples, s)
+	return true
 }
 
 // Latest is the newest sample, if any.
@@ -417,7 +455,7 @@ func (p *Poller) Failures() (int64, string) {
 func (p *Poller) Result() *stats.ServerResult {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r := &stats.ServerResult{Kind: p.kind, URL: p.url, Polls: p.polls, Failures: p.failures, LastError: p.lastErr}
+	r := &stats.ServerResult{Kind: p.kind, URL: p.url, Polls: p.polls, Failures: p.failures, LastError: p.lastErr, Stopped: p.stopped}
 	r.Timeline = append(r.Timeline, p.samples...)
 	if n := len(p.samples); n > 0 {
 		first, last := p.samples[0], p.samples[n-1]

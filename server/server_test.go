@@ -187,3 +187,37 @@ func TestActuatorPoll(t *testing.T) {
 		t.Errorf("sample %+v", s)
 	}
 }
+
+// A manager that refuses the credentials (401, or 403 for a user without
+// the role) is asked once: the poller stops at once and says why, so it
+// never locks the account (Tomcat's LockOutRealm) by retrying it.
+func TestPollerStopsOnRefusedCredentials(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		var polls atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			polls.Add(1)
+			w.WriteHeader(status)
+		}))
+		t.Cleanup(srv.Close)
+		for _, kind := range []string{KindTomcat, KindActuator} {
+			polls.Store(0)
+			c := Config{Kind: kind, URL: srv.URL + "/manager", Context: "/shop", Username: "jmx", Password: "wrong", Interval: 20 * time.Millisecond}
+			src, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := NewPoller(src, c)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			p.Run(ctx)
+			cancel()
+			r := p.Result()
+			if n := polls.Load(); n != 1 {
+				t.Errorf("%s, %d: the server was asked %d times, want 1", kind, status, n)
+			}
+			if !strings.Contains(r.LastError, "stopped polling") || !strings.Contains(r.LastError, fmt.Sprint(status)) || r.Stopped == "" {
+				t.Errorf("%s, %d: result %+v: want it stopped, saying why", kind, status, r)
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package stats
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -8,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Tolerance is how far one metric may move the wrong way before a
@@ -18,22 +24,50 @@ type Tolerance struct {
 	Points bool
 }
 
-// Tolerances maps comparison metrics (p50, p90, p95, p99, p99.9, mean,
-// max, errors, rps) to their tolerance. Metrics without one are shown but
-// never regress.
+// Tolerances maps comparison metrics (requests, iterations, rps, errors,
+// p50, p90, p95, p99, p99.9, mean, max) to their tolerance. Metrics
+// without one are shown but never regress.
 type Tolerances map[string]Tolerance
 
-// DefaultTolerances are used when none are given: p99 up 10%, error rate
-// up 0.1 percentage points.
+// DefaultTolerances are always judged; a comparison's own tolerances are
+// laid over them (they change a value or add a metric, never remove one):
+// p50 and p99 up 10% (the median catches a slower service, the tail a
+// stall), error rate up 0.1 percentage points, an endpoint's requests or
+// the run's completed iterations down 10%.
 func DefaultTolerances() Tolerances {
-	return Tolerances{"p99": {Value: 10}, "errors": {Value: 0.1, Points: true}}
+	return Tolerances{
+		"p50":        {Value: 10},
+		"p99":        {Value: 10},
+		"errors":     {Value: 0.1, Points: true},
+		"requests":   {Value: 10},
+		"iterations": {Value: 10},
+	}
 }
 
-// compareMetrics are the rows of a comparison, per endpoint, in order.
-var compareMetrics = []string{"requests", "rps", "errors", "p50", "p90", "p95", "p99", "p99.9", "mean", "max"}
+// DefaultMinSamples is the fewest samples a latency figure needs in both
+// runs to be judged; below it the figure is shown but not judged.
+const DefaultMinSamples = 1000
 
-// ParseTolerances parses "p99=10%,errors=0.1pp,rps=5%". Latencies and rps
-// take a percentage; errors a percentage (relative) or pp (points).
+// DefaultConfidence is the confidence level of the intervals compared.
+const DefaultConfidence = 0.95
+
+// DefaultMinChange is the least a latency must rise to regress, whatever
+// its tolerance: sub-millisecond jitter of a very fast endpoint (timers,
+// the scheduler) is not worth failing a build for.
+const DefaultMinChange = time.Millisecond
+
+// compareMetrics are the rows of a comparison, per endpoint, in order;
+// iterations only on the totals.
+var compareMetrics = []string{"requests", "iterations", "rps", "errors", "p50", "p90", "p95", "p99", "p99.9", "mean", "max"}
+
+// latencyMetric reports whether m is a latency figure (ms).
+func latencyMetric(m string) bool {
+	return strings.HasPrefix(m, "p") || m == "mean" || m == "max"
+}
+
+// ParseTolerances parses "p99=10%,errors=0.1pp,rps=5%". Latencies, rps,
+// requests and iterations take a percentage; errors a percentage
+// (relative) or pp (points).
 func ParseTolerances(s string) (Tolerances, error) {
 	t := Tolerances{}
 	for part := range strings.SplitSeq(s, ",") {
@@ -46,8 +80,8 @@ func ParseTolerances(s string) (Tolerances, error) {
 		if name == "p999" {
 			name = "p99.9"
 		}
-		if !ok || !slices.Contains(compareMetrics, name) || name == "requests" {
-			return nil, fmt.Errorf("max-regress %q: expected METRIC=N%% with METRIC one of p50, p90, p95, p99, p99.9, mean, max, errors, rps", part)
+		if !ok || !slices.Contains(compareMetrics, name) {
+			return nil, fmt.Errorf("max-regress %q: expected METRIC=N%% with METRIC one of p50, p90, p95, p99, p99.9, mean, max, errors, rps, requests, iterations", part)
 		}
 		val = strings.TrimSpace(val)
 		var tol Tolerance
@@ -73,194 +107,636 @@ func ParseTolerances(s string) (Tolerances, error) {
 	return t, nil
 }
 
-// figures are one endpoint's comparable figures; latencies in ms.
-type figures struct {
-	present   bool
-	corrected bool
-	values    map[string]float64
+// CompareOptions configures Compare; zero values take the defaults.
+type CompareOptions struct {
+	// Tolerances are laid over DefaultTolerances.
+	Tolerances Tolerances
+	// MinSamples is the fewest samples a latency figure needs in both
+	// runs to be judged (default DefaultMinSamples).
+	MinSamples int64
+	// Confidence is the level of the intervals (default DefaultConfidence).
+	Confidence float64
+	// MinChange is the least a latency must rise to regress (default
+	// DefaultMinChange).
+	MinChange time.Duration
+	// Force compares runs of different plans.
+	Force bool
 }
 
-// figuresOf computes e's figures. Percentiles come from the embedded
-// histogram (corrected where there is one), not the rounded JSON figures.
-func figuresOf(e *EndpointResult) (figures, error) {
-	f := figures{present: true, values: map[string]float64{
-		"requests": float64(e.Requests),
-		"rps":      e.RPS,
-	}}
-	if e.Requests > 0 {
-		f.values["errors"] = 100 * float64(e.Errors) / float64(e.Requests)
-	} else {
-		f.values["errors"] = 0
-	}
-	enc := e.HDR
-	if e.CorrectedHDR != "" {
-		enc, f.corrected = e.CorrectedHDR, true
-	}
-	if enc == "" {
-		return f, fmt.Errorf("endpoint %q has no histogram", e.Name)
-	}
-	h, err := DecodeHDR(enc)
-	if err != nil {
-		return f, fmt.Errorf("endpoint %q: %w", e.Name, err)
-	}
-	for _, q := range []struct {
-		name string
-		q    float64
-	}{{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p99.9", 99.9}} {
-		f.values[q.name] = ms(h.ValueAtQuantile(q.q))
-	}
-	f.values["mean"] = h.Mean() / 1000
-	f.values["max"] = ms(h.Max())
-	return f, nil
+// ErrDifferentPlan is returned (wrapped) by Compare for runs of different
+// plans or load shapes.
+var ErrDifferentPlan = errors.New("runs of a different plan")
+
+// Estimate is a figure of one run with its confidence interval [Lo, Hi]
+// and the number of samples N behind it. Counts have Lo == Hi == Value.
+type Estimate struct {
+	Value, Lo, Hi float64
+	N             int64
 }
 
 // CompareRow is one metric of one endpoint in a comparison.
 type CompareRow struct {
-	Endpoint  string
-	Metric    string
-	Base, New float64
-	// Corrected says the latencies are End−Intended.
+	Endpoint string
+	Metric   string
+	// Corrected says the latencies are End−Intended in both runs; other
+	// latency rows are service time (End−Start) in both.
 	Corrected bool
+	Base, New Estimate
 	// Missing is "base" or "new" when the endpoint is only in the other run.
 	Missing string
-	// Regressed is set when the change is beyond the metric's tolerance;
-	// Limit then says which tolerance.
+	// Judged says the metric's tolerance was applied; Note says why not,
+	// or why a change beyond the tolerance is not a regression.
+	Judged bool
+	Note   string
+	// Regressed is set when the change is beyond the metric's tolerance
+	// (and, for latencies and error rates, the runs' intervals do not
+	// overlap); Limit then says which tolerance.
 	Regressed bool
 	Limit     string
 }
 
+// Name is the row's figure as regression lines and JUnit name it:
+// "catalog p99", "catalog corrected p99", "total errors".
+func (r CompareRow) Name() string {
+	if r.Corrected {
+		return r.Endpoint + " corrected " + r.Metric
+	}
+	return r.Endpoint + " " + r.Metric
+}
+
 // Change is the relative change in percent (NaN when the base is 0).
 func (r CompareRow) Change() float64 {
-	if r.Base == 0 {
-		if r.New == 0 {
+	if r.Base.Value == 0 {
+		if r.New.Value == 0 {
 			return 0
 		}
 		return math.NaN()
 	}
-	return 100 * (r.New - r.Base) / r.Base
+	return 100 * (r.New.Value - r.Base.Value) / r.Base.Value
 }
 
-// Comparison is a run compared with a base run, endpoint by endpoint.
+// Comparison is a run compared with a base run (or the median of several),
+// endpoint by endpoint.
 type Comparison struct {
-	Base, New   string // the runs' plan names
+	Base, New string // the runs' plan names
+	// Baselines is how many runs the base is the median of.
+	Baselines   int
+	Confidence  float64
+	MinSamples  int64
+	MinChange   time.Duration
 	Rows        []CompareRow
 	Regressions int
+	// Notes say what could not be compared, and why.
+	Notes []string
 }
 
-// Compare compares next against base: every endpoint of either run and
-// the totals, metric by metric, marking changes beyond tol as regressions.
-// Higher latencies and error rates, and lower rps, are worse.
-func Compare(base, next *Results, tol Tolerances) (*Comparison, error) {
-	c := &Comparison{Base: base.Plan, New: next.Plan}
+// Compare compares next against bases (one run, or several whose median
+// is the base): every endpoint of either and the totals, metric by metric.
+// Errors, requests and iterations are always judged. A latency regresses
+// only when it moved beyond its tolerance and the two runs' confidence
+// intervals for it do not overlap, and only with at least MinSamples in
+// both; corrected latency is compared with corrected, service time with
+// service time. It refuses runs of different plans (ErrDifferentPlan)
+// unless opt.Force.
+func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, error) {
+	if len(bases) == 0 {
+		return nil, errors.New("compare: no base run")
+	}
+	if opt.MinSamples <= 0 {
+		opt.MinSamples = DefaultMinSamples
+	}
+	if opt.Confidence <= 0 || opt.Confidence >= 1 {
+		opt.Confidence = DefaultConfidence
+	}
+	if opt.MinChange <= 0 {
+		opt.MinChange = DefaultMinChange
+	}
+	tol := DefaultTolerances()
+	for m, t := range opt.Tolerances {
+		tol[m] = t
+	}
+	c := &Comparison{Base: bases[0].Plan, New: next.Plan, Baselines: len(bases), Confidence: opt.Confidence, MinSamples: opt.MinSamples, MinChange: opt.MinChange}
+	for i, b := range bases {
+		same, note := samePlan(b, next)
+		switch {
+		case !same && !opt.Force:
+			return nil, fmt.Errorf("%w: %s (--force compares them anyway)", ErrDifferentPlan, note)
+		case !same:
+			c.Notes = append(c.Notes, "compared although "+note+" (--force)")
+		case note != "" && i == 0:
+			c.Notes = append(c.Notes, note)
+		}
+	}
+	for i, r := range append(slices.Clone(bases), next) {
+		if r.Generator == nil {
+			continue
+		}
+		who := "new"
+		if i < len(bases) {
+			who = "base"
+		}
+		for _, w := range r.Generator.Warnings {
+			// Its latencies may be the generator's own delays.
+			c.Notes = append(c.Notes, who+" run's generator: "+w)
+		}
+	}
 	var names []string
-	for _, r := range []*Results{base, next} {
+	for _, r := range append(slices.Clone(bases), next) {
 		for _, e := range r.Endpoints {
 			if !slices.Contains(names, e.Name) {
 				names = append(names, e.Name)
 			}
 		}
 	}
-	find := func(r *Results, name string) *EndpointResult {
-		for i := range r.Endpoints {
-			if r.Endpoints[i].Name == name {
-				return &r.Endpoints[i]
-			}
-		}
-		return nil
-	}
+	z := math.Sqrt2 * math.Erfinv(opt.Confidence)
 	for _, name := range append(names, TotalName) {
-		b, n := find(base, name), find(next, name)
+		runs := make([]*runFigures, len(bases))
+		for i, b := range bases {
+			f, err := figuresOf(endpointOf(b, name), z)
+			if err != nil {
+				return nil, fmt.Errorf("base %d: %w", i+1, err)
+			}
+			if name == TotalName {
+				f.iterations = b.Iterations.Completed
+			}
+			f.widen(lagOf(b))
+			runs[i] = f
+		}
+		fb := median(runs)
+		fn, err := figuresOf(endpointOf(next, name), z)
+		if err != nil {
+			return nil, fmt.Errorf("new: %w", err)
+		}
 		if name == TotalName {
-			b, n = &base.Totals, &next.Totals
+			fn.iterations = next.Iterations.Completed
 		}
-		var fb, fn figures
-		var err error
-		if b != nil {
-			if fb, err = figuresOf(b); err != nil {
-				return nil, fmt.Errorf("base: %w", err)
-			}
-		}
-		if n != nil {
-			if fn, err = figuresOf(n); err != nil {
-				return nil, fmt.Errorf("new: %w", err)
-			}
-		}
-		for _, m := range compareMetrics {
-			row := CompareRow{Endpoint: name, Metric: m, Base: fb.values[m], New: fn.values[m], Corrected: fb.corrected || fn.corrected}
-			switch {
-			case !fb.present:
-				row.Missing = "base"
-			case !fn.present:
-				row.Missing = "new"
-			default:
-				row.Regressed, row.Limit = regressed(m, row.Base, row.New, tol)
-			}
-			if row.Regressed {
-				c.Regressions++
-			}
-			c.Rows = append(c.Rows, row)
+		fn.widen(lagOf(next))
+		c.compareEndpoint(name, fb, fn, tol)
+	}
+	for _, r := range c.Rows {
+		if r.Regressed {
+			c.Regressions++
 		}
 	}
 	return c, nil
 }
 
-// regressed applies metric m's tolerance to a base and a new figure.
-func regressed(m string, base, next float64, tol Tolerances) (bool, string) {
-	t, ok := tol[m]
+// endpointOf returns r's endpoint name (its totals for TotalName), or nil.
+func endpointOf(r *Results, name string) *EndpointResult {
+	if name == TotalName {
+		return &r.Totals
+	}
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Name == name {
+			return &r.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+// samePlan reports whether a and b are runs of one test, by PlanHash, or,
+// where a file predates it, by a hash of the plan's text; note says what
+// differs, or what could not be checked.
+func samePlan(a, b *Results) (same bool, note string) {
+	if a.PlanHash != "" && b.PlanHash != "" {
+		if a.PlanHash != b.PlanHash {
+			return false, fmt.Sprintf("plan hash %s vs %s (plan content or load shape differ)", a.PlanHash, b.PlanHash)
+		}
+		return true, ""
+	}
+	if a.PlanSource != "" && b.PlanSource != "" {
+		ha, hb := sourceHash(a.PlanSource), sourceHash(b.PlanSource)
+		if ha != hb {
+			return false, fmt.Sprintf("plan text hash %s vs %s", ha, hb)
+		}
+		return true, ""
+	}
+	if a.Plan != b.Plan {
+		return false, fmt.Sprintf("plan %q vs %q", a.Plan, b.Plan)
+	}
+	return true, "the results carry neither plan hash nor plan text: cannot tell whether the runs tested the same plan"
+}
+
+// sourceHash is a short hash of a plan's text.
+func sourceHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
+}
+
+// runFigures are one endpoint's comparable figures in one run (or the
+// median of several); latencies in ms.
+type runFigures struct {
+	present            bool
+	requests           Estimate
+	iterations         int64
+	rps                float64
+	errors             Estimate // percent of requests
+	service, corrected map[string]Estimate
+}
+
+// figuresOf computes e's figures (nil e, or no requests: absent) with intervals of z
+// standard deviations. Percentiles come from the embedded histograms, not
+// the rounded JSON figures.
+func figuresOf(e *EndpointResult, z float64) (*runFigures, error) {
+	f := &runFigures{}
+	if e == nil || (e.Requests == 0 && e.Name != TotalName) {
+		// An endpoint without requests (the run registers every step
+		// whether or not a VU got to it) is as absent as a missing one.
+		return f, nil
+	}
+	f.present = true
+	n := float64(e.Requests)
+	f.requests = Estimate{Value: n, Lo: n, Hi: n, N: e.Requests}
+	f.rps = e.RPS
+	f.errors = wilson(e.Errors, e.Requests, z)
+	var err error
+	if f.service, err = latencyFigures(e.HDR, z); err != nil {
+		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
+	}
+	if f.corrected, err = latencyFigures(e.CorrectedHDR, z); err != nil {
+		return nil, fmt.Errorf("endpoint %q corrected: %w", e.Name, err)
+	}
+	return f, nil
+}
+
+// lagOf is r's schedule lag (how late the generator itself started its
+// iterations) by latency metric, in ms; nil when r does not have it.
+func lagOf(r *Results) map[string]float64 {
+	if r.Generator == nil || r.Generator.ScheduleLag == nil {
+		return nil
+	}
+	l := r.Generator.ScheduleLag
+	return map[string]float64{"p50": l.P50, "p90": l.P90, "p95": l.P95, "p99": l.P99, "p99.9": l.P999, "mean": l.Mean}
+}
+
+// widen widens f's latency intervals by the generator's own schedule lag
+// at the same quantile: a generator that was late to start iterations by
+// that much was as late to see responses, so that much of any latency it
+// measured may be its own, not the server's. On a quiet machine the lag
+// is a fraction of a millisecond; on a busy one it is what moves a fast
+// endpoint's tail from run to run.
+func (f *runFigures) widen(lag map[string]float64) {
+	for _, m := range []map[string]Estimate{f.service, f.corrected} {
+		for k, e := range m {
+			if d := lag[k]; d > 0 {
+				e.Lo, e.Hi = max(e.Lo-d, 0), e.Hi+d
+				m[k] = e
+			}
+		}
+	}
+}
+
+// wilson is the error rate errs/n in percent with its Wilson score
+// interval, which stays sensible at 0% and 100% and for few requests.
+func wilson(errs, n int64, z float64) Estimate {
+	if n <= 0 {
+		return Estimate{Hi: 100}
+	}
+	p, nf := float64(errs)/float64(n), float64(n)
+	d := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / d
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / d
+	return Estimate{Value: 100 * p, Lo: 100 * max(mid-half, 0), Hi: 100 * min(mid+half, 1), N: n}
+}
+
+var quantiles = []struct {
+	name string
+	q    float64
+}{{"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}, {"p99.9", 0.999}}
+
+// latencyFigures decodes an HDR field ("" has none: nil) into p50..p99.9,
+// mean and max with their intervals.
+//
+// A quantile's interval is distribution-free: the number of samples at or
+// below the true q-quantile is Binomial(n, q), so the order statistics of
+// ranks nq ∓ z·√(nq(1−q)) bracket it at the chosen confidence. Each rank's
+// value is read from the histogram, the lower one at its bucket's lowest
+// equivalent value and the upper one at its highest, so the histogram's
+// own precision widens the interval rather than narrowing it.
+func latencyFigures(enc string, z float64) (map[string]Estimate, error) {
+	if enc == "" {
+		return nil, nil
+	}
+	h, err := DecodeHDR(enc)
+	if err != nil {
+		return nil, err
+	}
+	n := h.TotalCount()
+	out := map[string]Estimate{}
+	if n == 0 {
+		for _, q := range quantiles {
+			out[q.name] = Estimate{}
+		}
+		out["mean"], out["max"] = Estimate{}, Estimate{}
+		return out, nil
+	}
+	bars := h.Distribution()
+	nf := float64(n)
+	for _, q := range quantiles {
+		half := z * math.Sqrt(nf*q.q*(1-q.q))
+		lo := int64(math.Floor(nf*q.q - half))
+		hi := int64(math.Ceil(nf*q.q+half)) + 1
+		out[q.name] = Estimate{
+			Value: ms(h.ValueAtQuantile(100 * q.q)),
+			Lo:    ms(atRank(bars, max(lo, 1), false)),
+			Hi:    ms(atRank(bars, min(hi, n), true)),
+			N:     n,
+		}
+	}
+	mean, se := h.Mean()/1000, h.StdDev()/1000/math.Sqrt(nf)
+	out["mean"] = Estimate{Value: mean, Lo: mean - z*se, Hi: mean + z*se, N: n}
+	m := ms(h.Max())
+	out["max"] = Estimate{Value: m, Lo: m, Hi: m, N: n}
+	return out, nil
+}
+
+// atRank is the value of the rank-th smallest sample (1-based): its
+// bucket's lowest or, with high, highest equivalent value.
+func atRank(bars []hdrhistogram.Bar, rank int64, high bool) int64 {
+	var acc int64
+	for _, b := range bars {
+		acc += b.Count
+		if acc >= rank && b.Count > 0 {
+			if high {
+				return b.To
+			}
+			return b.From
+		}
+	}
+	if len(bars) == 0 {
+		return 0
+	}
+	return bars[len(bars)-1].To
+}
+
+// median combines the figures of several runs of one endpoint: each
+// figure (value and interval ends) is the median of the runs' figures,
+// and the endpoint is present when it is in more than half of them.
+func median(runs []*runFigures) *runFigures {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	out := &runFigures{}
+	var present int
+	var reqs, iters, rps, errs []Estimate
+	for _, r := range runs {
+		if r.present {
+			present++
+		}
+		reqs = append(reqs, r.requests)
+		iters = append(iters, Estimate{Value: float64(r.iterations)})
+		rps = append(rps, Estimate{Value: r.rps})
+		if r.present {
+			errs = append(errs, r.errors)
+		}
+	}
+	out.present = 2*present > len(runs)
+	out.requests = medianEstimate(reqs)
+	out.iterations = int64(medianEstimate(iters).Value)
+	out.rps = medianEstimate(rps).Value
+	out.errors = medianEstimate(errs)
+	out.service = medianLatencies(runs, func(r *runFigures) map[string]Estimate { return r.service })
+	out.corrected = medianLatencies(runs, func(r *runFigures) map[string]Estimate { return r.corrected })
+	return out
+}
+
+// medianLatencies is the median of the runs' latency figures of one kind,
+// nil unless more than half of the runs have them.
+func medianLatencies(runs []*runFigures, of func(*runFigures) map[string]Estimate) map[string]Estimate {
+	var have []map[string]Estimate
+	for _, r := range runs {
+		if m := of(r); m != nil {
+			have = append(have, m)
+		}
+	}
+	if 2*len(have) <= len(runs) {
+		return nil
+	}
+	out := map[string]Estimate{}
+	for m := range have[0] {
+		var es []Estimate
+		for _, h := range have {
+			es = append(es, h[m])
+		}
+		out[m] = medianEstimate(es)
+	}
+	return out
+}
+
+// medianEstimate takes the median of each part of es on its own.
+func medianEstimate(es []Estimate) Estimate {
+	if len(es) == 0 {
+		return Estimate{}
+	}
+	part := func(get func(Estimate) float64) float64 {
+		v := make([]float64, len(es))
+		for i, e := range es {
+			v[i] = get(e)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return Estimate{
+		Value: part(func(e Estimate) float64 { return e.Value }),
+		Lo:    part(func(e Estimate) float64 { return e.Lo }),
+		Hi:    part(func(e Estimate) float64 { return e.Hi }),
+		N:     int64(part(func(e Estimate) float64 { return float64(e.N) })),
+	}
+}
+
+// compareEndpoint adds the rows of one endpoint.
+func (c *Comparison) compareEndpoint(name string, fb, fn *runFigures, tol Tolerances) {
+	count := func(v float64) Estimate { return Estimate{Value: v, Lo: v, Hi: v} }
+	switch {
+	case !fb.present && !fn.present:
+		return
+	case !fb.present || !fn.present:
+		// Only the requests: the endpoint's other figures have nothing to
+		// be compared with.
+		row := CompareRow{Endpoint: name, Metric: "requests", Base: fb.requests, New: fn.requests, Missing: "base"}
+		if !fn.present {
+			row.Missing, row.Judged, row.Regressed, row.Limit = "new", true, true, "gone"
+		}
+		c.Rows = append(c.Rows, row)
+		return
+	}
+	add := func(row CompareRow) {
+		row.Endpoint = name
+		c.judge(&row, tol)
+		c.Rows = append(c.Rows, row)
+	}
+	add(CompareRow{Metric: "requests", Base: fb.requests, New: fn.requests})
+	if name == TotalName {
+		add(CompareRow{Metric: "iterations", Base: count(float64(fb.iterations)), New: count(float64(fn.iterations))})
+	}
+	add(CompareRow{Metric: "rps", Base: count(fb.rps), New: count(fn.rps)})
+	add(CompareRow{Metric: "errors", Base: fb.errors, New: fn.errors})
+	latency := func(b, n map[string]Estimate, corrected bool) {
+		for _, m := range compareMetrics {
+			if latencyMetric(m) {
+				add(CompareRow{Metric: m, Corrected: corrected, Base: b[m], New: n[m]})
+			}
+		}
+	}
+	if fb.service != nil && fn.service != nil {
+		latency(fb.service, fn.service, false)
+	}
+	switch {
+	case fb.corrected != nil && fn.corrected != nil:
+		latency(fb.corrected, fn.corrected, true)
+	case fb.corrected != nil && name == TotalName:
+		c.Notes = append(c.Notes, "corrected latency only in base: service time compared, corrected not")
+	case fn.corrected != nil && name == TotalName:
+		c.Notes = append(c.Notes, "corrected latency only in new: service time compared, corrected not")
+	}
+}
+
+// judge applies row's tolerance: counts regress when they fell by more
+// than it; error rates and latencies when they rose by more than it and
+// the intervals of the two runs do not overlap.
+func (c *Comparison) judge(row *CompareRow, tol Tolerances) {
+	t, ok := tol[row.Metric]
 	if !ok {
-		return false, ""
+		return
 	}
-	if t.Points {
-		return next-base > t.Value+1e-9, fmt.Sprintf("> +%gpp", t.Value)
+	b, n := row.Base, row.New
+	switch row.Metric {
+	case "requests", "iterations", "rps":
+		if b.Value <= 0 {
+			return
+		}
+		row.Judged, row.Limit = true, fmt.Sprintf("< -%g%%", t.Value)
+		row.Regressed = n.Value < b.Value*(1-t.Value/100)
+		return
+	case "errors":
+		row.Judged = true
+		var beyond bool
+		if t.Points {
+			row.Limit = fmt.Sprintf("> +%gpp", t.Value)
+			beyond = n.Value-b.Value > t.Value+1e-9
+		} else {
+			row.Limit = fmt.Sprintf("> +%g%%", t.Value)
+			beyond = n.Value > b.Value*(1+t.Value/100) && n.Value > b.Value
+		}
+		c.overlap(row, beyond)
+		return
 	}
-	if m == "rps" {
-		return next < base*(1-t.Value/100), fmt.Sprintf("< -%g%%", t.Value)
+	if row.Endpoint == TotalName {
+		// More logins or a slow small endpoint move the totals' tail
+		// without any endpoint getting slower.
+		row.Note = "not judged: a mix of endpoints, each judged on its own"
+		return
 	}
-	if base == 0 {
-		return next > 0 && m == "errors", fmt.Sprintf("> +%g%%", t.Value)
+	if b.N < c.MinSamples || n.N < c.MinSamples {
+		row.Note = fmt.Sprintf("not judged: %d and %d samples, fewer than %d", b.N, n.N, c.MinSamples)
+		return
 	}
-	return next > base*(1+t.Value/100), fmt.Sprintf("> +%g%%", t.Value)
+	row.Judged, row.Limit = true, fmt.Sprintf("> +%g%%", t.Value)
+	beyond := n.Value > b.Value*(1+t.Value/100) && n.Value > b.Value
+	if up := n.Value - b.Value; beyond && up < ms(c.MinChange.Microseconds()) {
+		row.Note = fmt.Sprintf("within noise: up %s, less than %s", sig3(up)+"ms", c.MinChange)
+		return
+	}
+	if row.Metric == "max" {
+		// One sample: no interval to speak of.
+		row.Regressed = beyond
+		return
+	}
+	c.overlap(row, beyond)
+}
+
+// overlap marks row regressed when it moved beyond its tolerance and the
+// intervals do not overlap, and notes when they do.
+func (c *Comparison) overlap(row *CompareRow, beyond bool) {
+	if !beyond {
+		return
+	}
+	if row.New.Lo > row.Base.Hi {
+		row.Regressed = true
+		return
+	}
+	row.Note = fmt.Sprintf("within noise: the %g%% intervals overlap", 100*c.Confidence)
+}
+
+// unit is how a metric's figures are written.
+func unit(m string) string {
+	switch {
+	case m == "errors":
+		return "%"
+	case m == "rps":
+		return "/s"
+	case latencyMetric(m):
+		return "ms"
+	}
+	return ""
+}
+
+// format writes one figure of a row.
+func (r CompareRow) format(v float64) string {
+	if r.Metric == "requests" || r.Metric == "iterations" {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	if r.Metric == "errors" {
+		return strconv.FormatFloat(v, 'f', 2, 64) + "%"
+	}
+	return sig3(v) + unit(r.Metric)
+}
+
+// interval writes an estimate's interval, or "" for counts.
+func (r CompareRow) interval(e Estimate) string {
+	if e.Lo == e.Hi {
+		return ""
+	}
+	return fmt.Sprintf(" [%s..%s]", r.format(e.Lo), r.format(e.Hi))
 }
 
 // Write prints the comparison as a table, one line per endpoint and
-// metric, regressions marked ✗ with the tolerance they broke, and a
-// verdict line.
+// metric, regressions marked ✗ with the tolerance they broke; then one
+// line per regression naming the endpoint and figure, and a verdict.
 func (c *Comparison) Write(out io.Writer) error {
 	w := &errWriter{w: out}
+	if c.Baselines > 1 {
+		fmt.Fprintf(w, "base: the median of %d runs of %s\n", c.Baselines, c.Base)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "endpoint\tmetric\tbase\tnew\tchange\t")
 	last := ""
 	for _, r := range c.Rows {
 		name := ""
 		if r.Endpoint != last {
-			name = r.Endpoint
-			if r.Corrected {
-				name += " *"
-			}
-			last = r.Endpoint
+			name, last = r.Endpoint, r.Endpoint
 		}
-		unit := map[string]string{"errors": "%", "rps": "/s"}[r.Metric]
-		if strings.HasPrefix(r.Metric, "p") || r.Metric == "mean" || r.Metric == "max" {
-			unit = "ms"
+		metric := r.Metric
+		if r.Corrected {
+			metric = "corrected " + metric
 		}
-		b, n, ch := sig3(r.Base)+unit, sig3(r.New)+unit, changeText(r)
-		if r.Metric == "requests" {
-			b, n = strconv.FormatFloat(r.Base, 'f', 0, 64), strconv.FormatFloat(r.New, 'f', 0, 64)
-		}
+		b, n, ch := r.format(r.Base.Value), r.format(r.New.Value), changeText(r)
 		switch r.Missing {
 		case "base":
 			b, ch = "-", "new endpoint"
 		case "new":
 			n, ch = "-", "gone"
 		}
-		mark := ""
+		mark := r.Note
 		if r.Regressed {
 			mark = "✗ regression (" + r.Limit + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, r.Metric, b, n, ch, mark)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, metric, b, n, ch, mark)
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "latencies from the embedded histograms; * = corrected for coordinated omission")
+	fmt.Fprintf(w, "latencies from the embedded histograms: service time (response end − send) with service time, corrected (from the intended send) with corrected;\n"+
+		"a latency is judged per endpoint with at least %d samples in both runs,\nand regresses only beyond its tolerance, by at least %s, and when its %g%% intervals do not overlap\n", c.MinSamples, c.MinChange, 100*c.Confidence)
+	for _, n := range c.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	for _, r := range c.Rows {
+		if r.Regressed {
+			fmt.Fprintln(w, r.RegressionLine())
+		}
+	}
 	if c.Regressions == 0 {
 		fmt.Fprintln(w, "no regression")
 	} else {
@@ -269,9 +745,22 @@ func (c *Comparison) Write(out io.Writer) error {
 	return w.err
 }
 
+// RegressionLine says what regressed: "regression: catalog p99 9.98ms →
+// 30.0ms (+200.4%, limit > +10%; 95% intervals ...)".
+func (r CompareRow) RegressionLine() string {
+	if r.Missing == "new" {
+		return fmt.Sprintf("regression: %s %s → gone (the endpoint vanished)", r.Name(), r.format(r.Base.Value))
+	}
+	s := fmt.Sprintf("regression: %s %s → %s (%s, limit %s", r.Name(), r.format(r.Base.Value), r.format(r.New.Value), changeText(r), r.Limit)
+	if bi, ni := r.interval(r.Base), r.interval(r.New); bi != "" || ni != "" {
+		s += "; intervals" + bi + " and" + ni
+	}
+	return s + ")"
+}
+
 func changeText(r CompareRow) string {
 	if r.Metric == "errors" {
-		return fmt.Sprintf("%+.2fpp", r.New-r.Base)
+		return fmt.Sprintf("%+.2fpp", r.New.Value-r.Base.Value)
 	}
 	ch := r.Change()
 	if math.IsNaN(ch) {

@@ -22,7 +22,12 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	Output    string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -51,6 +56,40 @@ func WriteJUnit(w io.Writer, r *Results) error {
 		}
 		s.Cases = append(s.Cases, c)
 	}
+	return writeSuite(w, s)
+}
+
+// WriteCompareJUnit writes c's verdicts as a JUnit XML test suite: one
+// test case per figure with a tolerance ("catalog p99", "total errors"),
+// failed when it regressed, skipped when it was not judged (too few
+// samples).
+func WriteCompareJUnit(w io.Writer, c *Comparison) error {
+	name := c.New
+	if name == "" {
+		name = "load"
+	}
+	s := junitSuite{Name: name + " compare"}
+	for _, r := range c.Rows {
+		if !r.Judged && r.Note == "" {
+			continue
+		}
+		tc := junitCase{Name: r.Name(), Classname: "load.compare." + name,
+			Output: fmt.Sprintf("base %s%s, new %s%s, change %s", r.format(r.Base.Value), r.interval(r.Base), r.format(r.New.Value), r.interval(r.New), changeText(r))}
+		switch {
+		case r.Regressed:
+			s.Failures++
+			tc.Failure = &junitFailure{Message: r.RegressionLine(), Type: "regression", Text: r.RegressionLine()}
+		case !r.Judged:
+			tc.Skipped = &junitSkipped{Message: r.Note}
+		}
+		s.Tests++
+		s.Cases = append(s.Cases, tc)
+	}
+	return writeSuite(w, s)
+}
+
+// writeSuite writes s as an XML document.
+func writeSuite(w io.Writer, s junitSuite) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}

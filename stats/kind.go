@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,44 +24,48 @@ type Kind uint8
 
 // The kinds, in the order reports list them.
 const (
-	OK              Kind = iota
-	ConnectRefused       // connect_refused: nothing listens on the port
-	Timeout              // timeout: context deadline, net timeout, client timeout
-	Reset                // reset: ECONNRESET, EPIPE, EOF or unexpected EOF mid-response
-	TLS                  // tls: handshake, certificate verification
-	DNS                  // dns: name resolution
-	HTTP4xx              // http_4xx: a 4xx status
-	HTTP5xx              // http_5xx: a 5xx status
-	CheckFailed          // check_failed: a step's check did not hold
-	LoginFailed          // login_failed: the login gave no session
-	SessionRejected      // session_rejected: the server refused to create a session
-	SessionLost          // session_lost: the server dropped the session; the VU logs in again
-	Redirects            // redirects: too many redirects
-	Canceled             // canceled: the run stopped the request
-	HeaderTooLarge       // header_too_large: response headers over the transport's cap (pool.Options.MaxResponseHeaderBytes)
-	CookieRejected       // cookie_rejected: a Set-Cookie a browser would refuse: malformed, oversized, over the per-user count, for another domain
-	Other                // other: anything else
-	NumKinds             // the number of kinds; not a kind
+	OK               Kind = iota
+	ConnectRefused        // connect_refused: nothing listens on the port
+	Timeout               // timeout: context deadline, net timeout, client timeout
+	Reset                 // reset: ECONNRESET, EPIPE, EOF or unexpected EOF mid-response
+	TLS                   // tls: handshake, certificate verification
+	DNS                   // dns: name resolution
+	HTTP4xx               // http_4xx: a 4xx status
+	HTTP5xx               // http_5xx: a 5xx status
+	CheckFailed           // check_failed: a step's check did not hold
+	LoginFailed           // login_failed: the login gave no session
+	SessionRejected       // session_rejected: the server refused to create a session
+	SessionLost           // session_lost: the server dropped the session; the VU logs in again
+	Redirects             // redirects: too many redirects
+	Canceled              // canceled: the run stopped the request
+	HeaderTooLarge        // header_too_large: response headers over the transport's cap (pool.Options.MaxResponseHeaderBytes)
+	CookieRejected        // cookie_rejected: a Set-Cookie a browser would refuse: malformed, oversized, over the per-user count, for another domain
+	Unauthorized          // unauthorized: the session was refused again after a re-login, or a fresh login's session was refused at once (wrong credentials)
+	TooManyOpenFiles      // too_many_open_files: the generator ran out of file descriptors (EMFILE, ENFILE)
+	Other                 // other: anything else
+	NumKinds              // the number of kinds; not a kind
 )
 
 var kindNames = [NumKinds]string{
-	OK:              "ok",
-	ConnectRefused:  "connect_refused",
-	Timeout:         "timeout",
-	Reset:           "reset",
-	TLS:             "tls",
-	DNS:             "dns",
-	HTTP4xx:         "http_4xx",
-	HTTP5xx:         "http_5xx",
-	CheckFailed:     "check_failed",
-	LoginFailed:     "login_failed",
-	SessionRejected: "session_rejected",
-	SessionLost:     "session_lost",
-	Redirects:       "redirects",
-	Canceled:        "canceled",
-	HeaderTooLarge:  "header_too_large",
-	CookieRejected:  "cookie_rejected",
-	Other:           "other",
+	OK:               "ok",
+	ConnectRefused:   "connect_refused",
+	Timeout:          "timeout",
+	Reset:            "reset",
+	TLS:              "tls",
+	DNS:              "dns",
+	HTTP4xx:          "http_4xx",
+	HTTP5xx:          "http_5xx",
+	CheckFailed:      "check_failed",
+	LoginFailed:      "login_failed",
+	SessionRejected:  "session_rejected",
+	SessionLost:      "session_lost",
+	Redirects:        "redirects",
+	Canceled:         "canceled",
+	HeaderTooLarge:   "header_too_large",
+	CookieRejected:   "cookie_rejected",
+	Unauthorized:     "unauthorized",
+	TooManyOpenFiles: "too_many_open_files",
+	Other:            "other",
 }
 
 // IsError reports whether a sample of kind k counts as a failed request.
@@ -122,6 +127,11 @@ func Classify(err error) Kind {
 	if strings.Contains(msg, "server response headers exceeded") {
 		return HeaderTooLarge
 	}
+	// The generator's own limit, not the server's fault: before DNS, as a
+	// lookup can fail for want of a socket too.
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return TooManyOpenFiles
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return DNS
@@ -167,4 +177,26 @@ func isTLS(err error) bool {
 	return errors.As(err, &rec) || errors.As(err, &verify) || errors.As(err, &alert) ||
 		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) ||
 		errors.As(err, &roots) || errors.Is(err, http.ErrSchemeMismatch)
+}
+
+// Hint says what to do about errors of kind k, where there is something
+// to say; "" otherwise.
+func (k Kind) Hint() string {
+	if k == TooManyOpenFiles {
+		return "the generator ran out of file descriptors (one per connection): raise its open-file limit " +
+			"(ulimit -n; LimitNOFILE= in a systemd unit; --ulimit nofile= for docker), or cap http.max_conns_per_host"
+	}
+	return ""
+}
+
+// KindHints returns a warning for each error kind of counts (by name, as
+// in Results.ErrorsByKind) that happened and has a Hint.
+func KindHints(counts map[string]int64) []string {
+	var out []string
+	for k := OK + 1; k < NumKinds; k++ {
+		if n := counts[k.String()]; n > 0 && k.Hint() != "" {
+			out = append(out, fmt.Sprintf("%s %d: %s", k, n, k.Hint()))
+		}
+	}
+	return out
 }

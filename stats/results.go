@@ -227,6 +227,7 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 	}
 	res.Totals = tr
 	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
+	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
 	res.Connections.Reused = total.c.reused
 	if total.c.requests > 0 {
 		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)

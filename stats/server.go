@@ -33,6 +33,7 @@ type ServerResult struct {
 	Polls      int64          `json:"polls"`
 	Failures   int64          `json:"failures"`
 	LastError  string         `json:"last_error,omitempty"`
+	Stopped    string         `json:"stopped,omitempty"` // why polling stopped before the run's end (credentials refused)
 	First      *ServerSample  `json:"first,omitempty"`
 	Last       *ServerSample  `json:"last,omitempty"`
 	PeakActive int64          `json:"peak_active"`

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 )
@@ -23,6 +24,8 @@ type Sessions struct {
 	relogins    atomic.Int64
 	expired     atomic.Int64
 	held        atomic.Int64 // sessions VUs hold now
+	byServer    atomic.Int64 // ids the server changed on a normal response
+	unseen      atomic.Int64 // logins that showed no session token
 
 	mu      sync.Mutex
 	seen    map[uint64]struct{}
@@ -37,9 +40,16 @@ func NewSessions() *Sessions {
 // Established counts a login that gave a session. id identifies the session
 // (HashID of the cookie value); unique sessions are the distinct ids seen.
 // rotated says the session cookie changed on login, as Spring and Tomcat do.
+// id 0 is a login that showed no session token at all (no cookie, no
+// URL-rewritten id, no bearer token): it is established, but not counted
+// in unique nor rotated, which cannot be known for it.
 func (s *Sessions) Established(id uint64, rotated bool) {
 	s.established.Add(1)
 	s.held.Add(1)
+	if id == 0 {
+		s.unseen.Add(1)
+		return
+	}
 	if rotated {
 		s.rotated.Add(1)
 	}
@@ -79,6 +89,10 @@ func (s *Sessions) Expired() {
 	s.held.Add(-1)
 }
 
+// RotatedByServer counts the server giving a VU's session a new id on a
+// normal response (not a login): the session goes on under the new id.
+func (s *Sessions) RotatedByServer() { s.byServer.Add(1) }
+
 // Ended counts a VU ending its session (logout, or walking away from it):
 // it holds it no more.
 func (s *Sessions) Ended() { s.held.Add(-1) }
@@ -100,6 +114,59 @@ type SessionCounts struct {
 	// it; ties go to the reason first in sort order.
 	TopLoginFailure  string `json:"top_login_failure,omitempty"`
 	TopLoginFailures int64  `json:"top_login_failures,omitempty"`
+	// RotatedByServer counts session ids the server changed on a normal
+	// response (a re-sent identical id is not counted).
+	RotatedByServer int64 `json:"rotated_by_server"`
+	// Unseen counts established sessions that showed no session token
+	// (cookie, URL-rewritten id or bearer token): they are not in Unique
+	// nor RotatedOnLogin. When every one is unseen, both are unknown.
+	Unseen int64 `json:"unseen,omitempty"`
+}
+
+// Known reports whether Unique and RotatedOnLogin mean anything: false
+// when sessions were established but none showed a session token.
+func (c SessionCounts) Known() bool { return c.Established == 0 || c.Unseen < c.Established }
+
+// sessionCountsJSON is SessionCounts as results.json spells it: Unique
+// and RotatedOnLogin null when unknown, with a note saying why. The
+// other fields are SessionCounts' own (embedded: a field added there is
+// written too).
+type sessionCountsJSON struct {
+	sessionCountsFields
+	Unique         *int64 `json:"unique"`
+	RotatedOnLogin *int64 `json:"rotated_on_login"`
+	Note           string `json:"note,omitempty"`
+}
+
+// sessionCountsFields is SessionCounts without its JSON methods.
+type sessionCountsFields SessionCounts
+
+// MarshalJSON writes unique and rotated_on_login as null, with a note,
+// when no session token could be seen (see Known).
+func (c SessionCounts) MarshalJSON() ([]byte, error) {
+	j := sessionCountsJSON{sessionCountsFields: sessionCountsFields(c)}
+	if c.Known() {
+		j.Unique, j.RotatedOnLogin = &c.Unique, &c.RotatedOnLogin
+	} else {
+		j.Note = "no session token (cookie, URL-rewritten id or bearer token) was seen: unique and rotated_on_login are unknown"
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (null reads as 0).
+func (c *SessionCounts) UnmarshalJSON(b []byte) error {
+	var j sessionCountsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*c = SessionCounts(j.sessionCountsFields)
+	if j.Unique != nil {
+		c.Unique = *j.Unique
+	}
+	if j.RotatedOnLogin != nil {
+		c.RotatedOnLogin = *j.RotatedOnLogin
+	}
+	return nil
 }
 
 // Counts returns the counts so far. While logins run concurrently, the
@@ -118,8 +185,6 @@ func (s *Sessions) Counts() SessionCounts {
 	}
 	s.mu.Unlock()
 	return SessionCounts{
-		TopLoginFailure:  top,
-		TopLoginFailures: topN,
 		Established:      s.established.Load(),
 		Unique:           unique,
 		RotatedOnLogin:   s.rotated.Load(),
@@ -128,6 +193,10 @@ func (s *Sessions) Counts() SessionCounts {
 		Relogins:         s.relogins.Load(),
 		Expired:          s.expired.Load(),
 		Held:             s.held.Load(),
+		RotatedByServer:  s.byServer.Load(),
+		Unseen:           s.unseen.Load(),
+		TopLoginFailure:  top,
+		TopLoginFailures: topN,
 	}
 }
 

@@ -42,7 +42,7 @@ func TestSessionsCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"established":62,"unique":60,"rotated_on_login":60,"login_failures":5,"rejected":5,"relogins":10,"expired":10,"held":52}`
+	const wantJSON = `{"established":62,"login_failures":5,"rejected":5,"relogins":10,"expired":10,"held":52,"rotated_by_server":0,"unique":60,"rotated_on_login":60}`
 	if string(b) != wantJSON {
 		t.Errorf("json %s, want %s", b, wantJSON)
 	}
@@ -81,5 +81,41 @@ func TestHashes(t *testing.T) {
 			t.Fatalf("collision with %q", prev)
 		}
 		ids[id] = "x"
+	}
+}
+
+// A login that showed no session token at all (id 0) is counted as
+// established but not in unique nor rotated_on_login; when no login showed
+// one, both are unknown: null in results.json, with a note saying why.
+func TestSessionsUnseen(t *testing.T) {
+	t.Parallel()
+	s := NewSessions()
+	s.Established(0, false)
+	s.Established(0, false)
+	s.RotatedByServer()
+	c := s.Counts()
+	if c.Established != 2 || c.Unseen != 2 || c.RotatedByServer != 1 || c.Known() {
+		t.Fatalf("Counts() = %+v, want 2 established, 2 unseen, 1 rotated by server, unknown", c)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, want := range []string{`"unique":null`, `"rotated_on_login":null`, `"rotated_by_server":1`, `"unseen":2`, `"note":"no session token`} {
+		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(got) {
+			t.Errorf("json %s lacks %s", got, want)
+		}
+	}
+	var back SessionCounts
+	if err := json.Unmarshal(b, &back); err != nil || back.Known() || back.Established != 2 {
+		t.Errorf("read back %+v (%v): want unknown again", back, err)
+	}
+	// One login that showed a token makes the figures known.
+	s.Established(HashID("a"), true)
+	c = s.Counts()
+	b, _ = json.Marshal(c)
+	if !c.Known() || c.Unique != 1 || c.RotatedOnLogin != 1 || regexp.MustCompile(`null`).Match(b) {
+		t.Errorf("Counts() = %+v, json %s: want known, unique 1", c, b)
 	}
 }

@@ -67,8 +67,16 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 
 	fmt.Fprintln(w)
 	s := r.Sessions
-	fmt.Fprintf(w, "sessions:     %d established, %d unique, %d rotated on login, %d login failures, %d rejected, %d relogins, %d expired\n",
-		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
+	unique := fmt.Sprintf("%d unique, %d rotated on login", s.Unique, s.RotatedOnLogin)
+	if !s.Known() {
+		unique = "unique unknown (no session token seen)"
+	}
+	fmt.Fprintf(w, "sessions:     %d established, %s, %d login failures, %d rejected, %d relogins, %d expired",
+		s.Established, unique, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
+	if s.RotatedByServer > 0 {
+		fmt.Fprintf(w, ", %d rotated by server", s.RotatedByServer)
+	}
+	fmt.Fprintln(w)
 	if s.TopLoginFailures > 0 {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
@@ -88,9 +96,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		}
 	}
 	writeServer(w, r.Server, logouts(r))
-	if errs := errorList(r.ErrorsByKind); errs != "" {
-		fmt.Fprintf(w, "errors:       %s\n", errs)
-	}
+	writeErrors(w, r)
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(w, "warning:      %s\n", msg)
 	}
@@ -180,6 +186,30 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // latencyCells formats p50 .. max as tab-separated cells.
 func latencyCells(p Percentiles) string {
 	return strings.Join([]string{sig3(p.P50), sig3(p.P90), sig3(p.P95), sig3(p.P99), sig3(p.P999), sig3(p.Max)}, "\t")
+}
+
+// writeErrors writes the error rate with the errors by kind, and beside
+// them the sessions lost (events, not errors: the VU logged in again).
+func writeErrors(w io.Writer, r *Results) {
+	kinds := make(map[string]int64, len(r.ErrorsByKind))
+	for k, n := range r.ErrorsByKind {
+		if k != SessionLost.String() {
+			kinds[k] = n
+		}
+	}
+	errs := errorList(kinds)
+	lost := r.ErrorsByKind[SessionLost.String()]
+	if errs == "" && lost == 0 {
+		return
+	}
+	fmt.Fprintf(w, "errors:       %s of requests", errPercent(r.Totals))
+	if errs != "" {
+		fmt.Fprintf(w, ": %s", errs)
+	}
+	if lost > 0 {
+		fmt.Fprintf(w, "; session_lost %d (sessions the server dropped; each VU logged in again and retried the step)", lost)
+	}
+	fmt.Fprintln(w)
 }
 
 // errPercent formats an endpoint's error rate.

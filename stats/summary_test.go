@@ -23,7 +23,7 @@ func summaryResults() *Results {
 		Sessions:     SessionCounts{Established: 12, Unique: 11, RotatedOnLogin: 10, LoginFailures: 1, Rejected: 2, Relogins: 3, Expired: 4},
 		Iterations:   IterationCounts{Completed: 500, Dropped: 7},
 		Connections:  ConnectionCounts{Dials: 20, Reused: 2080, ReuseRatio: 2080.0 / 2100},
-		ErrorsByKind: map[string]int64{"timeout": 1, "http_5xx": 0, "from_the_future": 2},
+		ErrorsByKind: map[string]int64{"timeout": 1, "http_5xx": 0, "from_the_future": 2, "session_lost": 5},
 		Warnings:     []string{"CPU saturated"},
 	}
 }
@@ -65,7 +65,7 @@ func TestWriteSummary(t *testing.T) {
 		"sessions:     12 established, 11 unique, 10 rotated on login, 1 login failures, 2 rejected, 3 relogins, 4 expired",
 		"iterations:   500 completed, 7 dropped",
 		"connections:  20 dials, 99.0% of requests on a reused connection",
-		"errors:       timeout 1, from_the_future 2\n",
+		"errors:       0.05% of requests: timeout 1, from_the_future 2; session_lost 5 (sessions the server dropped; each VU logged in again and retried the step)\n",
 		"warning:      CPU saturated",
 	} {
 		if !strings.Contains(out, s) {
@@ -74,6 +74,22 @@ func TestWriteSummary(t *testing.T) {
 	}
 	if strings.Contains(out, "http_5xx") {
 		t.Error("summary lists an error kind with no errors")
+	}
+}
+
+// Sessions whose token could not be seen have no unique count: the
+// summary says unknown rather than a number; server rotations are shown.
+func TestWriteSummaryUnseenSessions(t *testing.T) {
+	t.Parallel()
+	r := summaryResults()
+	r.Sessions = SessionCounts{Established: 5, Unseen: 5, RotatedByServer: 3}
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	want := "sessions:     5 established, unique unknown (no session token seen), 0 login failures, 0 rejected, 0 relogins, 0 expired, 3 rotated by server"
+	if out := buf.String(); !strings.Contains(out, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out)
 	}
 }
 

@@ -54,13 +54,14 @@ const (
 
 // sessionFields are the sessions.<field> names a threshold may use.
 var sessionFields = map[string]func(SessionCounts) int64{
-	"established":      func(s SessionCounts) int64 { return s.Established },
-	"unique":           func(s SessionCounts) int64 { return s.Unique },
-	"rotated_on_login": func(s SessionCounts) int64 { return s.RotatedOnLogin },
-	"login_failures":   func(s SessionCounts) int64 { return s.LoginFailures },
-	"rejected":         func(s SessionCounts) int64 { return s.Rejected },
-	"relogins":         func(s SessionCounts) int64 { return s.Relogins },
-	"expired":          func(s SessionCounts) int64 { return s.Expired },
+	"established":       func(s SessionCounts) int64 { return s.Established },
+	"unique":            func(s SessionCounts) int64 { return s.Unique },
+	"rotated_on_login":  func(s SessionCounts) int64 { return s.RotatedOnLogin },
+	"login_failures":    func(s SessionCounts) int64 { return s.LoginFailures },
+	"rejected":          func(s SessionCounts) int64 { return s.Rejected },
+	"relogins":          func(s SessionCounts) int64 { return s.Relogins },
+	"expired":           func(s SessionCounts) int64 { return s.Expired },
+	"rotated_by_server": func(s SessionCounts) int64 { return s.RotatedByServer },
 }
 
 // ThresholdError is a threshold that does not parse. Col is the 1-based
@@ -139,7 +140,7 @@ func (t *Threshold) parseMetric(metric string) error {
 			return metricErr(ws[0].col, "%s is run-wide: write it without an endpoint", last.s)
 		}
 		if sessionFields[f] == nil {
-			return metricErr(last.col+len("sessions."), "unknown sessions field %q (established, unique, rotated_on_login, login_failures, rejected, relogins, expired)", f)
+			return metricErr(last.col+len("sessions."), "unknown sessions field %q (established, unique, rotated_on_login, login_failures, rejected, relogins, expired, rotated_by_server)", f)
 		}
 		t.stat, t.field = statSession, f
 		return nil

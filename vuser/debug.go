@@ -102,6 +102,7 @@ func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for _, c := range resp.Cookies() {
 		d.remember(c.Value)
 	}
+	d.rememberRewritten(resp.Header.Get("Location"))
 	fmt.Fprintf(&b, "< VU %d %s %s (%s)\n", d.vu.id, resp.Proto, resp.Status, time.Since(start).Round(time.Microsecond))
 	d.headers(&b, "<", resp.Header)
 	d.flush(&b)
@@ -190,6 +191,24 @@ func (d *debugTransport) requestBody(ctype string, body []byte) string {
 	return strings.Join(pairs, "&")
 }
 
+// rememberRewritten remembers every URL-rewritten session id in s
+// (";jsessionid=..."), so the dump hides them as it hides cookies.
+func (d *debugTransport) rememberRewritten(s string) {
+	param := d.vu.env.rewriteParam
+	for {
+		i := strings.Index(s, param)
+		if i < 0 {
+			return
+		}
+		s = s[i+len(param):]
+		n := 0
+		for n < len(s) && isIDByte(s[n]) {
+			n++
+		}
+		d.remember(s[:n])
+	}
+}
+
 // note writes what the VU made of an exchange (a failed login, a failed
 // check): the dump then says why, not only what was said.
 func (d *debugTransport) note(format string, args ...any) {
@@ -246,6 +265,7 @@ func (r *debugBodyReader) Close() error {
 			d.remember(tok)
 		}
 	}
+	d.rememberRewritten(r.head.String())
 	var b strings.Builder
 	if r.n > 0 {
 		d.body(&b, "<", r.head.String(), r.n)

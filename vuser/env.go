@@ -51,7 +51,10 @@ type Env struct {
 	idLogin      int
 	idLogout     int
 
-	cookiePrefix string   // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	cookiePrefix string // Session.Cookie + "=", for spotting its Set-Cookie without allocating
+	rewriteParam string // ";" + lower-case cookie name + "=": the URL-rewritten id's path parameter
+	rejections   []rejection
+	loginForm    []byte   // tomcat-form: what marks the login form in a page (a lost session shows it again)
 	respHeaders  []string // the response headers VUs read (pool.Hooks.Headers)
 
 	bufs sync.Pool // *[]byte response body buffers shared by the VUs
@@ -78,8 +81,15 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	if s.MaxBody <= 0 {
 		s.MaxBody = 1 << 20
 	}
+	if s.Session.ReloginsPerMinute <= 0 {
+		s.Session.ReloginsPerMinute = 6
+	}
+	if s.Session.RetryLoginMax <= 0 {
+		s.Session.RetryLoginMax = max(time.Minute, s.Session.RetryLogin)
+	}
 	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
 	e.cookiePrefix = s.Session.Cookie + "="
+	e.rewriteParam = ";" + strings.ToLower(s.Session.Cookie) + "="
 	if g, ok := rt.(pool.Gated); ok {
 		e.gate = g.Gate()
 	}
@@ -164,6 +174,14 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 		e.idLogout = rec.Endpoint(EndpointLogout)
 	}
+	rej, err := e.resolveRejections(s)
+	if err != nil {
+		return nil, err
+	}
+	e.rejections = rej
+	if s.Login.Kind == LoginTomcatForm {
+		e.loginForm = []byte("j_security_check")
+	}
 	e.respHeaders = responseHeaders(s)
 	e.staticHeaders = http.Header{}
 	for name, vals := range s.Headers {
@@ -246,15 +264,71 @@ func (e *Env) Seed() uint64 { return e.seed }
 // Script is the script the VUs run.
 func (e *Env) Script() *Script { return e.script }
 
+// rejection is a Rejection resolved against the target.
+type rejection struct {
+	status   int
+	body     []byte
+	redirect *url.URL // nil: a status and body rejection
+}
+
+// resolveRejections resolves the script's rejections (the presets when
+// it has none) against the target.
+func (e *Env) resolveRejections(s *Script) ([]rejection, error) {
+	rs := s.Session.Rejected
+	if rs == nil {
+		rs = []Rejection{RejectTomcat, RejectSpring}
+	}
+	out := make([]rejection, 0, len(rs))
+	for _, r := range rs {
+		rj := rejection{status: r.Status, body: []byte(r.BodyContains)}
+		red := r.Redirect
+		if red == "" && r.spring && s.Login.Kind == LoginSpringForm {
+			red = s.Login.Path + "?error"
+		}
+		if red != "" {
+			u, err := url.Parse(e.base + red)
+			if err != nil {
+				return nil, fmt.Errorf("session rejected redirect %q: %w", red, err)
+			}
+			rj.redirect = u
+		}
+		out = append(out, rj)
+	}
+	return out, nil
+}
+
 // sessionRejected reports whether a response is a server refusing to
-// create a session: Tomcat's TooManyActiveSessionsException (500,
-// "Too many active sessions") or Spring Security's maximumSessions.
-func sessionRejected(status int, body []byte) bool {
-	if status < 500 {
+// create a session, as a status and body rejection says (by default
+// Tomcat's TooManyActiveSessionsException, a 500 "Too many active
+// sessions", or a Spring error page saying "Maximum sessions of").
+func (e *Env) sessionRejected(status int, body []byte) bool {
+	if status < 400 {
 		return false
 	}
-	// No string(body): that would copy up to MaxBody on every 5xx.
-	return bytes.Contains(body, []byte("Too many active sessions")) || bytes.Contains(body, []byte("Maximum sessions of"))
+	for i := range e.rejections {
+		r := &e.rejections[i]
+		// No string(body): that would copy up to MaxBody on every error.
+		if (r.status == 0 || r.status == status) && (r.redirect == nil || r.status != 0) && bytes.Contains(body, r.body) {
+			return true
+		}
+	}
+	return false
+}
+
+// loginRejected reports whether a login redirected to loc (resolved) and
+// ending at a page with body is a refusal by a redirect rejection; the
+// body is checked only if followed (the page was fetched).
+func (e *Env) loginRejected(loc *url.URL, body []byte, followed bool) bool {
+	for i := range e.rejections {
+		r := &e.rejections[i]
+		if r.redirect == nil || loc.Path != r.redirect.Path || !strings.HasPrefix(loc.RawQuery, r.redirect.RawQuery) {
+			continue
+		}
+		if len(r.body) == 0 || followed && bytes.Contains(body, r.body) {
+			return true
+		}
+	}
+	return false
 }
 
 // idleAfter is the pause from which a VU lets go of its request state.
@@ -263,6 +337,11 @@ const idleAfter = 100 * time.Millisecond
 // sleep waits d, or until the VU is aborted or stop (if non-nil) is
 // closed; it reports whether it slept the whole time.
 func (v *VU) sleep(d time.Duration, stop <-chan struct{}) bool {
+	return v.sleepOr(d, stop, nil)
+}
+
+// sleepOr is sleep that also ends when done (if non-nil) is closed.
+func (v *VU) sleepOr(d time.Duration, stop, done <-chan struct{}) bool {
 	if d <= 0 {
 		return true
 	}
@@ -282,6 +361,7 @@ func (v *VU) sleep(d time.Duration, stop <-chan struct{}) bool {
 		return true
 	case <-v.sig.Abort:
 	case <-stop:
+	case <-done:
 	}
 	// Since Go 1.23 Stop guarantees no stale tick is left in the channel.
 	v.timer.Stop()

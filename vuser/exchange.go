@@ -188,6 +188,10 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	v.reuse = false
 	v.tr.Reset()
 	rejected := v.jar.rejected
+	rewriting := v.env.script.Session.URLRewriting
+	if rewriting {
+		u = v.rewriteURL(u)
+	}
 	resp, err := v.roundTrips(rctx, r.start, method, u, v.firstHeader(hdr), body)
 	if err != nil {
 		r.end, r.kind, r.err, r.reused = time.Now(), stats.Classify(err), err, v.reuse
@@ -199,6 +203,13 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	r.end, r.in, r.reused = time.Now(), n, v.reuse
 	r.phases = v.tr.Phases(r.end)
 	r.status, r.header, r.url = resp.StatusCode, resp.Header, resp.Request.URL
+	r.first, r.firstLoc = v.hop0Status, v.hop0Loc
+	if rewriting {
+		v.findRewrittenID(r.url.Path)
+		if i := bytes.Index(v.body, []byte(v.env.rewriteParam)); i >= 0 {
+			v.findRewrittenID(string(v.body[i:min(len(v.body), i+len(v.env.rewriteParam)+128)]))
+		}
+	}
 	sc := resp.Header["Set-Cookie"]
 	for _, c := range sc {
 		if strings.HasPrefix(c, v.env.cookiePrefix) {
@@ -212,7 +223,7 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	case rerr != nil:
 		rerr = v.timedOut(rctx, resp.Request.Method, r.url, rerr)
 		r.kind, r.err = stats.Classify(rerr), rerr
-	case sessionRejected(r.status, v.body):
+	case v.env.sessionRejected(r.status, v.body):
 		r.kind = stats.SessionRejected
 	default:
 		r.kind = stats.StatusKind(r.status)
@@ -304,6 +315,15 @@ func (v *VU) roundTrips(ctx context.Context, now time.Time, method string, u *ur
 			if cs := resp.Cookies(); len(cs) > 0 {
 				v.jar.SetCookies(u, cs)
 			}
+		}
+		if hops == 0 {
+			v.hop0Status, v.hop0Loc = resp.StatusCode, ""
+			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				v.hop0Loc = resp.Header.Get("Location")
+			}
+		}
+		if v.env.script.Session.URLRewriting {
+			v.findRewrittenID(resp.Header.Get("Location"))
 		}
 		next, nextMethod, keepBody, err := v.redirect(resp, method, hops, body != nil)
 		if err != nil || next == nil {
@@ -440,6 +460,44 @@ func (v *VU) addCookies(h http.Header, u *url.URL, userCookie string, now time.T
 	default:
 		h["Cookie"] = []string{userCookie + "; " + jc[0]}
 	}
+}
+
+// rewriteURL is u with the VU's URL-rewritten session id as a path
+// parameter (u itself if it has one already, or the VU has none).
+func (v *VU) rewriteURL(u *url.URL) *url.URL {
+	if v.rewriteID == "" || strings.Contains(u.Path, ";") {
+		return u
+	}
+	nu := *u
+	nu.Path += v.env.rewriteParam[:len(v.env.rewriteParam)-1] + "=" + v.rewriteID
+	nu.RawPath = ""
+	return &nu
+}
+
+// findRewrittenID takes the session id of the first ";jsessionid=" in s
+// (a Location, a path, a page's links and forms) as the VU's.
+func (v *VU) findRewrittenID(s string) {
+	i := strings.Index(s, v.env.rewriteParam)
+	if i < 0 {
+		return
+	}
+	s = s[i+len(v.env.rewriteParam):]
+	n := 0
+	for n < len(s) && isIDByte(s[n]) {
+		n++
+	}
+	if n > 0 && s[:n] != v.rewriteID {
+		v.rewriteID = s[:n]
+		if v.debug != nil {
+			v.debug.remember(v.rewriteID)
+		}
+	}
+}
+
+// isIDByte reports whether c may be part of a session id in a URL
+// (Tomcat's are hex with an optional .jvmRoute).
+func isIDByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
 }
 
 // basicAuth is the credentials of an Authorization: Basic header.

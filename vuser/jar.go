@@ -382,3 +382,30 @@ func droppedSetCookie(lines []string) bool {
 	}
 	return false
 }
+
+// value is the value of the cookie named name the jar would send to u
+// now (the first in send order), "" if none. It allocates nothing.
+func (j *jar) value(u *url.URL, name string, now time.Time) string {
+	val := ""
+	j.match(u, now, func(i int) {
+		if val == "" && j.cookies[i].name == name {
+			val = j.cookies[i].value
+		}
+	})
+	return val
+}
+
+// holds reports whether the jar still keeps a cookie named name with
+// value val, for any URL (after dropping the expired ones).
+func (j *jar) holds(name, val string, now time.Time) bool {
+	j.expire(now)
+	for i := range j.cookies {
+		if j.cookies[i].name == name && j.cookies[i].value == val {
+			return true
+		}
+	}
+	return false
+}
+
+// expires reports whether any cookie of the jar has an expiry time.
+func (j *jar) expires() bool { return !j.next.IsZero() }

@@ -56,10 +56,62 @@ type Session struct {
 	End End
 	// LogoutPath is requested (POST) for EndLogout.
 	LogoutPath string
-	// RetryLogin is the pause before a VU whose login failed or whose
-	// session was rejected tries again, so refused VUs do not hammer the server.
+	// RetryLogin is the first pause before a VU whose login failed, whose
+	// session was rejected, or whose new session was refused at once (a
+	// wrong Basic password), tries again; each further failure in a row
+	// doubles it, with jitter, up to RetryLoginMax. A success (a login
+	// whose session served a request) resets it. A VU never tries a
+	// failed credential again sooner than RetryLogin.
 	RetryLogin time.Duration
+	// RetryLoginMax caps the back-off. Zero means max(1m, RetryLogin).
+	RetryLoginMax time.Duration
+	// ReloginsPerMinute caps the logins a VU attempts after its first in
+	// any minute, whatever their cause. Zero means 6.
+	ReloginsPerMinute int
+	// StopAtLoginRedirect leaves the redirect a successful spring-form or
+	// tomcat-form login answers with unfollowed. By default the VU
+	// follows it (as a browser does) within the login request: Tomcat
+	// ends the session's authentication phase only when the saved request
+	// is fetched.
+	StopAtLoginRedirect bool
+	// URLRewriting keeps a session id carried in URLs (;jsessionid=...,
+	// Tomcat's cookieless sessions) from redirects and the links and
+	// forms of pages, and adds it to every request.
+	URLRewriting bool
+	// Rejected says what a server's refusal to create a session looks
+	// like; nil means the Tomcat and Spring presets (RejectTomcat,
+	// RejectSpring).
+	Rejected []Rejection
 }
+
+// Rejection is what a server refusing a session answers: a status with
+// a text in the body, or, for a login, a redirect to a URL (whose page,
+// with BodyContains, holds that text).
+type Rejection struct {
+	// Status is the response status; 0 means any error status (>= 400).
+	Status int
+	// BodyContains is a text the body (of the page a Redirect leads to)
+	// holds; empty means any.
+	BodyContains string
+	// Redirect is the URL (path and query, relative to the target; empty
+	// with Spring's preset: the login path + "?error") a refused login is
+	// redirected to. A redirect matches when its path is this one and its
+	// query starts with this one's.
+	Redirect string
+	// spring marks the Spring preset, whose URL follows the login path.
+	spring bool
+}
+
+// The rejection presets.
+var (
+	// RejectTomcat is Tomcat's maxActiveSessions: TooManyActiveSessionsException,
+	// a 500 saying so.
+	RejectTomcat = Rejection{Status: 500, BodyContains: "Too many active sessions"}
+	// RejectSpring is Spring Security's maximumSessions with
+	// maxSessionsPreventsLogin: the login fails to the failure URL (by
+	// default the login page with ?error), whose page shows the message.
+	RejectSpring = Rejection{BodyContains: "Maximum sessions of", spring: true}
+)
 
 // LoginKind names a login preset.
 type LoginKind string

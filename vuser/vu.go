@@ -1,6 +1,7 @@
 package vuser
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,11 +40,25 @@ type VU struct {
 	basicAuth    string   // precomputed "Basic ..." header
 	basicAuthHdr []string // and as a header value
 	session      uint64   // hash of the session cookie (or token) at the last login
+	sessionVal   string   // the session cookie's value (or URL-rewritten id) the VU holds now
+	rewriteID    string   // the URL-rewritten session id (Session.URLRewriting)
 	loggedIn     bool
-	logins       int  // successful logins, to tell cookieless sessions apart
 	refused      bool // the server refused this VU a session at least once
-	noFollow     bool // the current request must not follow redirects
-	admitted     bool // the VU holds a slot of env.gate (see enter)
+
+	// The login back-off (see backoff). proven: the session of the last
+	// login served a request without being lost; pending: a basic
+	// login not yet counted established (until a request proves it).
+	fails    int         // failed logins and refused new sessions in a row
+	proven   bool        //
+	pending  bool        //
+	started  bool        // the VU's first login was attempted
+	relogins []time.Time // when the last ReloginsPerMinute logins after the first began (a ring)
+	nextRing int         // the ring's oldest entry once full
+
+	hop0Status int    // the first response of the last exchange (before redirects)
+	hop0Loc    string // and its Location, if a redirect
+	noFollow   bool   // the current request must not follow redirects
+	admitted   bool   // the VU holds a slot of env.gate (see enter)
 
 	body    []byte  // the last response's body (up to MaxBody); from env.bufs, given back by release
 	bodyBuf *[]byte // what body came from: pooled as a pointer, so putting it back allocates nothing
@@ -152,6 +166,8 @@ type result struct {
 	status     int
 	header     http.Header
 	url        *url.URL // final URL
+	first      int      // the first response's status (before redirects)
+	firstLoc   string   // its Location, if it was a redirect
 	kind       stats.Kind
 	err        error
 	setsCookie bool // a Set-Cookie for the session cookie came back
@@ -222,15 +238,14 @@ func (v *VU) response(r *result) *Response {
 	return &Response{Status: r.status, Header: r.header, Body: v.body, URL: r.url, Jar: v.jar}
 }
 
-// sessionCookie is the session cookie's value as the jar holds it for the target.
+// sessionCookie is the session cookie's value as the jar holds it for u
+// or, with URL rewriting and no such cookie, the URL-rewritten id.
 func (v *VU) sessionCookie(u *url.URL) string {
-	name := v.env.script.Session.Cookie
-	for _, c := range v.jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
+	c := v.jar.value(u, v.env.script.Session.Cookie, time.Now())
+	if c == "" && v.env.script.Session.URLRewriting {
+		return v.rewriteID
 	}
-	return ""
+	return c
 }
 
 // Run logs in, runs iterations until told to stop, then ends the session.
@@ -265,21 +280,74 @@ func (v *VU) Close() {
 	v.hdr = nil
 }
 
-// LoginRetry logs in, waiting Session.RetryLogin between failed attempts,
-// until it succeeds or the VU is told to stop. It reports success.
+// LoginRetry logs in until it succeeds or the VU is told to stop; it
+// reports success. Every attempt but the VU's first goes through the
+// back-off (see backoff), so a refused credential is never tried again
+// sooner than Session.RetryLogin.
 func (v *VU) LoginRetry(ctx context.Context) bool {
 	for {
+		if !v.backoff(ctx) {
+			return false
+		}
 		err := v.Login(ctx)
 		if err == nil {
 			return true
 		}
+		v.fails++
 		if v.debug != nil {
 			v.debug.note("login failed: %v", err)
 		}
-		if ctx.Err() != nil || !v.sleep(v.env.script.Session.RetryLogin, v.sig.Stop) || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return false
 		}
 	}
+}
+
+// backoff waits before a login attempt as the script's back-off says:
+// nothing before the VU's first login; then, after n failures in a row
+// (failed logins, or new sessions the server refused at once),
+// RetryLogin·2ⁿ⁻¹ plus up to half as much jitter, capped at
+// RetryLoginMax but never under RetryLogin; and as long as it takes to
+// stay within ReloginsPerMinute logins after the first in any minute.
+// It reports false, at once, when the run stops or aborts meanwhile.
+func (v *VU) backoff(ctx context.Context) bool {
+	if !v.started {
+		return true // Login marks it
+	}
+	sess := &v.env.script.Session
+	var d time.Duration
+	if v.fails > 0 {
+		d = sess.RetryLogin << min(v.fails-1, 30)
+		if d < 0 || d > sess.RetryLoginMax {
+			d = sess.RetryLoginMax
+		}
+		if d > 1 {
+			d += time.Duration(v.rng.Int64N(int64(d)/2 + 1))
+		}
+		d = max(min(d, sess.RetryLoginMax), sess.RetryLogin)
+	}
+	now := time.Now()
+	if n := sess.ReloginsPerMinute; len(v.relogins) == n {
+		d = max(d, v.relogins[v.nextRing].Add(time.Minute).Sub(now))
+	}
+	if d > 0 {
+		if closed(v.sig.Stop) || !v.wait(ctx, d) {
+			return false
+		}
+		now = time.Now()
+	}
+	if len(v.relogins) < sess.ReloginsPerMinute {
+		v.relogins = append(v.relogins, now)
+	} else {
+		v.relogins[v.nextRing] = now
+		v.nextRing = (v.nextRing + 1) % len(v.relogins)
+	}
+	return true
+}
+
+// wait is sleep that also ends when ctx does or the VU is told to stop.
+func (v *VU) wait(ctx context.Context, d time.Duration) bool {
+	return v.sleepOr(d, v.sig.Stop, ctx.Done()) && ctx.Err() == nil
 }
 
 // Iterate runs the scenario once. intended is the iteration's scheduled
@@ -341,9 +409,8 @@ func (v *VU) iterStep(ctx context.Context, i int, it *iteration) bool {
 	if !it.intended.IsZero() {
 		due = time.Now().Add(-it.late)
 	}
-	if lost := v.step(ctx, v.env.stepIDs[i], st, due); lost {
-		v.env.sessions.Expired()
-		v.loggedIn = false
+	if lost := v.step(ctx, v.env.stepIDs[i], st, due, false); lost {
+		v.sessionLost()
 		if !s.Session.Relogin {
 			return false
 		}
@@ -353,12 +420,40 @@ func (v *VU) iterStep(ctx context.Context, i int, it *iteration) bool {
 		}
 		// Retry the step once with the new session; with an intended
 		// time, the wait for the login counts in its corrected latency.
-		if v.step(ctx, v.env.stepIDs[i], st, due) {
-			v.loggedIn = false
+		// Lost again, it is an error (unauthorized).
+		if v.step(ctx, v.env.stepIDs[i], st, due, true) {
+			v.sessionLost()
 			return false
 		}
 	}
 	return true
+}
+
+// sessionLost books the loss of the VU's session: expired if it was
+// established; for a basic login never proven, a login failure (the
+// server refused the credentials). A session lost before it served any
+// request counts as a failure for the back-off.
+func (v *VU) sessionLost() {
+	if v.pending {
+		v.pending = false
+		v.env.sessions.LoginFailed()
+	} else {
+		v.env.sessions.Expired()
+	}
+	if !v.proven {
+		v.fails++
+	}
+	v.loggedIn = false
+}
+
+// prove marks the VU's session as working: it served a request. The
+// back-off starts again from RetryLogin; a basic login is established.
+func (v *VU) prove() {
+	v.proven, v.fails = true, 0
+	if v.pending {
+		v.pending = false
+		v.env.sessions.Established(v.session, false)
+	}
 }
 
 // thinkTime draws the pause after a step, as Script.Think says.
@@ -377,10 +472,15 @@ func (v *VU) thinkTime() time.Duration {
 	return d
 }
 
-// lost reports whether r shows that the server dropped the VU's session.
+// lost reports whether r shows that the server dropped the VU's session:
+// a 401, a redirect to the login page (or, for tomcat-form, the login
+// form shown again), or the session cookie deleted or expired. A new
+// session cookie on a normal response is the server rotating the id: the
+// session goes on under it (counted as rotated_by_server); the same value
+// sent again is nothing.
 func (v *VU) lost(r *result) bool {
-	if !v.loggedIn || r.err != nil {
-		return false
+	if !v.loggedIn || r.err != nil || v.env.script.Login.Kind == LoginNone || v.env.script.Login.Kind == "" {
+		return false // no login, no session to lose
 	}
 	switch {
 	case r.status == http.StatusUnauthorized:
@@ -389,23 +489,56 @@ func (v *VU) lost(r *result) bool {
 		if loc, err := r.url.Parse(r.header.Get("Location")); err == nil && loc.Path == v.env.loginURL.Path {
 			return true
 		}
+	case v.env.loginForm != nil && r.status == http.StatusOK && bytes.Contains(v.body, v.env.loginForm):
+		return true
 	}
-	if r.setsCookie && v.session != 0 && v.token == "" {
-		// The server set a new session cookie (or deleted ours) outside
-		// a login: the session it knew us by is gone.
-		c := v.sessionCookie(v.env.targetURL)
-		return c == "" || stats.HashID(c) != v.session
+	if v.token != "" || v.sessionVal == "" {
+		return false
 	}
-	return false
+	now := time.Now()
+	if v.env.script.Session.URLRewriting && v.jar.value(r.url, v.env.script.Session.Cookie, now) == "" {
+		if v.rewriteID != v.sessionVal && v.rewriteID != "" {
+			v.rotated(v.rewriteID)
+		}
+		return false
+	}
+	if !r.setsCookie {
+		// Only an expiry can have taken the cookie.
+		return v.jar.expires() && !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, now)
+	}
+	// The cookie as it applies to the URL that got the response (Tomcat
+	// scopes it to the context path, which need not be the target's).
+	switch c := v.jar.value(r.url, v.env.script.Session.Cookie, now); {
+	case c == v.sessionVal:
+		return false
+	case c != "":
+		v.rotated(c)
+		return false
+	default:
+		// Deleted, unless it was set for another path than this URL's.
+		return !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, now)
+	}
+}
+
+// rotated takes id as the VU's session id from now on: the server gave
+// the session a new one on a normal response.
+func (v *VU) rotated(id string) {
+	v.sessionVal, v.session = id, stats.HashID(id)
+	v.env.sessions.RotatedByServer()
 }
 
 // step renders and sends one step, checks and extracts, and records it. It
 // reports whether the response shows the session was lost (the sample is
-// then recorded as session_lost, and no check or extraction runs).
-func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time) (lost bool) {
+// then recorded as session_lost, and no check or extraction runs). A
+// loss is an error (unauthorized) rather than an event when the step is
+// the retry after a re-login, or the session never served a request.
+func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time, retry bool) (lost bool) {
 	r, _ := v.stepResult(ctx, id, st, intended)
 	v.release()
 	lost = r.kind == stats.SessionLost
+	if lost && (retry || !v.proven) {
+		r.kind = stats.Unauthorized
+	}
 	v.commit(&r)
 	return lost
 }
@@ -451,6 +584,9 @@ func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Tim
 	if v.lost(&r) {
 		r.kind = stats.SessionLost
 		return r, false
+	}
+	if v.loggedIn && !v.proven {
+		v.prove()
 	}
 	resp := v.response(&r)
 	ok := true
@@ -511,13 +647,20 @@ func (v *VU) Login(ctx context.Context) error {
 			defer v.leave()
 		}
 	}
+	v.started, v.proven, v.pending, v.sessionVal = true, false, false, ""
+	if s.Session.URLRewriting {
+		v.rewriteID = "" // a new login starts a new session
+	}
+	at := v.sessionURL()
 	switch s.Login.Kind {
 	case LoginNone, "":
-		v.loggedIn = true
+		v.loggedIn, v.proven = true, true
 		return nil
 	case LoginBasic:
-		v.loggedIn = true
-		v.env.sessions.Established(stats.HashID(v.basicAuth), false)
+		// Established once a request proves the credentials (prove);
+		// until then nothing says the server takes them.
+		v.loggedIn, v.pending = true, true
+		v.session = stats.HashID(v.basicAuth)
 		return nil
 	case LoginSpringForm:
 		before, err = v.loginSpring(ctx)
@@ -527,7 +670,7 @@ func (v *VU) Login(ctx context.Context) error {
 		err = v.loginToken(ctx)
 	case LoginSteps:
 		before = v.sessionCookie(v.env.targetURL)
-		err = v.loginSteps(ctx)
+		at, err = v.loginSteps(ctx)
 	}
 	if err != nil {
 		if !errors.Is(err, errRejected) {
@@ -542,23 +685,26 @@ func (v *VU) Login(ctx context.Context) error {
 		v.env.sessions.Established(v.session, false)
 		return nil
 	}
-	after := v.sessionCookie(v.sessionURL())
-	v.logins++
-	v.session = 0
-	id := stats.HashID("vu:" + strconv.Itoa(v.id) + ":" + strconv.Itoa(v.logins)) // no cookie: each login is its own
+	after := v.sessionCookie(at)
+	v.session, v.sessionVal = 0, after
 	if after != "" {
 		v.session = stats.HashID(after)
-		id = v.session
 	}
-	v.env.sessions.Established(id, before != "" && after != "" && before != after)
+	// No session token seen: v.session 0, counted as unseen, never as a
+	// made-up unique session.
+	v.env.sessions.Established(v.session, before != "" && after != "" && before != after)
 	return nil
 }
 
 // sessionURL is where the session cookie applies: the protected page for
-// tomcat-form (Tomcat scopes it to the context path), else the target.
+// tomcat-form (Tomcat scopes it to the context path), the login page for
+// spring-form, else the target.
 func (v *VU) sessionURL() *url.URL {
-	if v.env.protectedURL != nil {
+	switch {
+	case v.env.protectedURL != nil:
 		return v.env.protectedURL
+	case v.env.loginURL != nil:
+		return v.env.loginURL
 	}
 	return v.env.targetURL
 }
@@ -571,14 +717,7 @@ var errRejected = errors.New("server refused to create a session")
 func (v *VU) judge(r *result, what string, okStatus func(int) bool) error {
 	switch {
 	case r.kind == stats.SessionRejected:
-		v.commit(r)
-		if !v.refused {
-			// Counted once per VU: sessions.rejected is VUs refused; every
-			// refused request is in errors_by_kind.session_rejected.
-			v.refused = true
-			v.env.sessions.Rejected()
-		}
-		return errRejected
+		return v.reject(r)
 	case r.err != nil:
 		v.commit(r)
 		return fmt.Errorf("%s: %w", what, r.err)
@@ -586,6 +725,19 @@ func (v *VU) judge(r *result, what string, okStatus func(int) bool) error {
 		return v.failLogin(r, "%s answered %d", what, r.status)
 	}
 	return nil
+}
+
+// reject records r as a refused session and returns errRejected.
+func (v *VU) reject(r *result) error {
+	r.kind = stats.SessionRejected
+	v.commit(r)
+	if !v.refused {
+		// Counted once per VU: sessions.rejected is VUs refused; every
+		// refused request is in errors_by_kind.session_rejected.
+		v.refused = true
+		v.env.sessions.Rejected()
+	}
+	return errRejected
 }
 
 // failLogin records r as a failed login and returns the error.
@@ -620,26 +772,57 @@ func (v *VU) loginSpring(ctx context.Context) (string, error) {
 		return "", v.failLogin(&r, "no %s field in the login page", field)
 	}
 	v.commit(&r)
-	before := v.sessionCookie(v.env.targetURL)
+	at := v.env.loginURL
+	before := v.sessionCookie(at)
 	form := url.Values{}
 	form.Set(orDefault(s.Login.UsernameField, "username"), v.ident.Username)
 	form.Set(orDefault(s.Login.PasswordField, "password"), v.ident.Password)
 	form.Set(field, csrf)
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
-	v.noFollow = true
+	follow := !s.Session.StopAtLoginRedirect
+	v.noFollow = !follow
 	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, page, hdr, []byte(form.Encode()))
 	v.noFollow = false
-	if err := v.judge(&r, "login", isRedirect); err != nil {
+	if err := v.judge(&r, "login", func(int) bool { return isRedirect(r.first) }); err != nil {
 		return "", err
 	}
-	if loc := r.header.Get("Location"); strings.Contains(loc, "error") {
-		return "", v.failLogin(&r, "redirected to %s (bad credentials or CSRF token?)", loc)
+	if loc, err := page0(page).Parse(r.firstLoc); err == nil && v.env.loginRejected(loc, v.body, follow) {
+		return "", v.reject(&r)
 	}
-	if after := v.sessionCookie(v.env.targetURL); after == "" || after == before {
+	if strings.Contains(r.firstLoc, "error") {
+		return "", v.failLogin(&r, "redirected to %s (bad credentials or CSRF token?)", r.firstLoc)
+	}
+	if after := v.sessionCookie(at); after == "" || after == before {
 		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+	}
+	if follow {
+		if err := v.landed(&r); err != nil {
+			return "", err
+		}
 	}
 	v.commit(&r)
 	return before, nil
+}
+
+// page0 parses a URL the VU built itself (it parses).
+func page0(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
+}
+
+// landed checks the page a followed login redirect led to: answered,
+// and not the login form again.
+func (v *VU) landed(r *result) error {
+	switch {
+	case r.status >= 400:
+		return v.failLogin(r, "the page after login (%s) answered %d", r.url.Redacted(), r.status)
+	case isRedirect(r.status):
+		return nil // a redirect the VU does not follow (to the login page): judged by the cookie
+	case v.env.loginURL != nil && r.url.Path == v.env.loginURL.Path,
+		v.env.loginForm != nil && bytes.Contains(v.body, v.env.loginForm):
+		return v.failLogin(r, "the page after login (%s) is the login form", r.url.Redacted())
+	}
+	return nil
 }
 
 // loginTomcat is Tomcat's FORM login: GET a protected page (which makes
@@ -661,14 +844,23 @@ func (v *VU) loginTomcat(ctx context.Context) (string, error) {
 	form.Set(orDefault(s.Login.UsernameField, "j_username"), v.ident.Username)
 	form.Set(orDefault(s.Login.PasswordField, "j_password"), v.ident.Password)
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
-	v.noFollow = true
+	// Followed, the 303 fetches the saved request (the protected page):
+	// only then does Tomcat end the session's authentication phase and
+	// give it the app's session timeout.
+	follow := !s.Session.StopAtLoginRedirect
+	v.noFollow = !follow
 	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, v.env.securityCheck, hdr, []byte(form.Encode()))
 	v.noFollow = false
-	if err := v.judge(&r, "j_security_check", func(s int) bool { return s == http.StatusSeeOther || s == http.StatusFound }); err != nil {
+	if err := v.judge(&r, "j_security_check", func(int) bool { return r.first == http.StatusSeeOther || r.first == http.StatusFound }); err != nil {
 		return "", err
 	}
 	if after := v.sessionCookie(page); after == "" || after == before {
 		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+	}
+	if follow {
+		if err := v.landed(&r); err != nil {
+			return "", err
+		}
 	}
 	v.commit(&r)
 	return before, nil
@@ -702,20 +894,25 @@ func (v *VU) loginToken(ctx context.Context) error {
 }
 
 // loginSteps runs a custom login written as ordinary steps; it fails if
-// any step fails its check.
-func (v *VU) loginSteps(ctx context.Context) error {
+// any step fails its check. It returns the URL that answered the last
+// step, where the session cookie is looked up.
+func (v *VU) loginSteps(ctx context.Context) (*url.URL, error) {
+	at := v.env.targetURL
 	for i := range v.env.script.Login.Steps {
 		st := &v.env.script.Login.Steps[i]
 		r, ok := v.stepResult(ctx, v.env.loginStepIDs[i], st, time.Time{})
 		if err := v.judge(&r, "login step "+st.Name, func(int) bool { return true }); err != nil {
-			return err
+			return at, err
 		}
 		if !ok {
-			return v.failLogin(&r, "step %s failed (%s)", st.Name, r.kind)
+			return at, v.failLogin(&r, "step %s failed (%s)", st.Name, r.kind)
+		}
+		if r.url != nil {
+			at = r.url
 		}
 		v.commit(&r)
 	}
-	return nil
+	return at, nil
 }
 
 func orDefault(s, def string) string {

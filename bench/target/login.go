@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -41,7 +42,11 @@ func (t *Target) loginPage(w http.ResponseWriter, r *http.Request) {
         <h2 class="form-login-heading">Please sign in</h2>
 `)
 	if q.Has("error") {
-		b.WriteString(`        <div class="alert alert-danger" role="alert">Bad credentials</div>
+		msg := "Bad credentials"
+		if s.maxed.Load() {
+			msg = "Maximum sessions of " + strconv.Itoa(t.cfg.MaxSessionsPerUser) + " for this principal exceeded"
+		}
+		b.WriteString(`        <div class="alert alert-danger" role="alert">` + msg + `</div>
 `)
 	}
 	if q.Has("logout") {
@@ -120,6 +125,15 @@ func (t *Target) login(w http.ResponseWriter, r *http.Request) {
 		t.redirect(w, "/login?error")
 		return
 	}
+	if !t.admitUser(u, s) {
+		// Spring's ConcurrentSessionControlAuthenticationStrategy: the
+		// failure handler redirects, the page shows why.
+		s.maxed.Store(true)
+		t.userSessionRejected.Add(1)
+		t.redirect(w, "/login?error")
+		return
+	}
+	s.maxed.Store(false)
 	// changeSessionId: same session object and slot, new id; the old id
 	// stops working. See store's invariants for why detach comes first.
 	if !t.sessions.detach(k, s) {
@@ -135,9 +149,46 @@ func (t *Target) login(w http.ResponseWriter, r *http.Request) {
 		t.userSessions[u].Add(1)
 	}
 	s.last.Store(t.now())
-	t.setCookie(w, t.sessions.attach(s))
+	nk := t.sessions.attach(s)
+	t.recordUser(u, nk, s)
+	t.setCookie(w, nk)
 	t.logins.Add(1)
 	t.redirect(w, "/")
+}
+
+// userSession is one authenticated session of a user (MaxSessionsPerUser).
+type userSession struct {
+	k sid
+	s *session
+}
+
+// admitUser reports whether user u may authenticate session s under
+// MaxSessionsPerUser: fewer live sessions of u than that, not counting s.
+func (t *Target) admitUser(u int32, s *session) bool {
+	if t.perUser == nil {
+		return true
+	}
+	now := t.now()
+	t.perUserMu.Lock()
+	defer t.perUserMu.Unlock()
+	live := t.perUser[u][:0]
+	for _, us := range t.perUser[u] {
+		if us.s != s && t.sessions.alive(us.k, us.s, now) && us.s.user.Load() == u {
+			live = append(live, us)
+		}
+	}
+	t.perUser[u] = live
+	return len(live) < t.cfg.MaxSessionsPerUser
+}
+
+// recordUser remembers session s, now named k, as one of u's.
+func (t *Target) recordUser(u int32, k sid, s *session) {
+	if t.perUser == nil {
+		return
+	}
+	t.perUserMu.Lock()
+	t.perUser[u] = append(t.perUser[u], userSession{k, s})
+	t.perUserMu.Unlock()
 }
 
 func (t *Target) forbidden(w http.ResponseWriter) {

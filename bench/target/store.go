@@ -24,8 +24,11 @@ type session struct {
 	// csrf is the secret behind the masked CSRF tokens. It is written once
 	// before the session is published in a shard and only read afterwards.
 	csrf [16]byte
-	mu   sync.Mutex // guards cart
-	cart *cart      // allocated on the first add, as most sessions never shop
+	// maxed: the last login of this session was refused by
+	// MaxSessionsPerUser (its login page says so, as Spring's does).
+	maxed atomic.Bool
+	mu    sync.Mutex // guards cart
+	cart  *cart      // allocated on the first add, as most sessions never shop
 }
 
 // cart is a session's cart: a counter and a ring of the last cartKeep items.
@@ -142,6 +145,16 @@ func (st *store) attach(s *session) sid {
 		}
 		sh.mu.Unlock()
 	}
+}
+
+// alive reports whether s is still live under id k at now, without
+// refreshing its last access.
+func (st *store) alive(k sid, s *session, now int64) bool {
+	sh := st.shard(k)
+	sh.mu.Lock()
+	ok := sh.m[k] == s
+	sh.mu.Unlock()
+	return ok && now-s.last.Load() <= st.timeout
 }
 
 // detach removes s from id k without ending it, so the caller may change it

@@ -2,7 +2,9 @@
 // behaves like a Spring Security form-login app on Tomcat. Sessions are
 // JSESSIONID cookies (32 uppercase hex characters) that change on login,
 // the login form carries a masked CSRF token, the session cap answers like
-// Tomcat's maxActiveSessions, and idle sessions expire. It is fast and
+// Tomcat's maxActiveSessions, a per-user cap like Spring Security's
+// maximumSessions with maxSessionsPreventsLogin (Config.MaxSessionsPerUser),
+// and idle sessions expire. It is fast and
 // keeps per-session memory small, so it can hold 100,000 sessions.
 //
 // Endpoints: GET/POST /login, GET /, POST /logout, GET /api/me,
@@ -52,6 +54,12 @@ type Config struct {
 	// Password, if set, replaces Password for every user: tests use a
 	// distinctive one to scan outputs for it.
 	Password string
+	// MaxSessionsPerUser is Spring Security's
+	// sessionManagement().maximumSessions(n).maxSessionsPreventsLogin(true):
+	// a login of a user who holds n live sessions already is refused with
+	// a redirect to /login?error, whose page then says "Maximum sessions
+	// of n for this principal exceeded". 0 means no limit.
+	MaxSessionsPerUser int
 	// Issued, if set, is called with every session id and bearer token
 	// the target hands out, so a test can check none leaks into a
 	// generator's output. It must be safe for concurrent use.
@@ -94,6 +102,9 @@ type Stats struct {
 	TokensExpired int64 `json:"tokens_expired"`
 	// MaxSessions is the current cap (0 = unlimited).
 	MaxSessions int64 `json:"max_sessions"`
+	// UserSessionRejected counts logins refused because the user held
+	// MaxSessionsPerUser live sessions already (right credentials).
+	UserSessionRejected int64 `json:"user_session_rejected"`
 }
 
 // Target is the demo app. It implements http.Handler; use Start to serve it
@@ -119,6 +130,12 @@ type Target struct {
 	userSessions []atomic.Int32
 
 	createdByLogin, logins, loginFailures, logouts, csrfFailures atomic.Int64
+
+	// perUser holds, with MaxSessionsPerUser, each user's authenticated
+	// sessions (id and session) as of their login; perUserMu guards it.
+	perUserMu           sync.Mutex
+	perUser             map[int32][]userSession
+	userSessionRejected atomic.Int64
 
 	stallUntil atomic.Int64 // unix ns until which /api/ answers nothing (Stall)
 
@@ -173,6 +190,9 @@ func New(c Config) *Target {
 	t.tokens.init(int64(c.SessionTimeout))
 	t.sessions.max.Store(int64(c.MaxSessions))
 	t.tokenEnc = base64.RawURLEncoding.Strict()
+	if c.MaxSessionsPerUser > 0 {
+		t.perUser = map[int32][]userSession{}
+	}
 	t.catalogTail = (`","items":[{"id":1,"name":"Espresso","price":2.5},{"id":2,"name":"Cappuccino","price":3.2},` +
 		`{"id":3,"name":"Croissant","price":1.9},{"id":4,"name":"Bagel","price":2.1},{"id":5,"name":"Tea","price":1.5}]}`)
 	t.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
@@ -198,6 +218,8 @@ func (t *Target) Stats() Stats {
 		ActiveTokens:   k.active.Load(),
 		TokensExpired:  k.expired.Load(),
 		MaxSessions:    s.max.Load(),
+
+		UserSessionRejected: t.userSessionRejected.Load(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // testClock replaces the target's clock so expiry tests never sleep.
@@ -816,4 +817,11 @@ func tamper(tok string) string {
 		return "B" + tok[1:]
 	}
 	return "A" + tok[1:]
+}
+
+// A session is still 48 bytes with the maximumSessions flag.
+func TestSessionSize(t *testing.T) {
+	if n := unsafe.Sizeof(session{}); n != 48 {
+		t.Errorf("session is %d bytes, want 48", n)
+	}
 }

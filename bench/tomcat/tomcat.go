@@ -46,6 +46,14 @@ type Settings struct {
 	// pass between expiry sweeps (Manager processExpiresFrequency); 0
 	// means Tomcat's 6.
 	ProcessExpiresFrequency int
+	// AuthenticationSessionTimeout, for a copy of the examples app, is
+	// the FormAuthenticator valve's authenticationSessionTimeout: how
+	// long a session may stay in the FORM login phase (whole seconds; 0:
+	// Tomcat's 120 s, no valve).
+	AuthenticationSessionTimeout time.Duration
+	// Cookieless, for a copy of the examples app, sets cookies="false"
+	// on its context: sessions are tracked by URL rewriting only.
+	Cookieless bool
 }
 
 // arg renders s as tomcat.sh's SETTINGS.
@@ -60,6 +68,12 @@ func (s Settings) arg() string {
 	if s.ProcessExpiresFrequency > 0 {
 		parts = append(parts, "expires="+strconv.Itoa(s.ProcessExpiresFrequency))
 	}
+	if s.AuthenticationSessionTimeout > 0 {
+		parts = append(parts, "authtimeout="+strconv.Itoa(int(s.AuthenticationSessionTimeout/time.Second)))
+	}
+	if s.Cookieless {
+		parts = append(parts, "cookies=false")
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -67,6 +81,14 @@ func (s Settings) arg() string {
 type App struct {
 	Name string
 	Settings
+}
+
+// arg0 renders app as tomcat.sh's NAME[:SETTINGS].
+func (a App) arg0() string {
+	if s := a.arg(); s != "" {
+		return a.Name + ":" + s
+	}
+	return a.Name
 }
 
 // Config describes an instance.
@@ -86,6 +108,9 @@ type Config struct {
 	Examples Settings
 	// Apps are the sessionapp deployments.
 	Apps []App
+	// ExamplesApps are more copies of the stock examples app, each at
+	// /Name with its own settings.
+	ExamplesApps []App
 }
 
 // Instance is a running Tomcat.
@@ -190,11 +215,10 @@ func Launch(cfg Config) (*Instance, error) {
 		args = append(args, "--examples", a)
 	}
 	for _, app := range cfg.Apps {
-		a := app.Name
-		if s := app.arg(); s != "" {
-			a += ":" + s
-		}
-		args = append(args, "--app", a)
+		args = append(args, "--app", app.arg0())
+	}
+	for _, app := range cfg.ExamplesApps {
+		args = append(args, "--examples-app", app.arg0())
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "bash", args...)

@@ -8,7 +8,8 @@
 #       Exit 3: this machine cannot install them (no apt-get, not root).
 #
 #   tomcat.sh start --dir DIR --port PORT [--users N] [--password PW]
-#                   [--examples SETTINGS] [--app NAME[:SETTINGS]]... [--owner PID]
+#                   [--examples SETTINGS] [--app NAME[:SETTINGS]]...
+#                   [--examples-app NAME[:SETTINGS]]... [--owner PID]
 #       Create an instance in DIR (which must not exist yet) listening on
 #       127.0.0.1:PORT, with users user1..userN (password PW, default
 #       "secret", role tomcat), a manager-script and a manager-jmx user with
@@ -19,6 +20,10 @@
 #       (processExpiresFrequency), e.g. --app capped:max=300 or
 #       --app short:timeout=1,expires=1. (--examples timeout=M sets the
 #       instance's default session timeout, which the examples app uses.)
+#       --examples-app deploys another copy of the stock examples app as
+#       /NAME; its SETTINGS may also hold authtimeout=SECONDS (a
+#       FormAuthenticator valve with that authenticationSessionTimeout)
+#       and cookies=false (sessions tracked by URL rewriting only).
 #       Start `catalina.sh run` in the background, wait until every app
 #       answers, and print KEY=VALUE lines (PID, URL, PORT, DIR, USERS,
 #       PASSWORD, SCRIPT_USER, SCRIPT_PASSWORD, JMX_USER, JMX_PASSWORD),
@@ -71,9 +76,10 @@ cmd_install() {
 	installed || die "the packages installed, but Tomcat's files are still missing"
 }
 
-# settings NAME SPEC: parse "max=N,timeout=M,expires=F" into S_MAX, S_TIMEOUT, S_EXPIRES.
+# settings NAME SPEC: parse "max=N,timeout=M,expires=F,authtimeout=S,cookies=false"
+# into S_MAX, S_TIMEOUT, S_EXPIRES, S_AUTH, S_COOKIES.
 settings() {
-	S_MAX=-1 S_TIMEOUT=30 S_EXPIRES=6
+	S_MAX=-1 S_TIMEOUT=30 S_EXPIRES=6 S_AUTH="" S_COOKIES=true
 	local kv
 	IFS=, read -r -a kvs <<<"$2"
 	for kv in "${kvs[@]}"; do
@@ -81,12 +87,26 @@ settings() {
 		max=*) S_MAX=${kv#max=} ;;
 		timeout=*) S_TIMEOUT=${kv#timeout=} ;;
 		expires=*) S_EXPIRES=${kv#expires=} ;;
+		authtimeout=*) S_AUTH=${kv#authtimeout=} ;;
+		cookies=false) S_COOKIES=false ;;
 		"") ;;
-		*) die "$1: unknown setting '$kv' (want max=N, timeout=MINUTES, expires=N)" ;;
+		*) die "$1: unknown setting '$kv' (want max=N, timeout=MINUTES, expires=N, authtimeout=SECONDS, cookies=false)" ;;
 		esac
 	done
-	[[ "$S_MAX" =~ ^-?[0-9]+$ && "$S_TIMEOUT" =~ ^-?[0-9]+$ && "$S_EXPIRES" =~ ^[0-9]+$ ]] ||
+	[[ "$S_MAX" =~ ^-?[0-9]+$ && "$S_TIMEOUT" =~ ^-?[0-9]+$ && "$S_EXPIRES" =~ ^[0-9]+$ && "$S_AUTH" =~ ^[0-9]*$ ]] ||
 		die "$1: settings must be integers: '$2'"
+}
+
+# examples_xml NAME: the context file of a copy of the examples app for
+# the current settings.
+examples_xml() {
+	echo "<Context docBase=\"$EXAMPLES\" cookies=\"$S_COOKIES\">"
+	echo '  <Resources allowLinking="true"/>'
+	manager_xml
+	if [ -n "$S_AUTH" ]; then
+		echo "  <Valve className=\"org.apache.catalina.authenticator.FormAuthenticator\" authenticationSessionTimeout=\"$S_AUTH\"/>"
+	fi
+	echo '</Context>'
 }
 
 # manager_xml: the Manager element for the current settings. pathname=""
@@ -115,11 +135,11 @@ ours() {
 randpw() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 cmd_start() {
-	local dir="" users=1 password=secret owner="" examples="" apps=()
+	local dir="" users=1 password=secret owner="" examples="" apps=() exapps=()
 	PORT=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--dir | --port | --users | --password | --examples | --app | --owner)
+		--dir | --port | --users | --password | --examples | --app | --examples-app | --owner)
 			[ $# -ge 2 ] || die "start: $1 needs a value" ;;
 		*) die "start: unknown argument '$1'" ;;
 		esac
@@ -130,6 +150,7 @@ cmd_start() {
 		--password) password=$2 ;;
 		--examples) examples=$2 ;;
 		--app) apps+=("$2") ;;
+		--examples-app) exapps+=("$2") ;;
 		--owner) owner=$2 ;;
 		esac
 		shift 2
@@ -182,6 +203,14 @@ cmd_start() {
 		manager_xml
 		echo '</Context>'
 	} >"$ctxdir/examples.xml"
+	local exapp exname
+	for exapp in "${exapps[@]}"; do
+		exname=${exapp%%:*}
+		[[ "$exname" =~ ^[A-Za-z0-9_-]+$ && "$exname" != manager && "$exname" != examples ]] || die "--examples-app: bad context name '$exname'"
+		[ -e "$ctxdir/$exname.xml" ] && die "--examples-app: $exname given twice"
+		settings "$exname" "$([[ "$exapp" == *:* ]] && echo "${exapp#*:}")"
+		examples_xml >"$ctxdir/$exname.xml"
+	done
 
 	if [ ${#apps[@]} -gt 0 ]; then
 		local build="$dir/sessionapp-build"
@@ -241,6 +270,9 @@ cmd_start() {
 		[ $ok = 1 ] && [ "$(status /manager/text/serverinfo)" = 401 ] || ok=0
 		for app in "${apps[@]}"; do
 			[ $ok = 1 ] && [ "$(status "/${app%%:*}/api/me")" = 401 ] || ok=0
+		done
+		for exapp in "${exapps[@]}"; do
+			[ $ok = 1 ] && [ "$(status "/${exapp%%:*}/index.html")" = 200 ] || ok=0
 		done
 		[ $ok = 1 ] && break
 		if [ $SECONDS -ge $deadline ]; then

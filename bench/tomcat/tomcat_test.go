@@ -30,6 +30,11 @@ var sharedConfig = tomcat.Config{
 		{Name: "logout"},
 		{Name: "abandon"},
 	},
+	ExamplesApps: []tomcat.App{
+		// A 10-second login phase, swept every background run (10 s).
+		{Name: "formauth", Settings: tomcat.Settings{AuthenticationSessionTimeout: 10 * time.Second, ProcessExpiresFrequency: 1}},
+		{Name: "cookieless", Settings: tomcat.Settings{Cookieless: true}},
+	},
 }
 
 var shared struct {
@@ -172,8 +177,9 @@ func TestExamplePlansValidate(t *testing.T) {
 }
 
 // 1,000 VUs log in to the stock examples app with Tomcat's own FORM login:
-// Tomcat counts 1,000 new sessions, each VU got its 303 and a new
-// JSESSIONID, and the protected page is served with each session.
+// Tomcat counts 1,000 new sessions, each VU got its 303 (followed to the
+// protected page) and a new JSESSIONID, and the protected page is served
+// with each session.
 func TestExamplesThousandVUs(t *testing.T) {
 	t.Parallel()
 	const n = 1000
@@ -218,8 +224,10 @@ func TestExamplesThousandVUs(t *testing.T) {
 	if e := endpoint(t, res, "login-page"); e.Requests != n || e.Status["200"] != n {
 		t.Errorf("login-page: %d requests, status %v; want %d × 200", e.Requests, e.Status, n)
 	}
-	if e := endpoint(t, res, "login"); e.Requests != n || e.Status["303"] != n {
-		t.Errorf("login (j_security_check): %d requests, status %v; want %d × 303", e.Requests, e.Status, n)
+	// The login follows j_security_check's 303 to the saved request: one
+	// sample, ending at the protected page.
+	if e := endpoint(t, res, "login"); e.Requests != n || e.Status["200"] != n {
+		t.Errorf("login (j_security_check, then the protected page): %d requests, status %v; want %d × 200", e.Requests, e.Status, n)
 	}
 	prot := endpoint(t, res, "protected")
 	if prot.Requests < n || prot.Status["200"] != prot.Requests {
@@ -561,4 +569,87 @@ func TestStartStop(t *testing.T) {
 	if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", in.PID)); strings.Contains(string(b), "catalina.base="+in.Dir) {
 		t.Errorf("Tomcat (PID %d) still runs after its test ended", in.PID)
 	}
+}
+
+// formAuthPlan: tomcat-form on a copy of the examples app, then only an
+// unprotected page, which never touches the session.
+const formAuthPlan = `
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: PASSWORD}}
+session: {login: tomcat-form, protected_path: /formauth/jsp/security/protected/index.jsp, end: abandon}
+scenario:
+  - {name: hello, get: /formauth/index.html, check: {status: 200}}
+think: 200ms
+load: {vus: 20, duration: 3s}
+`
+
+// With authenticationSessionTimeout="10" and processExpiresFrequency="1",
+// a session left in the FORM login phase dies within ~20 s; the login
+// follows the 303 to the saved request, so the session has the app's
+// 30-minute timeout: 30 s after the run Tomcat still holds all 20.
+func TestFormLoginLeavesAuthPhase(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	in := instance(t)
+	text := strings.NewReplacer("TARGET", in.URL, "PASSWORD", in.Password).Replace(formAuthPlan)
+	before := counters(t, in, "/formauth")
+	res := run(t, inline(t, text), time.Minute)
+	if res == nil {
+		return
+	}
+	if s := res.Sessions; s.Established != n || s.LoginFailures != 0 || s.Relogins != 0 {
+		t.Errorf("sessions %+v, want %d established, no failures or relogins", s, n)
+	}
+	if e := endpoint(t, res, "login"); e.Requests != n || e.Status["200"] != n {
+		t.Errorf("login: %d requests, status %v; want %d, each ending at the protected page (200)", e.Requests, e.Status, n)
+	}
+	noErrors(t, res)
+	time.Sleep(30 * time.Second)
+	after := counters(t, in, "/formauth")
+	t.Logf("Tomcat /formauth before %+v, 30 s after the run %+v", before, after)
+	if d := after.ActiveSessions - before.ActiveSessions; d != n {
+		t.Errorf("Tomcat holds %d more sessions 30 s after the run, want %d (end: abandon, 30-minute timeout)", d, n)
+	}
+}
+
+// On a context with cookies="false" Tomcat tracks sessions by URL
+// rewriting only (;jsessionid=): with url_rewriting the VUs keep their
+// sessions, and unique equals the sessions Tomcat created.
+func TestURLRewritingSessions(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	in := instance(t)
+	text := strings.NewReplacer("TARGET", in.URL, "PASSWORD", in.Password).Replace(`
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: PASSWORD}}
+session:
+  login: tomcat-form
+  protected_path: /cookieless/jsp/security/protected/index.jsp
+  end: abandon
+  url_rewriting: true
+scenario:
+  - {name: protected, get: /cookieless/jsp/security/protected/index.jsp, check: {status: 200, body_contains: "You are logged in as remote user"}}
+  - {name: session-example, get: /cookieless/servlets/servlet/SessionExample, check: {status: 200, body_contains: "Session ID:"}}
+think: 100ms
+load: {vus: 20, duration: 3s}
+`)
+	before := counters(t, in, "/cookieless")
+	res := run(t, inline(t, text), time.Minute)
+	if res == nil {
+		return
+	}
+	after := counters(t, in, "/cookieless")
+	t.Logf("Tomcat /cookieless before %+v after %+v; sessions %+v", before, after, res.Sessions)
+	s := res.Sessions
+	created := after.SessionCounter - before.SessionCounter
+	if !s.Known() || s.Unique != created || s.Unique != n || s.Established != n || s.RotatedOnLogin != n {
+		t.Errorf("sessions %+v, Tomcat created %d: want unique = sessionCounter = established = rotated_on_login = %d", s, created, n)
+	}
+	if s.Relogins != 0 || res.ErrorsByKind["session_lost"] != 0 {
+		t.Errorf("relogins %d, session_lost %d: want none", s.Relogins, res.ErrorsByKind["session_lost"])
+	}
+	if e := endpoint(t, res, "protected"); e.Requests < n {
+		t.Errorf("protected: %d requests, want >= %d", e.Requests, n)
+	}
+	noErrors(t, res)
 }

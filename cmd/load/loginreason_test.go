@@ -18,7 +18,7 @@ func TestLoginFailureReasonInSummary(t *testing.T) {
 	plan = writeFile(t, "wrong.yaml", strings.Replace(readFile(t, plan), "password: secret", "password: wrong-password", 1))
 	_, stdout, _ := runCLI(t, "run", plan, "--vus", "3", "--duration", "1s", "--quiet")
 	n := tg.Stats().LoginFailures
-	want := fmt.Sprintf("login failed: %d times, most often (%d): login: redirected to /login?error (bad credentials or CSRF token?)\n", n, n)
+	want := fmt.Sprintf("login failed: %d times, most often (%d): login: redirected to /login?error (bad credentials or CSRF token?)", n, n)
 	if n == 0 || !strings.Contains(stdout, want) {
 		t.Errorf("target counted %d failed logins; summary lacks %q:\n%s", n, want, stdout)
 	}

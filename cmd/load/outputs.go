@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +24,7 @@ type outputFlags struct {
 	html        string
 	hlog        string // live: written interval by interval
 	prometheus  string // live: address to serve /metrics on
+	promLinger  time.Duration
 	summaryMode string // compact or full
 }
 
@@ -29,6 +32,7 @@ func (o *outputFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.csv, "csv", "", "write the timeline as CSV here (one row per interval and endpoint)")
 	c.Flags().StringVar(&o.hlog, "hlog", "", "write an HdrHistogram interval log (format 1.3, one tag per endpoint) here")
 	c.Flags().StringVar(&o.prometheus, "prometheus", "", "serve live metrics on this address's /metrics (a bare port listens on 127.0.0.1)")
+	c.Flags().DurationVar(&o.promLinger, "prom-linger", 0, "keep serving /metrics this long after the run, for a final scrape (e.g. 30s, two scrape intervals)")
 	c.Flags().StringVar(&o.html, "html", "", "write a self-contained HTML report here (charts, tables, thresholds, plan)")
 	c.Flags().StringVar(&o.junit, "junit", "", "write the thresholds as JUnit XML here, for CI")
 	c.Flags().StringVar(&o.summaryMode, "summary", "compact", "compact, or full: add where the time went (DNS, connect, TLS, TTFB, body) per endpoint")
@@ -117,6 +121,9 @@ type liveOutputs struct {
 	hlog  *os.File
 	hw    *stats.HlogWriter
 	prom  *prom.Server
+	x     *prom.Exporter
+	// linger is how long prom stays up after the run (lingerProm).
+	linger time.Duration
 }
 
 // openLive opens the live outputs a run asked for.
@@ -137,7 +144,7 @@ func (o *outputFlags) openLive(stderr io.Writer) (*liveOutputs, error) {
 			l.close()
 			return nil, badInput(fmt.Errorf("--prometheus: %w", err))
 		}
-		l.prom = srv
+		l.prom, l.x, l.linger = srv, x, o.promLinger
 		l.sinks = append(l.sinks, x)
 		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", srv.Addr())
 	}
@@ -150,10 +157,33 @@ func (l *liveOutputs) close() error {
 	if l.hw != nil {
 		errs = append(errs, l.hw.Close(), l.hlog.Close())
 	}
-	if l.prom != nil {
+	if l.prom != nil && l.linger <= 0 {
 		errs = append(errs, l.prom.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// onInterval passes each interval's server figures to the Prometheus
+// exporter, then calls next.
+func (l *liveOutputs) onInterval(next func(profiles.Progress)) func(profiles.Progress) {
+	if l.x == nil {
+		return next
+	}
+	return func(pr profiles.Progress) {
+		l.x.Server(pr.Server)
+		next(pr)
+	}
+}
+
+// lingerProm keeps /metrics up for --prom-linger after the run, so
+// Prometheus scrapes its final figures, then closes it; an interrupt ends
+// the wait. Call it last.
+func (l *liveOutputs) lingerProm(ctx context.Context, stderr io.Writer) error {
+	if l.prom == nil || l.linger <= 0 {
+		return nil
+	}
+	fmt.Fprintf(stderr, "metrics stay on http://%s/metrics for %s (--prom-linger)\n", l.prom.Addr(), l.linger)
+	return l.prom.CloseAfter(ctx, l.linger)
 }
 
 // thresholdError is the exit-99 error for failed thresholds.

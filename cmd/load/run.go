@@ -145,14 +145,22 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	defer live.lingerProm(ctx, stderr)
+	fds := profiles.CheckOpenFiles(p, seg, profiles.OpenFileLimit())
+	if fds != "" {
+		fmt.Fprintln(stderr, "warning:", fds)
+	}
 	show := newProgress(stderr, f.quiet, p)
-	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: show.update, Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt,
+	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: live.onInterval(show.update), Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt,
 		Debug: f.debugOut(stderr), DebugVU: f.debugVU, Stats: stats.Options{Sinks: live.sinks}})
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
 	res.PlanSource = p.Source
+	if fds != "" {
+		res.Warnings = append(res.Warnings, fds)
+	}
 	passed := stats.CheckThresholds(res, p.Rules())
 	if err := f.outputs.summary(stdout, res); err != nil {
 		return &exitError{code: exitRunError, err: err}

@@ -29,7 +29,9 @@ func newTargetCmd(_, stderr io.Writer) *cobra.Command {
 			"/logout, POST /api/token for bearer tokens, counters at /_stats.\n" +
 			"Users are user1..userN, all with the password \"" + target.Password + "\"; the session\n" +
 			"cookie is JSESSIONID. With --max-sessions, a request that needs a new session\n" +
-			"beyond the cap gets Tomcat's 500 \"Too many active sessions\".",
+			"beyond the cap gets Tomcat's 500 \"Too many active sessions\". With\n" +
+			"--max-sessions-per-user N, a login of a user who holds N sessions already is\n" +
+			"refused as Spring's maxSessionsPreventsLogin does (a redirect to /login?error).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !loopback(addr) {
@@ -49,6 +51,7 @@ func newTargetCmd(_, stderr io.Writer) *cobra.Command {
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback)")
 	c.Flags().IntVar(&cfg.Users, "users", 1000, "users user1..userN")
 	c.Flags().IntVar(&cfg.MaxSessions, "max-sessions", 0, "cap on active sessions like Tomcat's maxActiveSessions (0: none)")
+	c.Flags().IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", 0, "Spring's maximumSessions(N) with maxSessionsPreventsLogin (0: none)")
 	c.Flags().DurationVar(&timeout, "session-timeout", 30*time.Minute, "idle session timeout")
 	c.Flags().DurationVar(&cfg.ServiceTime, "service-time", 0, "added latency on /api endpoints")
 	return c

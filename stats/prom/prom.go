@@ -23,9 +23,10 @@ import (
 	"github.com/sessionload/load/stats"
 )
 
-// Buckets are the latency histogram's upper bounds in seconds: 1 ms to
-// 60 s, about three per decade, as Prometheus histograms want few.
-var Buckets = []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
+// Buckets are the latency histogram's upper bounds in seconds: 100 µs
+// (a loopback or cached answer) to 60 s, about three per decade, as
+// Prometheus histograms want few.
+var Buckets = []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
 
 // endpoint is one endpoint's cumulative figures.
 type endpoint struct {
@@ -90,9 +91,46 @@ type Exporter struct {
 	sessions   stats.SessionCounts
 	iterations uint64
 	dropped    uint64
+	server     *stats.ServerSample // the latest poll, or nil
 
 	requests, errors, latency, corrected *prometheus.Desc
 	vusDesc, sessionsDesc, iters, drops  *prometheus.Desc
+	serverDescs                          []serverDesc
+}
+
+// serverDesc is one of the server's own figures.
+type serverDesc struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(*stats.ServerSample) float64 // negative: the source does not give it
+}
+
+// serverFigures are the server's own figures (plan key server:, polled
+// from Tomcat's Manager and ThreadPool MBeans or Spring Boot Actuator).
+func serverFigures() []serverDesc {
+	mb := func(v float64) float64 {
+		if v < 0 {
+			return -1
+		}
+		return v * (1 << 20)
+	}
+	d := func(name, help string, typ prometheus.ValueType, value func(*stats.ServerSample) float64) serverDesc {
+		return serverDesc{prometheus.NewDesc("load_server_"+name, help, nil, nil), typ, value}
+	}
+	g, c := prometheus.GaugeValue, prometheus.CounterValue
+	return []serverDesc{
+		d("active_sessions", "The server's active sessions (Manager activeSessions).", g, func(s *stats.ServerSample) float64 { return float64(s.ActiveSessions) }),
+		d("max_active", "The server's high-water mark of active sessions (Manager maxActive).", g, func(s *stats.ServerSample) float64 { return float64(s.MaxActive) }),
+		d("max_active_sessions", "The server's cap on active sessions (Manager maxActiveSessions).", g, func(s *stats.ServerSample) float64 { return float64(s.MaxActiveSessions) }),
+		d("rejected_sessions_total", "Sessions the server refused to create (Manager rejectedSessions).", c, func(s *stats.ServerSample) float64 { return float64(s.RejectedSessions) }),
+		d("sessions_created_total", "Sessions the server created (Manager sessionCounter).", c, func(s *stats.ServerSample) float64 { return float64(s.SessionCounter) }),
+		d("expired_sessions_total", "Sessions the server expired (Manager expiredSessions).", c, func(s *stats.ServerSample) float64 { return float64(s.ExpiredSessions) }),
+		d("busy_threads", "The connector's busy request threads (ThreadPool currentThreadsBusy).", g, func(s *stats.ServerSample) float64 { return float64(s.BusyThreads) }),
+		d("max_threads", "The connector's maximum request threads (ThreadPool maxThreads).", g, func(s *stats.ServerSample) float64 { return float64(s.MaxThreads) }),
+		d("connections", "The connector's open connections (ThreadPool connectionCount).", g, func(s *stats.ServerSample) float64 { return float64(s.ConnectionCount) }),
+		d("heap_used_bytes", "The server JVM's used heap.", g, func(s *stats.ServerSample) float64 { return mb(s.HeapUsedMB) }),
+		d("heap_max_bytes", "The server JVM's maximum heap.", g, func(s *stats.ServerSample) float64 { return mb(s.HeapMaxMB) }),
+	}
 }
 
 var (
@@ -112,7 +150,20 @@ func New() *Exporter {
 		sessionsDesc: prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
 		iters:        prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
 		drops:        prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
+		serverDescs:  serverFigures(),
 	}
+}
+
+// Server sets the server's latest figures (a copy of s is kept); nil
+// keeps the last ones.
+func (x *Exporter) Server(s *stats.ServerSample) {
+	if s == nil {
+		return
+	}
+	c := *s
+	x.mu.Lock()
+	x.server = &c
+	x.mu.Unlock()
 }
 
 // Interval folds one interval in.
@@ -149,6 +200,9 @@ func (x *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{x.requests, x.errors, x.latency, x.corrected, x.vusDesc, x.sessionsDesc, x.iters, x.drops} {
 		ch <- d
 	}
+	for _, d := range x.serverDescs {
+		ch <- d.desc
+	}
 }
 
 // Collect sends the current values.
@@ -158,8 +212,12 @@ func (x *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for e, ep := range x.eps {
 		name := x.names[e]
 		ch <- prometheus.MustNewConstMetric(x.requests, prometheus.CounterValue, float64(ep.requests), name)
-		for k, n := range ep.errors {
-			ch <- prometheus.MustNewConstMetric(x.errors, prometheus.CounterValue, float64(n), name, k)
+		// Every kind from the endpoint's first interval, at 0 until it
+		// happens: rate() and ratios need the series before the first error.
+		for k := stats.OK + 1; k < stats.NumKinds; k++ {
+			if k.IsError() {
+				ch <- prometheus.MustNewConstMetric(x.errors, prometheus.CounterValue, float64(ep.errors[k.String()]), name, k.String())
+			}
 		}
 		ch <- prometheus.MustNewConstHistogram(x.latency, ep.lat.count, ep.lat.sum, ep.lat.cumulative(), name)
 		if ep.corr.count > 0 {
@@ -177,6 +235,13 @@ func (x *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(x.iters, prometheus.CounterValue, float64(x.iterations))
 	ch <- prometheus.MustNewConstMetric(x.drops, prometheus.CounterValue, float64(x.dropped))
+	if x.server != nil {
+		for _, d := range x.serverDescs {
+			if v := d.value(x.server); v >= 0 {
+				ch <- prometheus.MustNewConstMetric(d.desc, d.typ, v)
+			}
+		}
+	}
 }
 
 // ListenAddr completes addr: a bare port or ":port" listens on 127.0.0.1.
@@ -217,6 +282,20 @@ func Serve(x *Exporter, addr string) (*Server, error) {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// CloseAfter keeps serving for linger (so Prometheus scrapes the final
+// figures of a run that just ended), or until ctx is done, then closes.
+func (s *Server) CloseAfter(ctx context.Context, linger time.Duration) error {
+	if linger > 0 {
+		t := time.NewTimer(linger)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return s.Close()
+}
 
 // Close stops the server, letting a scrape in flight finish (up to 5 s).
 func (s *Server) Close() error {
