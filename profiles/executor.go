@@ -164,6 +164,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	case errors.As(context.Cause(ctx), &ab):
 		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ended.Sub(started).Round(time.Second), p.Load.Total(), ab))
 	case ctx.Err() != nil:
+		res.Interrupted = true
 		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ended.Sub(started).Round(time.Second), p.Load.Total()))
 	}
 	return res, nil

@@ -62,6 +62,25 @@ type Results struct {
 	// it (it is derived from PlanHash and --start-at), so load merge can
 	// refuse results of another run.
 	RunID string `json:"run_id,omitempty"`
+	// StartWaitS is how long the run waited for --start-at/--start-in
+	// after its setup, SetupS how long the preallocated VUs of the open
+	// model took to log in before the schedule, and WarmupS how long the
+	// schedule ran as a warm-up (plan key warmup, --warmup) before the
+	// measured window. None of them is in DurationS or any rate: Started
+	// is the start of the measured window.
+	StartWaitS float64 `json:"start_wait_s,omitempty"`
+	SetupS     float64 `json:"setup_s,omitempty"`
+	WarmupS    float64 `json:"warmup_s,omitempty"`
+	// Setup is what the setup's requests did (the preallocated VUs'
+	// logins), per endpoint, over SetupS: kept out of Endpoints and Totals.
+	Setup []EndpointResult `json:"setup,omitempty"`
+	// Interrupted says the run was stopped before its end (Ctrl-C,
+	// SIGTERM): the results cover the part that ran.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Partial says the results were rebuilt from the interval stream of a
+	// run that did not finish (load report R.json.partial): the last
+	// interval, the sessions' end and the thresholds may be missing.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // VUCounts is how many virtual users the run had.

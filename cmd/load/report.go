@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +57,9 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := o.write(res, stderr); err != nil {
 				return &exitError{code: exitRunError, err: err}
+			}
+			if why := res.Untested(); why != "" {
+				return &exitError{code: exitRunError, err: errors.New("could not test: " + why)}
 			}
 			if !res.ThresholdsOK() {
 				return thresholdError(res)

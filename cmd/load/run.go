@@ -57,6 +57,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run PLAN.yaml",
 		Short: "Run a plan",
+		Long:  "run runs a plan: its VUs log in and work through the scenario along the load shape.\n\n" + exitCodesHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := profiles.LoadFile(args[0])
@@ -133,6 +134,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return badInput(err)
 	}
+	if err := profiles.CheckTarget(ctx, p); err != nil {
+		return &exitError{code: exitRunError, err: err}
+	}
 	live, err := f.outputs.openLive(stderr)
 	if err != nil {
 		return err
@@ -158,9 +162,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err := f.outputs.write(res, stderr); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
-	if ctx.Err() != nil {
-		// A pipeline must not take a cut-short run for a complete one.
-		return &exitError{code: exitRunError, err: errors.New("interrupted: the results cover the part that ran")}
+	if why := res.Untested(); why != "" {
+		// A pipeline must not take a dead app or a cut-short run for a pass.
+		return &exitError{code: exitRunError, err: errors.New("could not test: " + why)}
 	}
 	if !passed {
 		return thresholdError(res)
