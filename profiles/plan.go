@@ -35,6 +35,9 @@ type Plan struct {
 	Source string
 	// Server says where the server's own session figures are; nil: none.
 	Server *server.Config
+	// Warmup is the first part of the schedule, run but recorded nowhere
+	// (plan key warmup, --warmup): the measured window starts after it.
+	Warmup time.Duration
 }
 
 // Users hands out identities by global VU id.

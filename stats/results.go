@@ -247,6 +247,16 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 	if total.c.requests > 0 {
 		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)
 	}
+	for e, name := range names {
+		if e >= len(r.setup) || r.setup[e].c.requests == 0 {
+			continue
+		}
+		er, err := endpointResult(name, &r.setup[e], r.setupDur.Seconds())
+		if err != nil {
+			return nil, fmt.Errorf("setup %s: %w", name, err)
+		}
+		res.Setup = append(res.Setup, er)
+	}
 	return res, nil
 }
 

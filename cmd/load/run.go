@@ -29,6 +29,7 @@ type runFlags struct {
 	debug    bool
 	debugVU  int
 	cpus     int
+	warmup   time.Duration
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -37,6 +38,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
+	c.Flags().DurationVar(&f.warmup, "warmup", 0, "run the first part of the schedule as a warm-up recorded nowhere, replacing the plan's warmup (results.json warmup_s)")
 	f.outputs.register(c)
 	f.split.register(c)
 	c.Flags().BoolVar(&f.debug, "debug", false, "print every request and response of one VU to stderr, login included, secrets hashed, bodies cut at 2 KiB (why was it refused?)")
@@ -116,6 +118,11 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	f.outputs.planOutputs(&f.out, p.Outputs)
 	if f.vus > 0 || f.duration > 0 {
 		if err := p.Override(f.vus, f.duration); err != nil {
+			return badInput(err)
+		}
+	}
+	if f.warmup != 0 {
+		if err := p.SetWarmup(f.warmup); err != nil {
 			return badInput(err)
 		}
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/profiles"
@@ -22,10 +24,12 @@ func runSegments(t *testing.T, plan string, n int) []string {
 	dir := t.TempDir()
 	outs := make([]string, n)
 	errs := make([]string, n)
+	// One agreed instant, as a Kubernetes Job passes to every pod.
+	at := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup
 	for i := range n {
 		outs[i] = filepath.Join(dir, fmt.Sprintf("seg%d.json", i))
-		cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--segment", fmt.Sprintf("%d/%d", i, n), "--start-in", "3s", "--out", outs[i])
+		cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--segment", fmt.Sprintf("%d/%d", i, n), "--start-at", at, "--out", outs[i])
 		cmd.Env = append(os.Environ(), mainEnv+"=1")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -110,10 +114,11 @@ load: {rate: 200/s, duration: 3s, preallocated_vus: %d, max_vus: %d}
 	}
 	// The merged histogram is the histogram of all samples: add the
 	// segments' histograms here independently and compare.
-	all := 0.0
+	all, rps := 0.0, 0.0
 	var hs []string
 	for _, o := range outs {
 		r := readResults(t, o)
+		rps += r.Totals.RPS
 		if r.Segment == "" || r.StartAt == nil {
 			t.Errorf("%s: segment %q, start_at %v; want both recorded", o, r.Segment, r.StartAt)
 		}
@@ -135,7 +140,15 @@ load: {rate: 200/s, duration: 3s, preallocated_vus: %d, max_vus: %d}
 		}
 		ref.Merge(x)
 	}
+	// Rates are over the segments' common window, not diluted by the
+	// wait for --start-at: the whole's is the sum of theirs.
+	if math.Abs(total.Totals.RPS-rps) > 0.01*rps {
+		t.Errorf("merged rps %.2f, the segments' sum %.2f", total.Totals.RPS, rps)
+	}
 	me := findEndpoint(total, "me")
+	if math.Abs(me.RPS-200) > 10 {
+		t.Errorf("merged me rps %.2f, want the plan's 200/s", me.RPS)
+	}
 	got, err := stats.DecodeHDR(me.HDR)
 	if err != nil {
 		t.Fatal(err)
