@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,9 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	}
 	res.Generator = &gen
 	res.Segment = o.Segment.String()
+	res.PlanHash = p.Hash()
+	// Without an agreed start, the run is its own: named by its start.
+	res.RunID = RunID(res.PlanHash, cmp.Or(o.StartAt, f.t0, ended))
 	if !o.StartAt.IsZero() {
 		res.StartAt = &o.StartAt
 		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
@@ -268,7 +272,8 @@ func (f *fleet) checkAborts(now time.Time) {
 	elapsed := now.Sub(f.measured)
 	var due []Threshold
 	for _, t := range f.plan.Thresholds {
-		if t.AbortOnFail && elapsed >= t.Grace {
+		// A segment judges only the rules its share can break (ScaleFree).
+		if t.AbortOnFail && elapsed >= t.Grace && (f.opts.Segment.Whole() || t.Rule.ScaleFree()) {
 			due = append(due, t)
 		}
 	}

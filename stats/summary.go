@@ -134,19 +134,26 @@ func writeThresholds(w io.Writer, ts []ThresholdResult) {
 	if len(ts) == 0 {
 		return
 	}
-	failed := 0
+	failed, deferred := 0, 0
 	exprW := 0
 	for _, t := range ts {
 		exprW = max(exprW, len([]rune(t.Expr)))
 		if !t.OK {
 			failed++
 		}
+		if t.Deferred {
+			deferred++
+		}
 	}
 	fmt.Fprintln(w)
+	judged := ""
+	if deferred > 0 {
+		judged = fmt.Sprintf(" (%d judged on the merged whole: load merge --thresholds)", deferred)
+	}
 	if failed == 0 {
-		fmt.Fprintf(w, "thresholds:   all %d passed\n", len(ts))
+		fmt.Fprintf(w, "thresholds:   all %d passed%s\n", len(ts)-deferred, judged)
 	} else {
-		fmt.Fprintf(w, "thresholds:   %d of %d FAILED\n", failed, len(ts))
+		fmt.Fprintf(w, "thresholds:   %d of %d FAILED%s\n", failed, len(ts)-deferred, judged)
 	}
 	for _, t := range ts {
 		mark := "✓"
@@ -154,6 +161,10 @@ func writeThresholds(w io.Writer, ts []ThresholdResult) {
 			mark = "✗"
 		}
 		pad := strings.Repeat(" ", exprW-len([]rune(t.Expr)))
+		if t.Deferred {
+			fmt.Fprintf(w, "  · %s%s  judged on the merged whole (this segment: %s)\n", t.Expr, pad, t.FormatObserved())
+			continue
+		}
 		fmt.Fprintf(w, "  %s %s%s  observed %s\n", mark, t.Expr, pad, t.FormatObserved())
 	}
 }
