@@ -301,7 +301,7 @@ func (r *Recorder) Begin(from time.Time, setup time.Duration) {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
 	r.dropBefore.Store(from.UnixNano())
-	r.snapshot()
+	r.snapshot(false)
 	r.awaiting = false
 	r.setupDur = setup
 	r.from, r.start = from, from
@@ -468,6 +468,12 @@ type IntervalStats struct {
 	BytesIn      int64
 	BytesOut     int64
 	ErrorsByKind [NumKinds]int64
+	// Status counts responses by status code (no response: not there);
+	// Reused, Overflow and CorrectedOverflow are as in EndpointResult.
+	Status            map[int]int64
+	Reused            int64
+	Overflow          int64
+	CorrectedOverflow int64
 }
 
 func (d *data) intervalStats(name string, secs float64) IntervalStats {
@@ -479,8 +485,20 @@ func (d *data) intervalStats(name string, secs float64) IntervalStats {
 		BytesIn:      d.c.bytesIn,
 		BytesOut:     d.c.bytesOut,
 		ErrorsByKind: d.c.kinds,
+		Reused:       d.c.reused,
+		Overflow:     d.c.overflow,
+
+		CorrectedOverflow: d.c.corrOverflow,
 	}
 	s.ErrorsByKind[OK] = 0
+	for code, n := range d.c.status {
+		if code > 0 && n > 0 {
+			if s.Status == nil {
+				s.Status = map[int]int64{}
+			}
+			s.Status[code] = n
+		}
+	}
 	if secs > 0 {
 		s.RPS = float64(d.c.requests) / secs
 	}
@@ -507,11 +525,13 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 func (r *Recorder) Snapshot() Interval {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	return r.snapshot()
+	return r.snapshot(false)
 }
 
-// snapshot is Snapshot; the caller holds snapMu.
-func (r *Recorder) snapshot() Interval {
+// snapshot is Snapshot; the caller holds snapMu. With final (Result's
+// last snapshot), an interval that holds nothing after others (the sliver
+// after the executor's own last snapshot) reaches no sink or timeline.
+func (r *Recorder) snapshot(final bool) Interval {
 	end := r.now()
 	names := r.endpointNames()
 	n := len(names)
@@ -556,7 +576,9 @@ func (r *Recorder) snapshot() Interval {
 		r.last = end
 		return iv
 	}
-	if len(r.sinks) > 0 {
+	empty := iv.Total.Requests == 0 && iv.Iterations == 0 && iv.Dropped == 0
+	skip := final && empty && len(r.timeline) > 0
+	if len(r.sinks) > 0 && !skip {
 		r.hists = r.hists[:0]
 		for e := range n {
 			d := &r.interval[e]
@@ -588,7 +610,9 @@ func (r *Recorder) snapshot() Interval {
 	r.iterations += iv.Iterations
 	r.dropped += iv.Dropped
 	r.last = end
-	r.timeline = append(r.timeline, timelinePoint(&iv))
+	if !skip {
+		r.timeline = append(r.timeline, timelinePoint(&iv))
+	}
 	return iv
 }
 

@@ -193,11 +193,10 @@ func DecodeHDR(s string) (*hdrhistogram.Histogram, error) {
 func (r *Recorder) Result(d time.Duration) (*Results, error) {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	if iv := r.snapshot(); iv.Total.Requests == 0 && iv.Iterations == 0 && iv.Dropped == 0 && len(r.timeline) > 1 {
-		// The last interval is often a sliver after the executor's own
-		// final snapshot: keep it out of the timeline when it holds nothing.
-		r.timeline = r.timeline[:len(r.timeline)-1]
-	}
+	// The last interval is often a sliver after the executor's own final
+	// snapshot: it is kept out of the timeline and sinks when it holds
+	// nothing.
+	r.snapshot(true)
 	return r.build(d)
 }
 

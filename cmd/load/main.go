@@ -86,7 +86,7 @@ func interrupts(parent context.Context, stderr io.Writer) (context.Context, func
 		fmt.Fprintln(stderr, "\nload: stopping: VUs finish their requests and end their sessions; results follow (Ctrl-C again to quit now)")
 		cancel()
 		<-ch
-		fmt.Fprintln(stderr, "load: quit")
+		fmt.Fprintln(stderr, "load: quit (with --out, R.json.partial keeps the intervals so far: load report R.json.partial --out R.json)")
 		os.Exit(130)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }

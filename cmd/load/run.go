@@ -128,11 +128,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	}
 	if f.out != "" {
 		// Fail before the run, not after it, if the results cannot be written.
-		fh, err := os.OpenFile(f.out, os.O_WRONLY|os.O_CREATE, 0o644)
-		if err != nil {
+		if err := checkWritable(f.out); err != nil {
 			return badInput(fmt.Errorf("--out: %w", err))
 		}
-		fh.Close()
 	}
 	if err := f.outputs.check(); err != nil {
 		return badInput(err)
@@ -144,7 +142,11 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err := profiles.CheckTarget(ctx, p); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
-	live, err := f.outputs.openLive(stderr)
+	h := stats.StreamHeader{Plan: p.Name, PlanHash: p.Hash(), Segment: seg.String()}
+	if !startAt.IsZero() {
+		h.StartAt, h.RunID = &startAt, profiles.RunID(h.PlanHash, startAt)
+	}
+	live, err := f.outputs.openLive(stderr, f.out, h)
 	if err != nil {
 		return err
 	}
@@ -162,6 +164,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	}
 	if f.out != "" {
 		if err := writeResults(f.out, res); err != nil {
+			return &exitError{code: exitRunError, err: fmt.Errorf("%w (the intervals are in %s: load report %s --out %s)", err, live.streamPath, live.streamPath, f.out)}
+		}
+		if err := os.Remove(live.streamPath); err != nil {
 			return &exitError{code: exitRunError, err: err}
 		}
 		fmt.Fprintf(stderr, "results written to %s\n", f.out)
