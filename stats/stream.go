@@ -316,6 +316,9 @@ func (d *data) addStream(se *streamEndpoint, m *merger) error {
 		if err != nil {
 			return err
 		}
+		if h.LowestTrackableValue() != lowestMicros || h.HighestTrackableValue() != highestMicros || h.SignificantFigures() != sigFigs {
+			return errors.New("a histogram of another geometry than the run's")
+		}
 		if *x.dst == nil {
 			*x.dst = newHistogram()
 		}

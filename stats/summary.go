@@ -70,6 +70,10 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	fmt.Fprintf(w, "sessions:     %d established, %d unique, %d rotated on login, %d login failures, %d rejected, %d relogins, %d expired\n",
 		s.Established, s.Unique, s.RotatedOnLogin, s.LoginFailures, s.Rejected, s.Relogins, s.Expired)
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	if r.WarmupS > 0 || r.SetupS > 0 || r.StartWaitS > 0 {
+		fmt.Fprintf(w, "window:       %s s measured; not counted: %s s warm-up, %s s setup (preallocated VUs' logins), %s s wait for --start-at\n",
+			sig3(r.DurationS), sig3(r.WarmupS), sig3(r.SetupS), sig3(r.StartWaitS))
+	}
 	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)
 	if r.DurationS > 0 {
