@@ -176,13 +176,17 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")
 	}
+	var ran time.Duration // of the schedule, warm-up included
+	if !f.measured.IsZero() {
+		ran = ended.Sub(f.t0).Round(time.Second)
+	}
 	var ab *thresholdAbort
 	switch {
 	case errors.As(context.Cause(ctx), &ab):
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ended.Sub(f.t0).Round(time.Second), p.Load.Total(), ab))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ran, p.Load.Total(), ab))
 	case ctx.Err() != nil:
 		res.Interrupted = true
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ended.Sub(f.t0).Round(time.Second), p.Load.Total()))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ran, p.Load.Total()))
 	}
 	return res, nil
 }

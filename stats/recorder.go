@@ -447,7 +447,8 @@ type Interval struct {
 	// Gauges is the live state at the end of the interval, from
 	// Options.Gauges (zero without it).
 	Gauges Gauges
-	// RunStart is when the recorder was made: the run's time origin.
+	// RunStart is the run's time origin: when the recorder was made, or
+	// the measured window's start once Begin set it.
 	RunStart time.Time
 }
 
@@ -478,16 +479,15 @@ type IntervalStats struct {
 
 func (d *data) intervalStats(name string, secs float64) IntervalStats {
 	s := IntervalStats{
-		Name:         name,
-		Requests:     d.c.requests,
-		Errors:       d.c.errors,
-		Corrected:    d.c.corrected,
-		BytesIn:      d.c.bytesIn,
-		BytesOut:     d.c.bytesOut,
-		ErrorsByKind: d.c.kinds,
-		Reused:       d.c.reused,
-		Overflow:     d.c.overflow,
-
+		Name:              name,
+		Requests:          d.c.requests,
+		Errors:            d.c.errors,
+		Corrected:         d.c.corrected,
+		BytesIn:           d.c.bytesIn,
+		BytesOut:          d.c.bytesOut,
+		ErrorsByKind:      d.c.kinds,
+		Reused:            d.c.reused,
+		Overflow:          d.c.overflow,
 		CorrectedOverflow: d.c.corrOverflow,
 	}
 	s.ErrorsByKind[OK] = 0

@@ -282,15 +282,9 @@ func ReadStream(rd io.Reader) (*Results, error) {
 
 // addStream adds one interval of an endpoint from the stream into d.
 func (d *data) addStream(se *streamEndpoint, m *merger) error {
-	c := &d.c
-	c.requests += se.Requests
-	c.errors += se.Errors
-	c.corrected += se.Corrected
-	c.bytesIn += se.BytesIn
-	c.bytesOut += se.BytesOut
-	c.reused += se.Reused
-	c.overflow += se.Overflow
-	c.corrOverflow += se.CorrectedOverflow
+	c := &counters{requests: se.Requests, errors: se.Errors, corrected: se.Corrected, bytesIn: se.BytesIn,
+		bytesOut: se.BytesOut, reused: se.Reused, overflow: se.Overflow, corrOverflow: se.CorrectedOverflow}
+	defer d.c.add(c)
 	for name, n := range se.ErrorsByKind {
 		k, ok := ParseKind(name)
 		if !ok {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,15 +23,9 @@ import (
 func TestSIGKILLKeepsIntervals(t *testing.T) {
 	t.Parallel()
 	_, url := startCountingTarget(t, "/api/me")
-	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {login: spring-form}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}}
-think: 20ms
+	plan := mePlan(t, url, "", `think: 20ms
 load: {vus: 3, duration: 20s}
-`, url))
+`)
 	dir := t.TempDir()
 	out, csvPath, junit := filepath.Join(dir, "R.json"), filepath.Join(dir, "t.csv"), filepath.Join(dir, "j.xml")
 	cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--out", out, "--csv", csvPath, "--junit", junit)
@@ -64,15 +56,7 @@ load: {vus: 3, duration: 20s}
 		t.Fatalf("rebuilt: partial %v, duration_s %.2f, %d intervals; want partial, >= 5 s\n%s", res.Partial, res.DurationS, len(res.Timeline), stderr.String())
 	}
 
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, csvPath)
 	byKey := map[string]int64{}
 	intervals := map[string]bool{}
 	for _, r := range rows[1:] {
@@ -112,15 +96,9 @@ func TestSecondCtrlCKeepsStream(t *testing.T) {
 		tg.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {login: spring-form}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}}
-think: 20ms
+	plan := mePlan(t, srv.URL, "", `think: 20ms
 load: {vus: 3, duration: 1m}
-`, srv.URL))
+`)
 	out := filepath.Join(t.TempDir(), "R.json")
 	cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--out", out)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")

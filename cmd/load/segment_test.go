@@ -68,19 +68,12 @@ func runSegmentsOf(t *testing.T, plan string, n, from, to int) (outs, stdouts []
 // or one given twice, is refused.
 func TestSegmentsJudgeTheirShare(t *testing.T) {
 	t.Parallel()
-	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
-name: share
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {login: spring-form, end: abandon}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}}
-load: {rate: 100/s, duration: 3s, preallocated_vus: 10, max_vus: 40}
+	plan := mePlan(t, startTarget(t), ", end: abandon", `load: {rate: 100/s, duration: 3s, preallocated_vus: 10, max_vus: 40}
 thresholds:
   rps: "> 75"
   "me p99": "< 10s"
-  errors: "< 1%%"
-`, startTarget(t)))
+  errors: "< 1%"
+`)
 	outs, stdouts := runSegmentsOf(t, plan, 2, 0, 2) // each segment exits 0 at ~50/s
 	for k, o := range outs {
 		r := readResults(t, o)

@@ -38,6 +38,19 @@ func startCountingTarget(t *testing.T, path string) (*countingTarget, string) {
 	return c, srv.URL
 }
 
+// mePlan writes a plan whose VUs log in to the demo target at url and
+// GET /api/me; rest is the plan's other keys (load, think, ...).
+func mePlan(t *testing.T, url, session, rest string) string {
+	t.Helper()
+	return writeFile(t, "plan.yaml", fmt.Sprintf(`
+target: %s
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: spring-form%s}
+scenario:
+  - {name: me, get: /api/me, headers: {Accept: application/json}}
+%s`, url, session, rest))
+}
+
 // count is how many requests arrived in [from, to).
 func (c *countingTarget) count(from, to time.Time) int {
 	c.mu.Lock()
@@ -57,14 +70,7 @@ func (c *countingTarget) count(from, to time.Time) int {
 func TestWindowStartIn(t *testing.T) {
 	t.Parallel()
 	srv, url := startCountingTarget(t, "/api/me")
-	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {login: spring-form, end: abandon}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}}
-load: {rate: 100/s, duration: 10s, preallocated_vus: 10, max_vus: 50}
-`, url))
+	plan := mePlan(t, url, ", end: abandon", "load: {rate: 100/s, duration: 10s, preallocated_vus: 10, max_vus: 50}\n")
 	out := filepath.Join(t.TempDir(), "r.json")
 	code, _, stderr := runCLI(t, "run", plan, "--start-in", "5s", "--quiet", "--out", out)
 	if code != 0 {
@@ -99,16 +105,10 @@ load: {rate: 100/s, duration: 10s, preallocated_vus: 10, max_vus: 50}
 func TestWarmup(t *testing.T) {
 	t.Parallel()
 	srv, url := startCountingTarget(t, "/api/me")
-	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {login: spring-form}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}}
-think: 20ms
+	plan := mePlan(t, url, "", `think: 20ms
 warmup: 2s
 load: {vus: 3, duration: 4s}
-`, url))
+`)
 	dir := t.TempDir()
 	out, csvPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "t.csv")
 	code, _, stderr := runCLI(t, "run", plan, "--quiet", "--out", out, "--csv", csvPath)
