@@ -27,8 +27,8 @@ func TestSIGKILLKeepsIntervals(t *testing.T) {
 load: {vus: 3, duration: 20s}
 `)
 	dir := t.TempDir()
-	out, csvPath, junit := filepath.Join(dir, "R.json"), filepath.Join(dir, "t.csv"), filepath.Join(dir, "j.xml")
-	cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--out", out, "--csv", csvPath, "--junit", junit)
+	out, csvPath, junit, hlog := filepath.Join(dir, "R.json"), filepath.Join(dir, "t.csv"), filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.hlog")
+	cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--out", out, "--csv", csvPath, "--junit", junit, "--hlog", hlog)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -46,12 +46,18 @@ load: {vus: 3, duration: 20s}
 		}
 	}
 
+	// The .hlog is flushed per interval too.
+	if n := strings.Count(readFile(t, hlog), "\nTag=me,"); n < 5 {
+		t.Errorf("the hlog of the killed run has %d intervals of me, want >= 5", n)
+	}
+
 	rebuilt := filepath.Join(dir, "rebuilt.json")
 	code, stdout, rstderr := runCLI(t, "report", out+".partial", "--out", rebuilt)
 	if code != exitRunError || !strings.Contains(rstderr, "partial") {
 		t.Errorf("report of the stream: exit %d, want %d saying partial:\n%s%s", code, exitRunError, stdout, rstderr)
 	}
 	res := readResults(t, rebuilt)
+	t.Logf("rebuilt: %d intervals, %.2f s, %d requests", len(res.Timeline), res.DurationS, res.Totals.Requests)
 	if !res.Partial || res.DurationS < 5 || len(res.Timeline) < 5 {
 		t.Fatalf("rebuilt: partial %v, duration_s %.2f, %d intervals; want partial, >= 5 s\n%s", res.Partial, res.DurationS, len(res.Timeline), stderr.String())
 	}

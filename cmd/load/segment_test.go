@@ -92,8 +92,13 @@ thresholds:
 	if code != 0 || !strings.Contains(stdout, "✓ rps > 75") {
 		t.Errorf("merge --thresholds: exit %d, want 0 with rps judged:\n%s%s", code, stdout, stderr)
 	}
-	if m := readResults(t, merged); m.RunID != readResults(t, outs[0]).RunID || len(m.Thresholds) != 3 {
+	m := readResults(t, merged)
+	if m.RunID != readResults(t, outs[0]).RunID || len(m.Thresholds) != 3 {
 		t.Errorf("merged: run_id %q, thresholds %+v", m.RunID, m.Thresholds)
+	}
+	// The whole's rate is the sum of the segments'.
+	if sum := readResults(t, outs[0]).Totals.RPS + readResults(t, outs[1]).Totals.RPS; math.Abs(m.Totals.RPS-sum) > 0.01*sum {
+		t.Errorf("merged rps %.2f, the two segments' sum %.2f", m.Totals.RPS, sum)
 	}
 	// Segment 1/2 of another run (another --start-at).
 	foreign, _ := runSegmentsOf(t, plan, 2, 1, 2)
