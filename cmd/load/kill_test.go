@@ -35,7 +35,14 @@ load: {vus: 3, duration: 20s}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(6 * time.Second)
+	// 6 s into the run: the stream's first line comes with the first
+	// interval, 1 s after the schedule started.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(out + ".partial"); err == nil && fi.Size() > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(5 * time.Second)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

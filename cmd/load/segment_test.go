@@ -96,8 +96,9 @@ thresholds:
 	if m.RunID != readResults(t, outs[0]).RunID || len(m.Thresholds) != 3 {
 		t.Errorf("merged: run_id %q, thresholds %+v", m.RunID, m.Thresholds)
 	}
-	// The whole's rate is the sum of the segments'.
-	if sum := readResults(t, outs[0]).Totals.RPS + readResults(t, outs[1]).Totals.RPS; math.Abs(m.Totals.RPS-sum) > 0.01*sum {
+	// The whole's rate is the sum of the segments' (exactly when their
+	// windows coincide; a busy machine ends them some ms apart).
+	if sum := readResults(t, outs[0]).Totals.RPS + readResults(t, outs[1]).Totals.RPS; math.Abs(m.Totals.RPS-sum) > 0.025*sum {
 		t.Errorf("merged rps %.2f, the two segments' sum %.2f", m.Totals.RPS, sum)
 	}
 	// Segment 1/2 of another run (another --start-at).
