@@ -97,6 +97,8 @@ func (x *arrival) run(ctx context.Context) {
 // prealloc starts the preallocated VUs and waits (up to a minute) until
 // they are logged in, so the schedule does not start on a cold pool.
 func (x *arrival) prealloc(ctx context.Context, hard context.Context) {
+	from := time.Now()
+	defer func() { x.setup = time.Since(from) }()
 	n := x.share(x.o.PreallocatedVUs)
 	for range n {
 		x.grow(hard)

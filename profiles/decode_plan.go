@@ -22,7 +22,7 @@ import (
 // The keys of each section, in the order messages list them.
 var (
 	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
-		"think", "timeout", "max_body", "http", "load", "thresholds", "server", "outputs"}
+		"think", "timeout", "max_body", "http", "load", "warmup", "thresholds", "server", "outputs"}
 	thinkKeys     = []string{"min", "max", "mean"}
 	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
 	httpKeys      = []string{"http2", "max_conns_per_host", "max_idle_conns_per_host", "dial_timeout",
@@ -150,6 +150,15 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	if f, has := m["load"]; has {
 		p.Load, loadOK = d.load(f.val)
 		loadOK = loadOK && d.override(&p.Load)
+	}
+	if f, has := m["warmup"]; has {
+		if v, ok := d.duration(f.val, "warmup", false); ok {
+			if err := p.Load.checkWarmup(v); err != nil && loadOK {
+				d.errorf(f.val, "warmup", "%s is not less than the load's %s: the warm-up is the first part of the schedule", f.val.Value, p.Load.Total())
+			} else {
+				p.Warmup = v
+			}
+		}
 	}
 	if f, has := m["thresholds"]; has {
 		p.Thresholds = d.thresholds(f.val)

@@ -82,6 +82,7 @@ var badPlans = []struct {
 	{"bad_outputs", "an empty output path, a misspelt output, a metrics address without a port number"},
 	{"bad_thresholds", "threshold metrics and conditions that do not parse, at their column; an unknown endpoint"},
 	{"password_sources", "password_env unset, password_file missing, both with a password"},
+	{"bad_warmup", "a warm-up as long as the load leaves nothing to measure"},
 }
 
 func TestBadPlans(t *testing.T) {

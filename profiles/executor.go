@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,9 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if o.Seed != 0 {
 		p.Script.Seed = o.Seed
 	}
+	if err := p.Load.checkWarmup(p.Warmup); err != nil {
+		return nil, err
+	}
 	// The run's own context: a threshold with abort_on_fail ends it early.
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
@@ -98,6 +102,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	}
 	so := o.Stats
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
+	so.AwaitBegin = true // the window is the schedule's: see fleet.begin
 	f.rec = stats.NewRecorder(so)
 	env, err := vuser.NewEnv(p.Script, pl.Transport(), f.rec, f.sessions)
 	if err != nil {
@@ -115,7 +120,6 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		}
 	}
 	probe := stats.StartProbe()
-	started := time.Now()
 	if p.Load.Open != nil {
 		(&arrival{fleet: f, o: p.Load.Open}).run(ctx)
 	} else {
@@ -126,13 +130,23 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	gen := probe.Stop(f.lag, stats.GeneratorLimits{LagP99: o.LagLimit})
 	gen.Seed = env.Seed()
 
-	res, err := f.rec.Result(ended.Sub(started))
+	// The measured window: from the schedule's start (after the setup,
+	// the wait for StartAt and the warm-up) to the last VU's end.
+	started := f.measured
+	if started.IsZero() || ended.Before(started) {
+		started = ended // stopped before the window began
+	}
+	res, err := f.rec.Result(max(ended.Sub(started), time.Nanosecond))
 	if err != nil {
 		return nil, err
 	}
 	res.Plan = p.Name
 	res.Started, res.Ended = started, ended
 	res.DurationS = ended.Sub(started).Seconds()
+	res.StartWaitS, res.SetupS = f.waited.Seconds(), f.setup.Seconds()
+	if !f.t0.IsZero() && p.Warmup > 0 {
+		res.WarmupS = min(p.Warmup, ended.Sub(f.t0)).Seconds()
+	}
 	res.VUs.Max = f.maxVUs
 	res.Sessions = f.sessions.Counts()
 	res.Connections.Dials = pl.Stats().Dials
@@ -150,6 +164,9 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	}
 	res.Generator = &gen
 	res.Segment = o.Segment.String()
+	res.PlanHash = p.Hash()
+	// Without an agreed start, the run is its own: named by its start.
+	res.RunID = RunID(res.PlanHash, cmp.Or(o.StartAt, f.t0, ended))
 	if !o.StartAt.IsZero() {
 		res.StartAt = &o.StartAt
 		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
@@ -159,12 +176,17 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")
 	}
+	var ran time.Duration // of the schedule, warm-up included
+	if !f.measured.IsZero() {
+		ran = ended.Sub(f.t0).Round(time.Second)
+	}
 	var ab *thresholdAbort
 	switch {
 	case errors.As(context.Cause(ctx), &ab):
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ended.Sub(started).Round(time.Second), p.Load.Total(), ab))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ran, p.Load.Total(), ab))
 	case ctx.Err() != nil:
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ended.Sub(started).Round(time.Second), p.Load.Total()))
+		res.Interrupted = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ran, p.Load.Total()))
 	}
 	return res, nil
 }
@@ -222,8 +244,11 @@ type fleet struct {
 	maxVUs   int
 	wg       sync.WaitGroup
 	warnings []string
-	t0       time.Time // schedule start
-	next     time.Time // next progress report
+	t0       time.Time     // schedule start
+	measured time.Time     // the measured window's start: t0 + the plan's warm-up (zero until begin)
+	setup    time.Duration // the preallocated VUs' logins, before begin
+	waited   time.Duration // the wait for StartAt, in begin
+	next     time.Time     // next progress report
 	poller   *server.Poller
 	abort    context.CancelCauseFunc
 	aborted  bool
@@ -245,13 +270,14 @@ func (a *thresholdAbort) Error() string {
 // checkAborts judges the abort_on_fail thresholds whose grace has passed
 // on the figures so far, and stops the run at the first that fails.
 func (f *fleet) checkAborts(now time.Time) {
-	if f.aborted {
-		return
+	if f.aborted || now.Before(f.measured) {
+		return // nothing is judged on the warm-up
 	}
-	elapsed := now.Sub(f.t0)
+	elapsed := now.Sub(f.measured)
 	var due []Threshold
 	for _, t := range f.plan.Thresholds {
-		if t.AbortOnFail && elapsed >= t.Grace {
+		// A segment judges only the rules its share can break (ScaleFree).
+		if t.AbortOnFail && elapsed >= t.Grace && (f.opts.Segment.Whole() || t.Rule.ScaleFree()) {
 			due = append(due, t)
 		}
 	}
@@ -390,8 +416,10 @@ func (f *fleet) finish(interrupted bool, target int) {
 }
 
 // begin waits for RunOptions.StartAt (if set), then starts the schedule's
-// clock. It reports false if ctx ended first.
+// clock and the recorder's measured window (after the plan's warm-up). It
+// reports false if ctx ended first.
 func (f *fleet) begin(ctx context.Context) bool {
+	waitFrom := time.Now()
 	if at := f.opts.StartAt; !at.IsZero() {
 		t := time.NewTimer(time.Until(at))
 		defer t.Stop()
@@ -409,6 +437,9 @@ func (f *fleet) begin(ctx context.Context) bool {
 		}
 	}
 	f.t0 = time.Now()
+	f.waited = f.t0.Sub(waitFrom)
+	f.measured = f.t0.Add(f.plan.Warmup)
+	f.rec.Begin(f.measured, f.setup)
 	f.next = f.t0.Add(f.opts.Interval)
 	return true
 }
@@ -425,6 +456,9 @@ func (f *fleet) report(now time.Time, target int, phase string, force bool) {
 	iv := f.rec.Snapshot()
 	if phase == "" {
 		f.checkAborts(now)
+		if now.Before(f.measured) {
+			phase = "warming up"
+		}
 	}
 	if f.opts.OnInterval == nil {
 		return

@@ -38,6 +38,9 @@ type Plan struct {
 	// applied are the overrides Load already has, so that Override does
 	// not apply them twice.
 	applied Overrides
+	// Warmup is the first part of the schedule, run but recorded nowhere
+	// (plan key warmup, --warmup): the measured window starts after it.
+	Warmup time.Duration
 }
 
 // Users hands out identities by global VU id.

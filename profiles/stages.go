@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -149,4 +150,25 @@ func scaledStages[S any](stages []S, total time.Duration, dur func(*S) *time.Dur
 	}
 	*dur(&out[len(out)-1]) = total - sum
 	return out
+}
+
+// checkWarmup checks that a warm-up leaves some of the load to measure.
+func (l Load) checkWarmup(w time.Duration) error {
+	switch {
+	case w < 0:
+		return fmt.Errorf("warm-up %s: expected a positive duration", w)
+	case w > 0 && w >= l.Total():
+		return fmt.Errorf("warm-up %s: expected less than the load's %s (the warm-up is the first part of the schedule)", w, l.Total())
+	}
+	return nil
+}
+
+// SetWarmup sets the plan's warm-up (--warmup), which must be shorter than
+// its load; on error the plan is unchanged.
+func (p *Plan) SetWarmup(w time.Duration) error {
+	if err := p.Load.checkWarmup(w); err != nil {
+		return fmt.Errorf("--warmup: %w", err)
+	}
+	p.Warmup = w
+	return nil
 }

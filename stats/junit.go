@@ -14,6 +14,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr,omitempty"`
 	Time     float64     `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -22,6 +23,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	Output    string        `xml:"system-out,omitempty"`
 }
@@ -44,9 +46,21 @@ func WriteJUnit(w io.Writer, r *Results) error {
 		name = "load"
 	}
 	s := junitSuite{Name: name + " thresholds", Tests: len(r.Thresholds), Time: r.DurationS}
+	if why := r.Untested(); why != "" {
+		// The run itself is a test case: an interrupted, partial or dead
+		// run must not read as a pass of its thresholds.
+		s.Tests++
+		s.Errors++
+		s.Cases = append(s.Cases, junitCase{Name: "run", Classname: "load." + name,
+			Error: &junitFailure{Message: "could not test: " + why, Type: "untested", Text: "could not test: " + why}})
+	}
 	for _, t := range r.Thresholds {
 		c := junitCase{Name: t.Expr, Classname: "load." + name, Output: "observed " + t.FormatObserved()}
-		if !t.OK {
+		switch {
+		case t.Deferred:
+			s.Skipped++
+			c.Skipped = &junitSkipped{Message: "judged on the merged whole of the split test (load merge --thresholds)"}
+		case !t.OK:
 			s.Failures++
 			c.Failure = &junitFailure{
 				Message: fmt.Sprintf("%s: observed %s", t.Expr, t.FormatObserved()),

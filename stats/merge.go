@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -26,7 +27,14 @@ type MergedFrom struct {
 type MergeOptions struct {
 	// Partial accepts segments that do not make a whole test.
 	Partial bool
+	// LateAfter is how late after the agreed start (or the earliest
+	// segment's start) a segment may start before the merge warns: its
+	// share then ran in another window than the others'. Default 1s.
+	LateAfter time.Duration
 }
+
+// defaultLateAfter is MergeOptions.LateAfter's default.
+const defaultLateAfter = time.Second
 
 // Merge adds the results of the segments of one test into the results of
 // the whole: histograms exactly (HdrHistogram merge of the encoded
@@ -40,12 +48,18 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 	if err := checkSegments(rs, o.Partial); err != nil {
 		return nil, err
 	}
+	if err := checkRun(rs); err != nil {
+		return nil, err
+	}
 	out := &Results{
 		Schema:       SchemaV1,
 		Plan:         rs[0].Plan,
 		Started:      rs[0].Started,
 		Ended:        rs[0].Ended,
 		ErrorsByKind: map[string]int64{},
+		PlanHash:     rs[0].PlanHash,
+		RunID:        rs[0].RunID,
+		StartAt:      rs[0].StartAt,
 	}
 	for _, r := range rs {
 		if r.Plan != out.Plan {
@@ -66,6 +80,9 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		s.Rejected += r.Sessions.Rejected
 		s.Relogins += r.Sessions.Relogins
 		s.Expired += r.Sessions.Expired
+		out.Interrupted = out.Interrupted || r.Interrupted
+		out.Partial = out.Partial || r.Partial
+		out.WarmupS = max(out.WarmupS, r.WarmupS)
 		out.Iterations.Completed += r.Iterations.Completed
 		out.Iterations.Dropped += r.Iterations.Dropped
 		out.Connections.Dials += r.Connections.Dials
@@ -81,7 +98,10 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 			Requests: r.Totals.Requests, Generator: r.Generator,
 		})
 	}
-	out.DurationS = out.Ended.Sub(out.Started).Seconds()
+	// Rates are over the time some segment was measuring: the union of
+	// their windows, so a wait or a gap between them dilutes nothing.
+	out.DurationS = unionSeconds(rs)
+	out.Warnings = append(out.Warnings, lateSegments(rs, cmp.Or(o.LateAfter, defaultLateAfter))...)
 	// Endpoints in the order they first appear.
 	var names []string
 	byName := map[string][]*EndpointResult{}
@@ -115,6 +135,76 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 	}
 	out.Timeline = mergeTimelines(rs, out.Started)
 	return out, nil
+}
+
+// checkRun checks that rs are of one test (plan hash) and one run (run
+// id), where they say: results of another run would add up to nonsense.
+func checkRun(rs []*Results) error {
+	for _, r := range rs[1:] {
+		a, b := rs[0], r
+		switch {
+		case a.PlanHash != "" && b.PlanHash != "" && a.PlanHash != b.PlanHash:
+			return fmt.Errorf("merge: segment %s is of another test (plan_hash %s, not %s): other plan content or load shape", b.Segment, b.PlanHash, a.PlanHash)
+		case a.RunID != "" && b.RunID != "" && a.RunID != b.RunID:
+			return fmt.Errorf("merge: segment %s is of another run (run_id %s, not %s): the segments of one run share --start-at", b.Segment, b.RunID, a.RunID)
+		}
+	}
+	return nil
+}
+
+// unionSeconds is the length of the union of the results' windows
+// [Started, Ended].
+func unionSeconds(rs []*Results) float64 {
+	ws := make([][2]time.Time, 0, len(rs))
+	for _, r := range rs {
+		if r.Ended.After(r.Started) {
+			ws = append(ws, [2]time.Time{r.Started, r.Ended})
+		}
+	}
+	slices.SortFunc(ws, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	var total time.Duration
+	var cur [2]time.Time
+	for i, w := range ws {
+		switch {
+		case i == 0:
+			cur = w
+		case !w[0].After(cur[1]):
+			if w[1].After(cur[1]) {
+				cur[1] = w[1]
+			}
+		default:
+			total += cur[1].Sub(cur[0])
+			cur = w
+		}
+	}
+	if len(ws) > 0 {
+		total += cur[1].Sub(cur[0])
+	}
+	return total.Seconds()
+}
+
+// lateSegments warns of each segment whose schedule started more than
+// late after the agreed start (start_offset_ms) or, without one, after
+// the earliest segment.
+func lateSegments(rs []*Results, late time.Duration) []string {
+	first := rs[0].Started
+	for _, r := range rs {
+		if r.Started.Before(first) {
+			first = r.Started
+		}
+	}
+	var out []string
+	for _, r := range rs {
+		off := time.Duration(r.StartOffsetMs * float64(time.Millisecond))
+		if r.StartAt == nil {
+			off = r.Started.Sub(first)
+		}
+		if off > late {
+			out = append(out, fmt.Sprintf("segment %s started %s late (more than %s): its share of the load ran apart from the others', so the whole's rates and percentiles mix two windows",
+				r.Segment, off.Round(time.Millisecond), late))
+		}
+	}
+	return out
 }
 
 func segmentLabel(r *Results) string {

@@ -62,6 +62,10 @@ type Options struct {
 	Gauges func() Gauges
 	// Sinks get every interval as Snapshot ends it (.hlog, Prometheus).
 	Sinks []Sink
+	// AwaitBegin holds the measured window until Begin: what is recorded
+	// before is the run's setup (Results.Setup), reaching no sink, timeline
+	// or run figure.
+	AwaitBegin bool
 }
 
 // counters are the plain counts of one endpoint.
@@ -246,6 +250,16 @@ type Recorder struct {
 	dropped    int64
 	timeline   []TimelinePoint
 	hists      []IntervalHistograms // scratch for sinks
+	awaiting   bool                 // before Begin (Options.AwaitBegin)
+	from       time.Time            // the measured window's start (Begin)
+	setup      []data               // by endpoint: what was recorded before Begin
+	setupDur   time.Duration
+
+	// dropBefore is from in Unix nanoseconds once Begin set it: samples
+	// that started earlier count nowhere. Record reads it under its
+	// shard's lock, so a sample either lands in a shard before Begin's
+	// swap or sees the value.
+	dropBefore atomic.Int64
 }
 
 // NewRecorder returns a Recorder whose run starts now.
@@ -273,6 +287,26 @@ func NewRecorder(o Options) *Recorder {
 		merger:     newMerger(),
 		start:      t,
 		last:       t,
+		awaiting:   o.AwaitBegin,
+	}
+}
+
+// Begin starts the measured window at from (the schedule's start, or the
+// end of its warm-up): what was recorded so far becomes the setup, over
+// setup (the caller knows how long its setup took; the wait for a start
+// instant is no part of it); samples that started before from, and
+// intervals that end before it, count nowhere. Rates, the timeline and
+// the sinks are from from on.
+func (r *Recorder) Begin(from time.Time, setup time.Duration) {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	r.dropBefore.Store(from.UnixNano())
+	r.snapshot(false)
+	r.awaiting = false
+	r.setupDur = setup
+	r.from, r.start = from, from
+	if r.last.Before(from) {
+		r.last = from
 	}
 }
 
@@ -329,6 +363,10 @@ func (r *Recorder) Record(shard int, s *Sample) {
 
 	sh := &r.shards[uint(shard)&r.mask]
 	sh.mu.Lock()
+	if before := r.dropBefore.Load(); before != 0 && s.Start.UnixNano() < before {
+		sh.mu.Unlock() // it began outside the measured window
+		return
+	}
 	d := sh.slot(e)
 	// Values are clamped into range, so recording cannot fail.
 	_ = d.lat.RecordValue(lat)
@@ -409,7 +447,8 @@ type Interval struct {
 	// Gauges is the live state at the end of the interval, from
 	// Options.Gauges (zero without it).
 	Gauges Gauges
-	// RunStart is when the recorder was made: the run's time origin.
+	// RunStart is the run's time origin: when the recorder was made, or
+	// the measured window's start once Begin set it.
 	RunStart time.Time
 }
 
@@ -430,19 +469,36 @@ type IntervalStats struct {
 	BytesIn      int64
 	BytesOut     int64
 	ErrorsByKind [NumKinds]int64
+	// Status counts responses by status code (no response: not there);
+	// Reused, Overflow and CorrectedOverflow are as in EndpointResult.
+	Status            map[int]int64
+	Reused            int64
+	Overflow          int64
+	CorrectedOverflow int64
 }
 
 func (d *data) intervalStats(name string, secs float64) IntervalStats {
 	s := IntervalStats{
-		Name:         name,
-		Requests:     d.c.requests,
-		Errors:       d.c.errors,
-		Corrected:    d.c.corrected,
-		BytesIn:      d.c.bytesIn,
-		BytesOut:     d.c.bytesOut,
-		ErrorsByKind: d.c.kinds,
+		Name:              name,
+		Requests:          d.c.requests,
+		Errors:            d.c.errors,
+		Corrected:         d.c.corrected,
+		BytesIn:           d.c.bytesIn,
+		BytesOut:          d.c.bytesOut,
+		ErrorsByKind:      d.c.kinds,
+		Reused:            d.c.reused,
+		Overflow:          d.c.overflow,
+		CorrectedOverflow: d.c.corrOverflow,
 	}
 	s.ErrorsByKind[OK] = 0
+	for code, n := range d.c.status {
+		if code > 0 && n > 0 {
+			if s.Status == nil {
+				s.Status = map[int]int64{}
+			}
+			s.Status[code] = n
+		}
+	}
 	if secs > 0 {
 		s.RPS = float64(d.c.requests) / secs
 	}
@@ -469,11 +525,13 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 func (r *Recorder) Snapshot() Interval {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	return r.snapshot()
+	return r.snapshot(false)
 }
 
-// snapshot is Snapshot; the caller holds snapMu.
-func (r *Recorder) snapshot() Interval {
+// snapshot is Snapshot; the caller holds snapMu. With final (Result's
+// last snapshot), an interval that holds nothing after others (the sliver
+// after the executor's own last snapshot) reaches no sink or timeline.
+func (r *Recorder) snapshot(final bool) Interval {
 	end := r.now()
 	names := r.endpointNames()
 	n := len(names)
@@ -497,6 +555,13 @@ func (r *Recorder) snapshot() Interval {
 		sh.mu.Unlock()
 	}
 
+	// Before Begin (setup) or before the window's start (warm-up), the
+	// interval is for the display only.
+	outside := r.awaiting || !end.After(r.from)
+	if !outside && r.last.Before(r.from) {
+		iv.Start = r.from
+		r.last = r.from
+	}
 	secs := end.Sub(r.last).Seconds()
 	r.ivTotal.reset()
 	for e := range n {
@@ -506,7 +571,14 @@ func (r *Recorder) snapshot() Interval {
 		r.ivTotal.merge(&r.interval[e], r.merger)
 	}
 	iv.Total = r.ivTotal.intervalStats(TotalName, secs)
-	if len(r.sinks) > 0 {
+	if outside {
+		r.keepOutside(n)
+		r.last = end
+		return iv
+	}
+	empty := iv.Total.Requests == 0 && iv.Iterations == 0 && iv.Dropped == 0
+	skip := final && empty && len(r.timeline) > 0
+	if len(r.sinks) > 0 && !skip {
 		r.hists = r.hists[:0]
 		for e := range n {
 			d := &r.interval[e]
@@ -538,8 +610,24 @@ func (r *Recorder) snapshot() Interval {
 	r.iterations += iv.Iterations
 	r.dropped += iv.Dropped
 	r.last = end
-	r.timeline = append(r.timeline, timelinePoint(&iv))
+	if !skip {
+		r.timeline = append(r.timeline, timelinePoint(&iv))
+	}
 	return iv
+}
+
+// keepOutside ends an interval outside the measured window: before Begin
+// its data is the setup's; after (a warm-up), nothing keeps it.
+func (r *Recorder) keepOutside(n int) {
+	for len(r.setup) < n {
+		r.setup = append(r.setup, data{})
+	}
+	for e := range n {
+		if r.awaiting {
+			r.setup[e].merge(&r.interval[e], r.merger)
+		}
+		r.interval[e].reset()
+	}
 }
 
 // swap exchanges shard sh's data for endpoint e, if it has any, for an empty

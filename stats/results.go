@@ -62,6 +62,25 @@ type Results struct {
 	// it (it is derived from PlanHash and --start-at), so load merge can
 	// refuse results of another run.
 	RunID string `json:"run_id,omitempty"`
+	// StartWaitS is how long the run waited for --start-at/--start-in
+	// after its setup, SetupS how long the preallocated VUs of the open
+	// model took to log in before the schedule, and WarmupS how long the
+	// schedule ran as a warm-up (plan key warmup, --warmup) before the
+	// measured window. None of them is in DurationS or any rate: Started
+	// is the start of the measured window.
+	StartWaitS float64 `json:"start_wait_s,omitempty"`
+	SetupS     float64 `json:"setup_s,omitempty"`
+	WarmupS    float64 `json:"warmup_s,omitempty"`
+	// Setup is what the setup's requests did (the preallocated VUs'
+	// logins), per endpoint, over SetupS: kept out of Endpoints and Totals.
+	Setup []EndpointResult `json:"setup,omitempty"`
+	// Interrupted says the run was stopped before its end (Ctrl-C,
+	// SIGTERM): the results cover the part that ran.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Partial says the results were rebuilt from the interval stream of a
+	// run that did not finish (load report R.json.partial): the last
+	// interval, the sessions' end and the thresholds may be missing.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // VUCounts is how many virtual users the run had.
@@ -177,11 +196,10 @@ func DecodeHDR(s string) (*hdrhistogram.Histogram, error) {
 func (r *Recorder) Result(d time.Duration) (*Results, error) {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	if iv := r.snapshot(); iv.Total.Requests == 0 && iv.Iterations == 0 && iv.Dropped == 0 && len(r.timeline) > 1 {
-		// The last interval is often a sliver after the executor's own
-		// final snapshot: keep it out of the timeline when it holds nothing.
-		r.timeline = r.timeline[:len(r.timeline)-1]
-	}
+	// The last interval is often a sliver after the executor's own final
+	// snapshot: it is kept out of the timeline and sinks when it holds
+	// nothing.
+	r.snapshot(true)
 	return r.build(d)
 }
 
@@ -231,6 +249,16 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 	res.Connections.Reused = total.c.reused
 	if total.c.requests > 0 {
 		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)
+	}
+	for e, name := range names {
+		if e >= len(r.setup) || r.setup[e].c.requests == 0 {
+			continue
+		}
+		er, err := endpointResult(name, &r.setup[e], r.setupDur.Seconds())
+		if err != nil {
+			return nil, fmt.Errorf("setup %s: %w", name, err)
+		}
+		res.Setup = append(res.Setup, er)
 	}
 	return res, nil
 }

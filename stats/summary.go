@@ -81,6 +81,10 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	if r.WarmupS > 0 || r.SetupS > 0 || r.StartWaitS > 0 {
+		fmt.Fprintf(w, "window:       %s s measured; not counted: %s s warm-up, %s s setup (preallocated VUs' logins), %s s wait for --start-at\n",
+			sig3(r.DurationS), sig3(r.WarmupS), sig3(r.SetupS), sig3(r.StartWaitS))
+	}
 	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)
 	if r.DurationS > 0 {
@@ -143,19 +147,26 @@ func writeThresholds(w io.Writer, ts []ThresholdResult) {
 	if len(ts) == 0 {
 		return
 	}
-	failed := 0
+	failed, deferred := 0, 0
 	exprW := 0
 	for _, t := range ts {
 		exprW = max(exprW, len([]rune(t.Expr)))
 		if !t.OK {
 			failed++
 		}
+		if t.Deferred {
+			deferred++
+		}
 	}
 	fmt.Fprintln(w)
+	judged := ""
+	if deferred > 0 {
+		judged = fmt.Sprintf(" (%d judged on the merged whole: load merge --thresholds)", deferred)
+	}
 	if failed == 0 {
-		fmt.Fprintf(w, "thresholds:   all %d passed\n", len(ts))
+		fmt.Fprintf(w, "thresholds:   all %d passed%s\n", len(ts)-deferred, judged)
 	} else {
-		fmt.Fprintf(w, "thresholds:   %d of %d FAILED\n", failed, len(ts))
+		fmt.Fprintf(w, "thresholds:   %d of %d FAILED%s\n", failed, len(ts)-deferred, judged)
 	}
 	for _, t := range ts {
 		mark := "✓"
@@ -163,6 +174,10 @@ func writeThresholds(w io.Writer, ts []ThresholdResult) {
 			mark = "✗"
 		}
 		pad := strings.Repeat(" ", exprW-len([]rune(t.Expr)))
+		if t.Deferred {
+			fmt.Fprintf(w, "  · %s%s  judged on the merged whole (this segment: %s)\n", t.Expr, pad, t.FormatObserved())
+			continue
+		}
 		fmt.Fprintf(w, "  %s %s%s  observed %s\n", mark, t.Expr, pad, t.FormatObserved())
 	}
 }

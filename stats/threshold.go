@@ -200,6 +200,15 @@ func (t *Threshold) isLatency() bool {
 	return false
 }
 
+// ScaleFree reports whether the rule means the same on a share of the
+// load as on the whole: latencies, and errors or an error kind as a share
+// of requests (a check rate). Counts and rates (rps, requests, errors
+// as a count, sessions, iterations) grow with the load, so a segment of a
+// split test cannot judge them: CheckThresholds leaves them to the merge.
+func (t Threshold) ScaleFree() bool {
+	return t.isLatency() || (t.stat == statErrors || t.stat == statKind) && t.rate
+}
+
 var ops = []string{"<=", ">=", "==", "!=", "<", ">"} // longest first
 
 func (t *Threshold) parseCondition(cond string) error {
@@ -294,15 +303,24 @@ type ThresholdResult struct {
 	Corrected bool `json:"corrected,omitempty"`
 	// Error says why the rule could not be evaluated (it then fails).
 	Error string `json:"error,omitempty"`
+	// Deferred says a segment of a split test left the rule to the merged
+	// whole (it is not ScaleFree): OK says nothing then, and Observed is
+	// the segment's own share.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // CheckThresholds evaluates ts against r, stores the verdicts in
-// r.Thresholds and reports whether every rule held.
+// r.Thresholds and reports whether every rule held. Results of a segment
+// of a split test (r.Segment set) judge only the ScaleFree rules; the
+// others are Deferred to the merged whole (load merge --thresholds).
 func CheckThresholds(r *Results, ts []Threshold) bool {
 	r.Thresholds = make([]ThresholdResult, 0, len(ts))
 	ok := true
 	for _, t := range ts {
 		v := t.Evaluate(r)
+		if r.Segment != "" && !t.ScaleFree() {
+			v.OK, v.Deferred = true, true
+		}
 		ok = ok && v.OK
 		r.Thresholds = append(r.Thresholds, v)
 	}

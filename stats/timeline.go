@@ -106,25 +106,69 @@ var csvHeader = []string{"t_s", "duration_s", "endpoint", "requests", "errors", 
 func WriteTimelineCSV(w io.Writer, r *Results) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(csvHeader) // errors surface through cw.Error
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	i := func(v int64) string { return strconv.FormatInt(v, 10) }
-	for _, p := range r.Timeline {
-		row := func(e *TimelineEndpoint) {
-			c50, c95, c99 := "", "", ""
-			if e.Corrected > 0 {
-				c50, c95, c99 = f(e.CorrectedP50), f(e.CorrectedP95), f(e.CorrectedP99)
-			}
-			_ = cw.Write([]string{f(p.T), f(p.DurationS), e.Name, i(e.Requests), i(e.Errors), f(e.RPS),
-				f(e.P50), f(e.P95), f(e.P99), c50, c95, c99,
-				strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped), i(p.Held)})
-		}
-		for k := range p.Endpoints {
-			row(&p.Endpoints[k])
-		}
-		row(&p.Total)
+	for i := range r.Timeline {
+		csvRows(cw, &r.Timeline[i])
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write timeline csv: %w", err)
+	}
+	return nil
+}
+
+// csvRows writes one interval's rows.
+func csvRows(cw *csv.Writer, p *TimelinePoint) {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	row := func(e *TimelineEndpoint) {
+		c50, c95, c99 := "", "", ""
+		if e.Corrected > 0 {
+			c50, c95, c99 = f(e.CorrectedP50), f(e.CorrectedP95), f(e.CorrectedP99)
+		}
+		_ = cw.Write([]string{f(p.T), f(p.DurationS), e.Name, i(e.Requests), i(e.Errors), f(e.RPS),
+			f(e.P50), f(e.P95), f(e.P99), c50, c95, c99,
+			strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped), i(p.Held)})
+	}
+	for k := range p.Endpoints {
+		row(&p.Endpoints[k])
+	}
+	row(&p.Total)
+}
+
+// CSVWriter is a Sink that streams the timeline CSV (WriteTimelineCSV's
+// rows) interval by interval, flushed after each, so a killed run keeps
+// every interval written so far.
+//
+// Concurrency: Interval runs on the recorder's snapshotting goroutine;
+// Close must not be called while a snapshot can still happen.
+type CSVWriter struct {
+	cw *csv.Writer
+}
+
+var _ Sink = (*CSVWriter)(nil)
+
+// NewCSVWriter writes the header to w and returns the sink.
+func NewCSVWriter(w io.Writer) *CSVWriter {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(csvHeader)
+	cw.Flush()
+	return &CSVWriter{cw: cw}
+}
+
+// Interval writes the interval's rows and flushes them.
+func (c *CSVWriter) Interval(iv *Interval, _ []IntervalHistograms) {
+	if c.cw.Error() != nil {
+		return
+	}
+	p := timelinePoint(iv)
+	csvRows(c.cw, &p)
+	c.cw.Flush()
+}
+
+// Close returns the first error met while writing.
+func (c *CSVWriter) Close() error {
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
 		return fmt.Errorf("write timeline csv: %w", err)
 	}
 	return nil

@@ -23,8 +23,9 @@ scenario: [{name: me, get: /api/me}]
 load: {vus: 3, duration: 1s, graceful_stop: 1s}
 `)
 	code, stdout, stderr := runCLI(t, "run", plan, "--quiet", "--debug", "--debug-vu", "2")
-	if code != exitOK {
-		t.Fatalf("exit %d:\n%s", code, stderr)
+	// Every login failed: the run could not test the app.
+	if code != exitRunError || !strings.Contains(stderr, "no VU logged in") {
+		t.Fatalf("exit %d, want %d (no VU logged in):\n%s", code, exitRunError, stderr)
 	}
 	for _, want := range []string{
 		"> VU 2 ", "GET " + srv.URL() + "/login",

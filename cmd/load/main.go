@@ -22,6 +22,18 @@ const (
 	exitThresholds = 99
 )
 
+// exitCodesHelp explains the exit codes, in load --help and load run --help
+// (README's "Exit codes" says the same).
+const exitCodesHelp = `Exit codes:
+  0    the run tested the target and every threshold held
+  1    the run could not test, with one line saying which: the target was
+       unreachable before the load (one request with the plan's timeout),
+       no request got an HTTP response, no VU logged in, or the run was
+       interrupted (the results cover the part that ran)
+  2    bad input: plan, flags or files (an unwritable --out, too), before any request
+  99   a threshold failed (run, report, merge --thresholds) or a regression (compare)
+  130  a second Ctrl-C quit at once (the --out stream R.json.partial stays)`
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -74,7 +86,7 @@ func interrupts(parent context.Context, stderr io.Writer) (context.Context, func
 		fmt.Fprintln(stderr, "\nload: stopping: VUs finish their requests and end their sessions; results follow (Ctrl-C again to quit now)")
 		cancel()
 		<-ch
-		fmt.Fprintln(stderr, "load: quit")
+		fmt.Fprintln(stderr, "load: quit (with --out, R.json.partial keeps the intervals so far: load report R.json.partial --out R.json)")
 		os.Exit(130)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }
@@ -84,6 +96,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "load",
 		Short:         "A load generator whose virtual users log in and keep their own sessions",
+		Long:          "load is a load generator whose virtual users log in and keep their own sessions.\n\n" + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -166,7 +166,8 @@ func readResults(t *testing.T, path string) *stats.Results {
 func TestInterruptKeepsResults(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "demo", "--vus", "20", "--duration", "2m", "--out", out)
+	junit := filepath.Join(t.TempDir(), "j.xml")
+	cmd := exec.Command(os.Args[0], "demo", "--vus", "20", "--duration", "2m", "--out", out, "--junit", junit)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -200,8 +201,14 @@ func TestInterruptKeepsResults(t *testing.T) {
 	if e := findEndpoint(res, "logout"); e == nil || e.Requests != 20 {
 		t.Errorf("want 20 logouts after Ctrl-C, got %+v", e)
 	}
-	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, " "), "interrupted") {
-		t.Errorf("warnings = %q, want one saying the run was interrupted", res.Warnings)
+	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, " "), "interrupted") || !res.Interrupted {
+		t.Errorf("warnings = %q, interrupted %v; want them saying the run was interrupted", res.Warnings, res.Interrupted)
+	}
+	if j := readFile(t, junit); !strings.Contains(j, `type="untested"`) || !strings.Contains(j, "interrupted") {
+		t.Errorf("junit does not say the run was interrupted:\n%s", j)
+	}
+	if _, err := os.Stat(out + ".partial"); err == nil {
+		t.Errorf("%s.partial left behind after the results were written", out)
 	}
 }
 

@@ -26,6 +26,7 @@ type outputFlags struct {
 	prometheus  string // live: address to serve /metrics on
 	promLinger  time.Duration
 	summaryMode string // compact or full
+	liveCSV     bool   // the csv is streamed during the run (openLive), not written after
 }
 
 func (o *outputFlags) register(c *cobra.Command) {
@@ -72,13 +73,29 @@ func (o *outputFlags) check() error {
 		if f.path == "" {
 			continue
 		}
-		fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE, 0o644)
-		if err != nil {
+		if err := checkWritable(f.path); err != nil {
 			return fmt.Errorf("--%s: %w", f.flag, err)
 		}
-		fh.Close()
 	}
 	return nil
+}
+
+// checkWritable fails if path cannot be written, and leaves no empty file
+// behind: a run killed before its end must not leave outputs that look
+// written.
+func checkWritable(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return fh.Close()
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fh.Close(), os.Remove(path))
 }
 
 // write writes every selected output of res.
@@ -89,7 +106,7 @@ func (o *outputFlags) write(res *stats.Results, stderr io.Writer) error {
 		"html":  report.WriteHTML,
 	}
 	for _, f := range o.files() {
-		if f.path == "" {
+		if f.path == "" || f.flag == "csv" && o.liveCSV {
 			continue
 		}
 		if err := writeFileAtomic(f.path, func(w io.Writer) error { return writers[f.flag](w, res) }); err != nil {
@@ -117,21 +134,47 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 
 // liveOutputs are the outputs written while the run goes: stats sinks.
 type liveOutputs struct {
-	sinks []stats.Sink
-	hlog  *os.File
-	hw    *stats.HlogWriter
-	prom  *prom.Server
-	x     *prom.Exporter
+	sinks  []stats.Sink
+	hlog   *os.File
+	hw     *stats.HlogWriter
+	prom   *prom.Server
+	csv    *os.File
+	cw     *stats.CSVWriter
+	stream *stats.StreamWriter
+	// streamPath is the --out stream, R.json.partial; removed once R.json
+	// is written.
+	streamPath string
+	x          *prom.Exporter
 	// linger is how long prom stays up after the run (lingerProm).
 	linger time.Duration
 }
 
-// openLive opens the live outputs a run asked for.
-func (o *outputFlags) openLive(stderr io.Writer) (*liveOutputs, error) {
+// openLive opens the live outputs a run asked for: with out (--out), the
+// interval stream out.partial, whose first line is h; the CSV, streamed.
+func (o *outputFlags) openLive(stderr io.Writer, out string, h stats.StreamHeader) (*liveOutputs, error) {
 	l := &liveOutputs{}
+	if out != "" {
+		l.streamPath = out + ".partial"
+		f, err := os.Create(l.streamPath)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--out: the interval stream: %w", err))
+		}
+		l.stream = stats.NewStreamWriter(f, h)
+		l.sinks = append(l.sinks, l.stream)
+	}
+	if o.csv != "" {
+		f, err := os.Create(o.csv)
+		if err != nil {
+			l.close()
+			return nil, badInput(fmt.Errorf("--csv: %w", err))
+		}
+		l.csv, l.cw, o.liveCSV = f, stats.NewCSVWriter(f), true
+		l.sinks = append(l.sinks, l.cw)
+	}
 	if o.hlog != "" {
 		f, err := os.Create(o.hlog)
 		if err != nil {
+			l.close()
 			return nil, badInput(fmt.Errorf("--hlog: %w", err))
 		}
 		l.hlog, l.hw = f, stats.NewHlogWriter(f)
@@ -154,11 +197,21 @@ func (o *outputFlags) openLive(stderr io.Writer) (*liveOutputs, error) {
 // close finishes the live outputs; call it after the run returned.
 func (l *liveOutputs) close() error {
 	var errs []error
+	if l.stream != nil {
+		errs = append(errs, l.stream.Close())
+		l.stream = nil
+	}
+	if l.cw != nil {
+		errs = append(errs, l.cw.Close(), l.csv.Close())
+		l.cw = nil
+	}
 	if l.hw != nil {
 		errs = append(errs, l.hw.Close(), l.hlog.Close())
+		l.hw = nil
 	}
 	if l.prom != nil && l.linger <= 0 {
 		errs = append(errs, l.prom.Close())
+		l.prom = nil
 	}
 	return errors.Join(errs...)
 }

@@ -120,7 +120,8 @@ func readFile(t *testing.T, path string) string {
 // checkCSV reads the timeline CSV back and checks that it matches
 // results.json: same rows, and requests and errors that add up to the
 // run's totals, per endpoint and overall.
-func checkCSV(t *testing.T, path string, res *stats.Results) {
+// readCSV reads a CSV file's rows.
+func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -131,6 +132,12 @@ func checkCSV(t *testing.T, path string, res *stats.Results) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rows
+}
+
+func checkCSV(t *testing.T, path string, res *stats.Results) {
+	t.Helper()
+	rows := readCSV(t, path)
 	if len(rows) < 2 || rows[0][0] != "t_s" || rows[0][2] != "endpoint" || rows[0][3] != "requests" {
 		t.Fatalf("csv header %q", rows[0])
 	}

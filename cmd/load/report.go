@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,7 @@ func readResultsFile(path string) (*stats.Results, error) {
 		return nil, badInput(err)
 	}
 	defer f.Close()
-	r, err := stats.ReadResults(f)
+	r, err := stats.ReadResultsOrStream(f)
 	if err != nil {
 		return nil, badInput(fmt.Errorf("%s: %w", path, err))
 	}
@@ -28,14 +29,16 @@ func readResultsFile(path string) (*stats.Results, error) {
 
 func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var o outputFlags
-	var thresholds string
+	var thresholds, out string
 	c := &cobra.Command{
-		Use:   "report RESULTS.json",
+		Use:   "report RESULTS.json | R.json.partial",
 		Short: "Print a saved run's summary again, and write its other outputs",
 		Long: "report reads a results.json written by run --out and prints its summary, with the\n" +
 			"threshold verdicts it was judged by (or, with --thresholds plan.yaml, by that plan's\n" +
 			"thresholds, e.g. on the merged whole of a split test); --csv, --junit and --html write\n" +
-			"the same outputs a run writes. Exit code 99 when the thresholds failed.",
+			"the same outputs a run writes; --out writes the results again. Given the interval stream\n" +
+			"R.json.partial of a run that did not finish (killed, or quit with a second Ctrl-C), it\n" +
+			"rebuilds the results from every complete interval, marked partial.\n\n" + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			res, err := readResultsFile(args[0])
@@ -56,8 +59,17 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.summary(stdout, res); err != nil {
 				return &exitError{code: exitRunError, err: err}
 			}
+			if out != "" {
+				if err := writeResults(out, res); err != nil {
+					return &exitError{code: exitRunError, err: err}
+				}
+				fmt.Fprintf(stderr, "results written to %s\n", out)
+			}
 			if err := o.write(res, stderr); err != nil {
 				return &exitError{code: exitRunError, err: err}
+			}
+			if why := res.Untested(); why != "" {
+				return &exitError{code: exitRunError, err: errors.New("could not test: " + why)}
 			}
 			if !res.ThresholdsOK() {
 				return thresholdError(res)
@@ -66,6 +78,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	o.register(c)
+	c.Flags().StringVar(&out, "out", "", "write the results (rebuilt from a stream, or judged by --thresholds) here")
 	c.Flags().StringVar(&thresholds, "thresholds", "", "judge the results by this plan's thresholds (e.g. a merged result of a split test)")
 	return c
 }

@@ -30,6 +30,7 @@ type runFlags struct {
 	debug    bool
 	debugVU  int
 	cpus     int
+	warmup   time.Duration
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -39,6 +40,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
+	c.Flags().DurationVar(&f.warmup, "warmup", 0, "run the first part of the schedule as a warm-up recorded nowhere, replacing the plan's warmup (results.json warmup_s)")
 	f.outputs.register(c)
 	f.split.register(c)
 	c.Flags().BoolVar(&f.debug, "debug", false, "print every request and response of one VU to stderr, login included, secrets hashed, bodies cut at 2 KiB (why was it refused?)")
@@ -64,6 +66,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run PLAN.yaml",
 		Short: "Run a plan",
+		Long:  "run runs a plan: its VUs log in and work through the scenario along the load shape.\n\n" + exitCodesHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := profiles.LoadFileWith(args[0], f.overrides())
@@ -126,13 +129,16 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err := p.OverrideWith(f.overrides()); err != nil {
 		return badInput(err)
 	}
+	if f.warmup != 0 {
+		if err := p.SetWarmup(f.warmup); err != nil {
+			return badInput(err)
+		}
+	}
 	if f.out != "" {
 		// Fail before the run, not after it, if the results cannot be written.
-		fh, err := os.OpenFile(f.out, os.O_WRONLY|os.O_CREATE, 0o644)
-		if err != nil {
+		if err := checkWritable(f.out); err != nil {
 			return badInput(fmt.Errorf("--out: %w", err))
 		}
-		fh.Close()
 	}
 	if err := f.outputs.check(); err != nil {
 		return badInput(err)
@@ -141,7 +147,14 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return badInput(err)
 	}
-	live, err := f.outputs.openLive(stderr)
+	if err := profiles.CheckTarget(ctx, p); err != nil {
+		return &exitError{code: exitRunError, err: err}
+	}
+	h := stats.StreamHeader{Plan: p.Name, PlanHash: p.Hash(), Segment: seg.String()}
+	if !startAt.IsZero() {
+		h.StartAt, h.RunID = &startAt, profiles.RunID(h.PlanHash, startAt)
+	}
+	live, err := f.outputs.openLive(stderr, f.out, h)
 	if err != nil {
 		return err
 	}
@@ -167,6 +180,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	}
 	if f.out != "" {
 		if err := writeResults(f.out, res); err != nil {
+			return &exitError{code: exitRunError, err: fmt.Errorf("%w (the intervals are in %s: load report %s --out %s)", err, live.streamPath, live.streamPath, f.out)}
+		}
+		if err := os.Remove(live.streamPath); err != nil {
 			return &exitError{code: exitRunError, err: err}
 		}
 		fmt.Fprintf(stderr, "results written to %s\n", f.out)
@@ -174,9 +190,9 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err := f.outputs.write(res, stderr); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}
-	if ctx.Err() != nil {
-		// A pipeline must not take a cut-short run for a complete one.
-		return &exitError{code: exitRunError, err: errors.New("interrupted: the results cover the part that ran")}
+	if why := res.Untested(); why != "" {
+		// A pipeline must not take a dead app or a cut-short run for a pass.
+		return &exitError{code: exitRunError, err: errors.New("could not test: " + why)}
 	}
 	if !passed {
 		return thresholdError(res)

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/profiles"
@@ -19,23 +21,36 @@ import (
 // together, and returns their results files.
 func runSegments(t *testing.T, plan string, n int) []string {
 	t.Helper()
+	outs, _ := runSegmentsOf(t, plan, n, 0, n)
+	return outs
+}
+
+// runSegmentsOf runs segments from..to-1 of n of plan, started together,
+// and returns their results files and summaries.
+func runSegmentsOf(t *testing.T, plan string, n, from, to int) (outs, stdouts []string) {
+	t.Helper()
 	dir := t.TempDir()
-	outs := make([]string, n)
-	errs := make([]string, n)
+	outs = make([]string, to-from)
+	stdouts = make([]string, to-from)
+	errs := make([]string, to-from)
+	// One agreed instant, as a Kubernetes Job passes to every pod.
+	at := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup
-	for i := range n {
-		outs[i] = filepath.Join(dir, fmt.Sprintf("seg%d.json", i))
-		cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--segment", fmt.Sprintf("%d/%d", i, n), "--start-in", "3s", "--out", outs[i])
+	for k := range to - from {
+		i := from + k
+		outs[k] = filepath.Join(dir, fmt.Sprintf("seg%d.json", i))
+		cmd := exec.Command(os.Args[0], "run", plan, "--quiet", "--segment", fmt.Sprintf("%d/%d", i, n), "--start-at", at, "--out", outs[k])
 		cmd.Env = append(os.Environ(), mainEnv+"=1")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() {
 			if err := cmd.Wait(); err != nil {
-				errs[i] = fmt.Sprintf("segment %d/%d: %v\n%s", i, n, err, stderr.String())
+				errs[k] = fmt.Sprintf("segment %d/%d: %v\n%s%s", i, n, err, stdout.String(), stderr.String())
 			}
+			stdouts[k] = stdout.String()
 		})
 	}
 	wg.Wait()
@@ -44,7 +59,56 @@ func runSegments(t *testing.T, plan string, n int) []string {
 			t.Fatal(e)
 		}
 	}
-	return outs
+	return outs, stdouts
+}
+
+// A segment judges only what is its own: latency and error-rate rules,
+// not the whole's rate, which it leaves to the merge and says so. The
+// segments of one run (one --start-at) merge; a segment of another run,
+// or one given twice, is refused.
+func TestSegmentsJudgeTheirShare(t *testing.T) {
+	t.Parallel()
+	plan := mePlan(t, startTarget(t), ", end: abandon", `load: {rate: 100/s, duration: 3s, preallocated_vus: 10, max_vus: 40}
+thresholds:
+  rps: "> 75"
+  "me p99": "< 10s"
+  errors: "< 1%"
+`)
+	outs, stdouts := runSegmentsOf(t, plan, 2, 0, 2) // each segment exits 0 at ~50/s
+	for k, o := range outs {
+		r := readResults(t, o)
+		if r.PlanHash == "" || r.RunID == "" {
+			t.Errorf("%s: plan_hash %q, run_id %q; want both", o, r.PlanHash, r.RunID)
+		}
+		if !strings.Contains(stdouts[k], "rps > 75") || !strings.Contains(stdouts[k], "judged on the merged whole") {
+			t.Errorf("segment %d's summary does not say rps is judged on the merge:\n%s", k, stdouts[k])
+		}
+		if !strings.Contains(stdouts[k], "✓ me p99 < 10s") {
+			t.Errorf("segment %d's summary does not judge its own latency:\n%s", k, stdouts[k])
+		}
+	}
+	merged := filepath.Join(t.TempDir(), "total.json")
+	code, stdout, stderr := runCLI(t, append([]string{"merge", "--thresholds", plan, "-o", merged}, outs...)...)
+	if code != 0 || !strings.Contains(stdout, "✓ rps > 75") {
+		t.Errorf("merge --thresholds: exit %d, want 0 with rps judged:\n%s%s", code, stdout, stderr)
+	}
+	m := readResults(t, merged)
+	if m.RunID != readResults(t, outs[0]).RunID || len(m.Thresholds) != 3 {
+		t.Errorf("merged: run_id %q, thresholds %+v", m.RunID, m.Thresholds)
+	}
+	// The whole's rate is the sum of the segments' (exactly when their
+	// windows coincide; a busy machine ends them some ms apart).
+	if sum := readResults(t, outs[0]).Totals.RPS + readResults(t, outs[1]).Totals.RPS; math.Abs(m.Totals.RPS-sum) > 0.025*sum {
+		t.Errorf("merged rps %.2f, the two segments' sum %.2f", m.Totals.RPS, sum)
+	}
+	// Segment 1/2 of another run (another --start-at).
+	foreign, _ := runSegmentsOf(t, plan, 2, 1, 2)
+	if code, _, stderr := runCLI(t, "merge", "-o", merged, outs[0], foreign[0]); code != exitBadInput || !strings.Contains(stderr, "another run") {
+		t.Errorf("merge with a foreign segment: exit %d, want %d: %s", code, exitBadInput, stderr)
+	}
+	if code, _, stderr := runCLI(t, "merge", "-o", merged, outs[0], outs[1], outs[1]); code != exitBadInput || !strings.Contains(stderr, "twice") {
+		t.Errorf("merge with a duplicate: exit %d, want %d: %s", code, exitBadInput, stderr)
+	}
 }
 
 // Four processes, segments 0/4..3/4, run one test together: every user of
@@ -110,10 +174,11 @@ load: {rate: 200/s, duration: 3s, preallocated_vus: %d, max_vus: %d}
 	}
 	// The merged histogram is the histogram of all samples: add the
 	// segments' histograms here independently and compare.
-	all := 0.0
+	all, rps := 0.0, 0.0
 	var hs []string
 	for _, o := range outs {
 		r := readResults(t, o)
+		rps += r.Totals.RPS
 		if r.Segment == "" || r.StartAt == nil {
 			t.Errorf("%s: segment %q, start_at %v; want both recorded", o, r.Segment, r.StartAt)
 		}
@@ -135,7 +200,15 @@ load: {rate: 200/s, duration: 3s, preallocated_vus: %d, max_vus: %d}
 		}
 		ref.Merge(x)
 	}
+	// Rates are over the segments' common window, not diluted by the
+	// wait for --start-at: the whole's is the sum of theirs.
+	if math.Abs(total.Totals.RPS-rps) > 0.01*rps {
+		t.Errorf("merged rps %.2f, the segments' sum %.2f", total.Totals.RPS, rps)
+	}
 	me := findEndpoint(total, "me")
+	if math.Abs(me.RPS-200) > 10 {
+		t.Errorf("merged me rps %.2f, want the plan's 200/s", me.RPS)
+	}
 	got, err := stats.DecodeHDR(me.HDR)
 	if err != nil {
 		t.Fatal(err)
