@@ -72,14 +72,7 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 			out.Ended = r.Ended
 		}
 		out.VUs.Max += r.VUs.Max // peaks of disjoint VU sets: an upper bound of the whole's peak
-		s := &out.Sessions
-		s.Established += r.Sessions.Established
-		s.Unique += r.Sessions.Unique // users are disjoint across segments
-		s.RotatedOnLogin += r.Sessions.RotatedOnLogin
-		s.LoginFailures += r.Sessions.LoginFailures
-		s.Rejected += r.Sessions.Rejected
-		s.Relogins += r.Sessions.Relogins
-		s.Expired += r.Sessions.Expired
+		out.Sessions.Add(r.Sessions)
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Partial = out.Partial || r.Partial
 		out.WarmupS = max(out.WarmupS, r.WarmupS)
@@ -98,6 +91,7 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 			Requests: r.Totals.Requests, Generator: r.Generator,
 		})
 	}
+	out.Sessions.topLoginFailure(rs)
 	// Rates are over the time some segment was measuring: the union of
 	// their windows, so a wait or a gap between them dilutes nothing.
 	out.DurationS = unionSeconds(rs)

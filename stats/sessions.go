@@ -127,6 +127,42 @@ type SessionCounts struct {
 // when sessions were established but none showed a session token.
 func (c SessionCounts) Known() bool { return c.Established == 0 || c.Unseen < c.Established }
 
+// Add adds o's counts to c, as load merge does with segments' sessions:
+// every count is summed (segments' users and VUs are disjoint, so unique
+// sessions and sessions held add up too). The top login failure is not a
+// count: see topLoginFailure.
+func (c *SessionCounts) Add(o SessionCounts) {
+	c.Established += o.Established
+	c.Unique += o.Unique
+	c.RotatedOnLogin += o.RotatedOnLogin
+	c.LoginFailures += o.LoginFailures
+	c.Rejected += o.Rejected
+	c.Relogins += o.Relogins
+	c.Expired += o.Expired
+	c.Held += o.Held
+	c.RotatedByServer += o.RotatedByServer
+	c.Unseen += o.Unseen
+}
+
+// topLoginFailure sets c's top login failure from several results': the
+// reason with the most failures summed across them (ties to the first in
+// sort order). A reason that was not on top anywhere is not known, so the
+// count is a lower bound of that reason's failures.
+func (c *SessionCounts) topLoginFailure(rs []*Results) {
+	byReason := map[string]int64{}
+	for _, r := range rs {
+		if r.Sessions.TopLoginFailure != "" {
+			byReason[r.Sessions.TopLoginFailure] += r.Sessions.TopLoginFailures
+		}
+	}
+	c.TopLoginFailure, c.TopLoginFailures = "", 0
+	for reason, n := range byReason {
+		if n > c.TopLoginFailures || (n == c.TopLoginFailures && reason < c.TopLoginFailure) {
+			c.TopLoginFailure, c.TopLoginFailures = reason, n
+		}
+	}
+}
+
 // sessionCountsJSON is SessionCounts as results.json spells it: Unique
 // and RotatedOnLogin null when unknown, with a note saying why. The
 // other fields are SessionCounts' own (embedded: a field added there is

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSessionsCounts(t *testing.T) {
@@ -117,5 +118,31 @@ func TestSessionsUnseen(t *testing.T) {
 	b, _ = json.Marshal(c)
 	if !c.Known() || c.Unique != 1 || c.RotatedOnLogin != 1 || regexp.MustCompile(`null`).Match(b) {
 		t.Errorf("Counts() = %+v, json %s: want known, unique 1", c, b)
+	}
+}
+
+// TestMergeSessions: load merge sums every session count of its segments,
+// held and rotated_by_server included, and keeps the most frequent login
+// failure across them.
+func TestMergeSessions(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 2, 20, 0, 0, 0, time.UTC)
+	seg := func(s string, c SessionCounts) *Results {
+		return &Results{Schema: SchemaV1, Segment: s, Started: t0, Ended: t0.Add(10 * time.Second),
+			Totals: EndpointResult{Name: TotalName, Requests: 10}, PlanHash: "p", RunID: "r", Sessions: c}
+	}
+	a := SessionCounts{Established: 10, Unique: 10, RotatedOnLogin: 9, LoginFailures: 5, Rejected: 1, Relogins: 2,
+		Expired: 3, Held: 7, RotatedByServer: 11, Unseen: 1, TopLoginFailure: "status 401", TopLoginFailures: 3}
+	b := SessionCounts{Established: 20, Unique: 19, RotatedOnLogin: 18, LoginFailures: 4, Rejected: 2, Relogins: 4,
+		Expired: 6, Held: 14, RotatedByServer: 22, Unseen: 2, TopLoginFailure: "redirected to /login?error", TopLoginFailures: 4}
+	c := SessionCounts{LoginFailures: 2, TopLoginFailure: "status 401", TopLoginFailures: 2}
+	m, err := Merge([]*Results{seg("0/3", a), seg("1/3", b), seg("2/3", c)}, MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SessionCounts{Established: 30, Unique: 29, RotatedOnLogin: 27, LoginFailures: 11, Rejected: 3, Relogins: 6,
+		Expired: 9, Held: 21, RotatedByServer: 33, Unseen: 3, TopLoginFailure: "status 401", TopLoginFailures: 5}
+	if m.Sessions != want {
+		t.Errorf("merged sessions\n got %+v\nwant %+v", m.Sessions, want)
 	}
 }
