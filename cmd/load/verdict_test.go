@@ -128,3 +128,42 @@ func TestExitCodesDocumented(t *testing.T) {
 		t.Errorf("unwritable --out: exit %d, want %d: %s", code, exitBadInput, stderr)
 	}
 }
+
+// The issue's storm, end to end: Basic auth with a wrong password against a
+// server answering 401 to everything. The server sees a handful of requests
+// per VU (the back-off), the summary's error rate is 100%, and the run
+// could not test (exit 1: no VU logged in), not a passing run.
+func TestExitBasicStorm(t *testing.T) {
+	t.Parallel()
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.Header().Set("WWW-Authenticate", `Basic realm="app"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	plan := writeFile(t, "plan.yaml", fmt.Sprintf(`
+target: %s
+users: {template: {username: "user{{.VU}}", password: wrong}}
+session: {login: basic, retry_login: 1s}
+scenario: [{name: me, get: /api/me}]
+think: 500ms
+load: {vus: 5, duration: 6s}
+`, srv.URL))
+	code, stdout, stderr := runCLI(t, "run", plan, "--quiet")
+	if code != exitRunError || !strings.Contains(stderr, "no VU logged in") {
+		t.Errorf("exit %d, want %d with \"no VU logged in\"\n%s%s", code, exitRunError, stdout, stderr)
+	}
+	if n := served.Load(); n == 0 || n > 5*(6+2) {
+		t.Errorf("the server counted %d requests, want 1..%d", n, 5*(6+2))
+	}
+	total := ""
+	for l := range strings.SplitSeq(stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "TOTAL") {
+			total = l
+		}
+	}
+	if !strings.Contains(total, "100.00%") {
+		t.Errorf("summary TOTAL row %q, want an error rate of 100.00%%:\n%s", total, stdout)
+	}
+}
