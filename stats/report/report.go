@@ -55,7 +55,9 @@ func sig(v float64) string {
 type view struct {
 	R          *stats.Results
 	Rows       []stats.EndpointResult // endpoints, then the totals
-	Failed     int
+	Failed     int                    // thresholds judged here that failed
+	Judged     int                    // thresholds judged here (not deferred)
+	Deferred   int                    // thresholds a segment left to the merged whole
 	Corrected  bool
 	Phases     bool
 	Errors     []kv
@@ -81,8 +83,14 @@ type kv struct {
 func WriteHTML(w io.Writer, r *stats.Results) error {
 	v := view{R: r, Rows: append(slices.Clip(r.Endpoints), r.Totals)}
 	for _, t := range r.Thresholds {
-		if !t.OK {
+		switch {
+		case t.Deferred:
+			v.Deferred++
+		case !t.OK:
 			v.Failed++
+			v.Judged++
+		default:
+			v.Judged++
 		}
 	}
 	for _, e := range v.Rows {

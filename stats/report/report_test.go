@@ -286,3 +286,19 @@ func TestServerCharts(t *testing.T) {
 		t.Error("no server block, yet charts")
 	}
 }
+
+// A threshold a segment left to the merged whole is neither passed nor
+// failed in the segment's report: it reads "judged on the merged whole".
+func TestDeferredThreshold(t *testing.T) {
+	t.Parallel()
+	res := syntheticRun(t)
+	res.Thresholds = []stats.ThresholdResult{{Expr: "rps > 250", OK: true, Deferred: true, Observed: 162, Unit: "/s"}}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "judged on the merged whole") || strings.Contains(out, "all 1 passed") || strings.Contains(out, ">✓<") {
+		t.Errorf("a deferred threshold reads as passed:\n%s", out[strings.Index(out, "thresholds"):][:400])
+	}
+}
