@@ -437,7 +437,9 @@ func (f *fleet) begin(ctx context.Context) bool {
 		}
 	}
 	f.t0 = time.Now()
-	f.waited = f.t0.Sub(waitFrom)
+	if !f.opts.StartAt.IsZero() {
+		f.waited = f.t0.Sub(waitFrom) // without a start instant there is no wait, only the calls above
+	}
 	f.measured = f.t0.Add(f.plan.Warmup)
 	f.rec.Begin(f.measured, f.setup)
 	f.next = f.t0.Add(f.opts.Interval)

@@ -81,9 +81,18 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
-	if r.WarmupS > 0 || r.SetupS > 0 || r.StartWaitS > 0 {
-		fmt.Fprintf(w, "window:       %s s measured; not counted: %s s warm-up, %s s setup (preallocated VUs' logins), %s s wait for --start-at\n",
-			sig3(r.DurationS), sig3(r.WarmupS), sig3(r.SetupS), sig3(r.StartWaitS))
+	// Only what took at least a millisecond: a part of no length is noise.
+	var apart []string
+	for _, p := range []struct {
+		s    float64
+		what string
+	}{{r.WarmupS, "warm-up"}, {r.SetupS, "setup (preallocated VUs' logins)"}, {r.StartWaitS, "wait for --start-at"}} {
+		if p.s >= 0.001 {
+			apart = append(apart, sig3(p.s)+" s "+p.what)
+		}
+	}
+	if len(apart) > 0 {
+		fmt.Fprintf(w, "window:       %s s measured; not counted: %s\n", sig3(r.DurationS), strings.Join(apart, ", "))
 	}
 	fmt.Fprintf(w, "connections:  %d dials, %.1f%% of requests on a reused connection",
 		r.Connections.Dials, 100*r.Connections.ReuseRatio)

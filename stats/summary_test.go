@@ -156,3 +156,28 @@ func TestSig3(t *testing.T) {
 		}
 	}
 }
+
+// The window line names only what was left out of the measured window and
+// took at least a millisecond; a run with nothing apart has no such line.
+func TestWriteSummaryWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		warmup, setup, wait float64
+		want               string // "" : no window line
+	}{
+		{0, 0, 1.3e-7, ""},
+		{2, 0, 0, "not counted: 2.00 s warm-up\n"},
+		{0, 0.051, 4.947, "not counted: 0.0510 s setup (preallocated VUs' logins), 4.95 s wait for --start-at\n"},
+	} {
+		r := summaryResults()
+		r.WarmupS, r.SetupS, r.StartWaitS = tc.warmup, tc.setup, tc.wait
+		var buf bytes.Buffer
+		if err := WriteSummary(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if tc.want == "" && strings.Contains(out, "window:") || tc.want != "" && !strings.Contains(out, tc.want) {
+			t.Errorf("%+v: want %q in:\n%s", tc, tc.want, out)
+		}
+	}
+}
