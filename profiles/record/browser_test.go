@@ -1,0 +1,143 @@
+package record_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/profiles"
+	"github.com/sessionload/load/profiles/record"
+)
+
+// runPlan parses a converted plan with vus VUs for a short run and runs it.
+func runPlan(t *testing.T, text string, vus int) {
+	t.Helper()
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("username,password\n")
+	for i := 1; i <= vus; i++ {
+		fmt.Fprintf(&csv, "user%d,secret\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text = strings.Replace(text, "load: {vus: 1, duration: 1m}", fmt.Sprintf("load: {vus: %d, duration: 2s, graceful_stop: 5s}", vus), 1)
+	p, err := profiles.Parse("recorded.yaml", []byte(text), dir)
+	if err != nil {
+		t.Fatalf("the converted plan does not parse: %v\n%s", err, text)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := profiles.Run(ctx, p, profiles.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secretsOf returns every cookie value and hidden input value in a HAR.
+func secretsOf(har []byte) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`(?i)(?:JSESSIONID|SESSION)=([A-Za-z0-9._-]+)`).FindAllSubmatch(har, -1) {
+		out = append(out, string(m[1]))
+	}
+	for _, m := range regexp.MustCompile(`name=\\"_csrf\\" type=\\"hidden\\" value=\\"([^\\"]+)`).FindAllSubmatch(har, -1) {
+		out = append(out, string(m[1]))
+	}
+	for _, m := range regexp.MustCompile(`"token\\?":\s*\\?"([A-Za-z0-9_-]{10,})`).FindAllSubmatch(har, -1) {
+		out = append(out, string(m[1]))
+	}
+	return out
+}
+
+func assertNoSecrets(t *testing.T, har []byte, plan string, min int) {
+	t.Helper()
+	secrets := secretsOf(har)
+	if len(secrets) < min {
+		t.Fatalf("the recording holds %d secrets, expected at least %d: the test does not see them", len(secrets), min)
+	}
+	for _, s := range secrets {
+		if strings.Contains(plan, s) {
+			t.Errorf("the plan holds the recorded secret %q:\n%s", s, plan)
+		}
+	}
+	if strings.Contains(plan, "secret") {
+		t.Errorf("the plan holds the recorded password:\n%s", plan)
+	}
+}
+
+// TestChromiumRecording drives Debian's headless chromium through the
+// DevTools protocol: it logs in to the demo target's Spring-style form and
+// uses its API; the HAR built from the Network events converts to a plan
+// that logs in 50 users by the target's own count.
+func TestChromiumRecording(t *testing.T) {
+	tg := target.New(target.Config{Users: 50})
+	srv, err := tg.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	b := startBrowser(t)
+	b.call(t, "Network.enable", map[string]any{"maxTotalBufferSize": 64 << 20, "maxResourceBufferSize": 8 << 20})
+	b.call(t, "Page.enable", nil)
+	b.call(t, "Page.navigate", map[string]any{"url": srv.URL() + "/login"})
+	b.waitLoad(t)
+	b.eval(t, `document.querySelector('#username').value = 'user1';
+		document.querySelector('#password').value = 'secret';
+		document.querySelector('form').submit(); 1`)
+	b.waitLoad(t)
+	got := b.eval(t, `(async () => {
+		const pause = () => new Promise(r => setTimeout(r, 150));
+		const h = {Accept: 'application/json'};
+		await (await fetch('/api/me', {headers: h})).json(); await pause();
+		await (await fetch('/api/catalog', {headers: h})).json(); await pause();
+		const c = await (await fetch('/api/cart', {method: 'POST', headers: {...h, 'Content-Type': 'application/json'}, body: JSON.stringify({item: 3})})).json();
+		await pause();
+		const v = await (await fetch('/api/cart/' + c.id, {headers: h})).json();
+		return v.id;
+	})()`)
+	if got != "cart-1" {
+		t.Fatalf("the browser's session got cart %q, expected cart-1", got)
+	}
+	time.Sleep(300 * time.Millisecond) // the last loadingFinished
+	har := b.har(t)
+	before := tg.Stats().Logins
+	if before != 1 {
+		t.Fatalf("the browser logged in %d times, expected 1", before)
+	}
+
+	res, err := record.Convert("chromium.har", bytes.NewReader(har), record.Options{})
+	if err != nil {
+		t.Fatalf("%v\nHAR:\n%s", err, har)
+	}
+	t.Logf("plan:\n%s\nrecognised: %q\nliteral: %q", res.Plan, res.Recognised, res.Literal)
+	if res.Login != "spring-form" || res.Cookie != "JSESSIONID" {
+		t.Errorf("login %q cookie %q, expected spring-form and JSESSIONID", res.Login, res.Cookie)
+	}
+	for _, want := range []string{`csrf_field: "_csrf"`, `username_field: "username"`, `get: "/api/cart/{{.Var.cart}}"`, `extract: {cart: {json: "$.id"}}`} {
+		if !strings.Contains(res.Plan, want) {
+			t.Errorf("the plan lacks %s:\n%s", want, res.Plan)
+		}
+	}
+	assertNoSecrets(t, har, res.Plan, 3)
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "delete the HAR") {
+		t.Errorf("no warning to delete the HAR with a password: %q", res.Warnings)
+	}
+
+	runPlan(t, res.Plan, 50)
+	st := tg.Stats()
+	if n := st.Logins - before; n != 50 {
+		t.Errorf("the target counted %d logins from the plan, expected 50 (stats %+v)", n, st)
+	}
+	if n := len(tg.AuthenticatedUsers()); n < 50 {
+		t.Errorf("the target saw %d distinct users logged in, expected 50", n)
+	}
+	var j map[string]any
+	_ = json.Unmarshal(har, &j)
+}
