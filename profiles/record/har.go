@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -115,7 +116,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			return fail(se.Offset-1, "not valid JSON %s: %s; %s", where, se.Error(), expected)
+			return fail(charAt(r, se.Offset-1, se.Error()), "not valid JSON %s: %s; %s", where, se.Error(), expected)
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 			return fail(cr.n, "the file ends %s (a truncated recording?); %s", where, expected)
 		}
@@ -150,7 +151,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 			return nil, syntax(err, "in log")
 		}
 		if d, ok := tok.(json.Delim); !ok || d != '{' {
-			return nil, fail(at+1, "log is %s, expected an object; %s", describe(tok), expected)
+			return nil, fail(firstNonSpace(r, at), "log is %s, expected an object; %s", describe(tok), expected)
 		}
 		for dec.More() {
 			k, err := dec.Token()
@@ -166,7 +167,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 				}
 				s, _ := v.(string)
 				if s != "1.2" && s != "1.1" {
-					return nil, fail(at+1, "log.version is %s: this is HAR %v, expected version \"1.2\" (or \"1.1\")", jsonText(v), jsonText(v))
+					return nil, fail(firstNonSpace(r, at), "log.version is %s: this is HAR %v, expected version \"1.2\" (or \"1.1\")", jsonText(v), jsonText(v))
 				}
 				version = s
 			case "entries":
@@ -176,7 +177,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 					return nil, syntax(err, "in log.entries")
 				}
 				if d, ok := tok.(json.Delim); !ok || d != '[' {
-					return nil, fail(at+1, "log.entries is %s, expected an array of entries", describe(tok))
+					return nil, fail(firstNonSpace(r, at), "log.entries is %s, expected an array of entries", describe(tok))
 				}
 				for i := 1; dec.More(); i++ {
 					total++
@@ -185,7 +186,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 					if err := dec.Decode(&h); err != nil {
 						var te *json.UnmarshalTypeError
 						if errors.As(err, &te) {
-							return nil, fail(te.Offset-1, "log.entries[%d]: %s is %s, expected %s", i-1, te.Field, te.Value, te.Type)
+							return nil, fail(firstNonSpace(r, at)+te.Offset-1, "log.entries[%d]: %s is a %s, expected %s", i-1, te.Field, te.Value, kindOf(te.Type.Kind()))
 						}
 						return nil, syntax(err, fmt.Sprintf("in log.entries[%d]", i-1))
 					}
@@ -201,7 +202,7 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 					return nil, syntax(err, "in log.entries")
 				}
 				if total == 0 {
-					return nil, fail(at+1, "log.entries is empty: the recording has no requests (record with the DevTools Network tab open, then \"Save all as HAR\")")
+					return nil, fail(firstNonSpace(r, at), "log.entries is empty: the recording has no requests (record with the DevTools Network tab open, then \"Save all as HAR\")")
 				}
 			default:
 				if err := skip(dec); err != nil {
@@ -267,8 +268,11 @@ func skip(dec *json.Decoder) error {
 func describe(tok any) string {
 	switch v := tok.(type) {
 	case json.Delim:
-		if v == '[' {
+		switch v {
+		case '[':
 			return "an array"
+		case '{':
+			return "an object"
 		}
 		return fmt.Sprintf("%q", string(v))
 	case string:
@@ -278,6 +282,18 @@ func describe(tok any) string {
 	default:
 		return fmt.Sprintf("%v", v)
 	}
+}
+
+func kindOf(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "an object"
+	}
+	return "a number"
 }
 
 func jsonText(v any) string {
@@ -313,11 +329,30 @@ func firstNonSpace(r io.Reader, off int64) int64 {
 		if err != nil {
 			return off
 		}
-		if !strings.ContainsRune(" \t\r\n,", rune(b)) {
+		if !strings.ContainsRune(" \t\r\n,:", rune(b)) {
 			return off
 		}
 		off++
 	}
+}
+
+// charAt places a syntax error on the character it names ("invalid
+// character ']'"): the decoder's offset can sit a few bytes before it.
+func charAt(r io.Reader, off int64, msg string) int64 {
+	_, rest, ok := strings.Cut(msg, "invalid character '")
+	s, seek := r.(io.ReadSeeker)
+	if !ok || !seek || len(rest) < 2 || rest[1] != '\'' {
+		return firstNonSpace(r, off)
+	}
+	if _, err := s.Seek(off, io.SeekStart); err != nil {
+		return off
+	}
+	buf := make([]byte, 256)
+	n, _ := io.ReadFull(s, buf)
+	if i := strings.IndexByte(string(buf[:n]), rest[0]); i >= 0 {
+		return off + int64(i)
+	}
+	return off
 }
 
 // position turns a byte offset into a line and column (from 1) by

@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -894,4 +895,14 @@ func (c *converter) thinkTimes() {
 			c.thinks = append(c.thinks, s.think)
 		}
 	}
+}
+
+// ConvertFile converts the HAR file at path.
+func ConvertFile(path string, o Options) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w; expected a HAR file saved from the browser's DevTools", err)
+	}
+	defer f.Close()
+	return Convert(path, f, o)
 }
