@@ -150,6 +150,7 @@ type converter struct {
 	steps           []*step
 	userAgent       string
 	extractsByEntry map[int][]extract
+	known           map[string]string // correlated value → its variable
 	thinks          []time.Duration
 }
 
@@ -174,6 +175,7 @@ type step struct {
 func (c *converter) convert() error {
 	c.skipped = map[int]bool{}
 	c.extractsByEntry = map[int][]extract{}
+	c.known = map[string]string{}
 	c.collectSecrets()
 	c.detectLogin()
 	c.detectCookie()
@@ -596,6 +598,10 @@ func (c *converter) buildSteps() {
 }
 
 // Candidate values in a request: long enough not to match by chance.
+var hasDigit = regexp.MustCompile(`\d`)
+
+// idLike values are long enough not to match by chance; ids and tokens
+// have digits, words of the app's vocabulary do not.
 var idLike = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~:+/=-]{3,}$`)
 
 // correlate replaces values that a later request sends and an earlier
@@ -603,13 +609,13 @@ var idLike = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~:+/=-]{3,}$`)
 func (c *converter) correlate() {
 	for _, s := range c.steps {
 		replace := func(v, hint string) string {
-			if !idLike.MatchString(v) || v == c.user || v == c.password || slices.Contains(c.secrets, v) {
+			if !idLike.MatchString(v) || !hasDigit.MatchString(v) || v == c.user || v == c.password || slices.Contains(c.secrets, v) {
 				return v
 			}
 			if name := c.find(s.entry, v, hint); name != "" {
 				return "{{.Var." + name + "}}"
 			}
-			if regexp.MustCompile(`\d`).MatchString(v) && hint != "" {
+			if hint != "" {
 				c.res.Literal = append(c.res.Literal, fmt.Sprintf("%s %s: %s %q was not in any earlier response: left literal", s.method, s.path, hint, v))
 			}
 			return v
@@ -698,6 +704,9 @@ func (c *converter) templateJSON(v any, key string, replace func(string, string)
 // find looks for v in the responses before entry, latest first, and
 // returns the variable an extraction on the first holder fills.
 func (c *converter) find(entry int, v, hint string) string {
+	if name, ok := c.known[v]; ok {
+		return name // one variable per value
+	}
 	for j := entry - 1; j >= 0; j-- {
 		e := c.entries[j]
 		if !strings.Contains(e.Response.Body, v) && !slices.ContainsFunc(e.Response.Headers, func(h NV) bool { return h.Value == v }) {
@@ -708,48 +717,15 @@ func (c *converter) find(entry int, v, hint string) string {
 			c.res.Literal = append(c.res.Literal, fmt.Sprintf("%q came from %s %s, which is not a step (login or left out): left literal", v, e.Request.Method, pathOf(e.Request.URL)))
 			return ""
 		}
-		for _, x := range c.extractsByEntry[j] {
-			if x.value(e) == v {
-				return x.name
-			}
-		}
 		x, ok := c.extraction(e, v, hint)
 		if !ok {
 			continue
 		}
 		c.extractsByEntry[j] = append(c.extractsByEntry[j], x)
+		c.known[v] = x.name
 		c.res.Recognised = append(c.res.Recognised, fmt.Sprintf("correlated %s: extracted from %s %s with %s %q, used as {{.Var.%s}} in %s %s",
 			x.name, e.Request.Method, pathOf(e.Request.URL), x.kind, x.expr, x.name, c.entries[entry].Request.Method, pathOf(c.entries[entry].Request.URL)))
 		return x.name
-	}
-	return ""
-}
-
-// value is what x extracts from e's response, to reuse one extraction.
-func (x extract) value(e *Entry) string {
-	switch x.kind {
-	case "json":
-		var doc any
-		if json.Unmarshal([]byte(e.Response.Body), &doc) != nil {
-			return ""
-		}
-		out := ""
-		walk(doc, "", func(p string, v any) bool {
-			if p == x.expr {
-				out = fmt.Sprint(v)
-				return true
-			}
-			return false
-		})
-		return out
-	case "form":
-		return hiddenInputs(e.Response.Body)[x.expr]
-	case "header":
-		return header(e.Response.Headers, x.expr)
-	case "regex":
-		if m := regexp.MustCompile(x.expr).FindStringSubmatch(e.Response.Body); len(m) == 2 {
-			return m[1]
-		}
 	}
 	return ""
 }
@@ -822,14 +798,12 @@ func shape(s *step) (string, string) {
 	p, _, _ := strings.Cut(s.path, "?")
 	segs := strings.Split(p, "/")
 	var name []string
-	var ids []string
 	for k, seg := range segs {
 		if seg == "" {
 			continue
 		}
 		if idSeg.MatchString(seg) {
 			segs[k] = ":id"
-			ids = append(ids, seg)
 			name = append(name, "id")
 			continue
 		}
