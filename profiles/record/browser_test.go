@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/bench/tomcat"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/profiles/record"
 )
@@ -140,4 +141,58 @@ func TestChromiumRecording(t *testing.T) {
 	}
 	var j map[string]any
 	_ = json.Unmarshal(har, &j)
+}
+
+// TestChromiumTomcatRecording records chromium logging in to a real
+// Tomcat's stock examples FORM login and reading SessionExample; the plan
+// is tomcat-form with both pages as steps, and 50 VUs running it make 50
+// sessions by Tomcat's own Manager count.
+func TestChromiumTomcatRecording(t *testing.T) {
+	chromium(t)
+	in := tomcat.Start(t, tomcat.Config{Users: 50})
+	b := startBrowser(t)
+	b.call(t, "Network.enable", map[string]any{"maxTotalBufferSize": 64 << 20, "maxResourceBufferSize": 8 << 20})
+	b.call(t, "Page.enable", nil)
+	b.call(t, "Page.navigate", map[string]any{"url": in.URL + "/examples/jsp/security/protected/index.jsp"})
+	b.waitLoad(t)
+	b.eval(t, `document.querySelector('input[name=j_username]').value = 'user1';
+		document.querySelector('input[name=j_password]').value = '`+in.Password+`';
+		document.querySelector('form').submit(); 1`)
+	b.waitLoad(t)
+	if got := b.eval(t, `document.body.innerText`); !strings.Contains(got, "You are logged in as remote user") {
+		t.Fatalf("the browser is not logged in to Tomcat: %q", got)
+	}
+	b.call(t, "Page.navigate", map[string]any{"url": in.URL + "/examples/servlets/servlet/SessionExample"})
+	b.waitLoad(t)
+	time.Sleep(300 * time.Millisecond)
+	har := b.har(t)
+
+	res, err := record.Convert("tomcat.har", bytes.NewReader(har), record.Options{})
+	if err != nil {
+		t.Fatalf("%v\nHAR:\n%s", err, har)
+	}
+	t.Logf("plan:\n%s\nrecognised: %q\nliteral: %q", res.Plan, res.Recognised, res.Literal)
+	if res.Login != "tomcat-form" || res.Cookie != "JSESSIONID" {
+		t.Errorf("login %q cookie %q, expected tomcat-form and JSESSIONID", res.Login, res.Cookie)
+	}
+	for _, want := range []string{`protected_path: "/examples/jsp/security/protected/index.jsp"`,
+		`get: "/examples/jsp/security/protected/index.jsp"`, `get: "/examples/servlets/servlet/SessionExample"`} {
+		if !strings.Contains(res.Plan, want) {
+			t.Errorf("the plan lacks %s", want)
+		}
+	}
+	assertNoSecrets(t, har, res.Plan, 2)
+
+	before, err := in.Counters("/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPlan(t, res.Plan, 50)
+	after, err := in.Counters("/examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := after.SessionCounter - before.SessionCounter; n != 50 {
+		t.Errorf("Tomcat created %d sessions for the plan's 50 VUs, expected 50 (one per login)", n)
+	}
 }

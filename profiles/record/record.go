@@ -238,12 +238,17 @@ func header(hs []NV, name string) string {
 	return ""
 }
 
+// pathParam is a session id in the URL (Tomcat's URL rewriting, as on
+// the first login form before the browser's cookie is known): the jar
+// carries the session, and the id must not reach the plan.
+var pathParam = regexp.MustCompile(`(?i);(jsessionid|sessionid|sid)=[^/?#]*`)
+
 func pathOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
-	return u.RequestURI()
+	return pathParam.ReplaceAllString(u.RequestURI(), "")
 }
 
 func isJSON(mime, body string) bool {

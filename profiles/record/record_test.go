@@ -106,7 +106,7 @@ func tomcatHAR(t *testing.T) []byte {
 	return harOf(t, []ex{
 		{0, "GET", protected, h("User-Agent", "Mozilla/5.0 test"), "", "", 200,
 			h("Set-Cookie", "JSESSIONID="+tomcatSID1+"; Path=/examples; HttpOnly", "Content-Type", "text/html;charset=UTF-8"), "text/html", loginForm},
-		{2 * time.Second, "POST", "http://127.0.0.1:8080/examples/jsp/security/protected/j_security_check",
+		{2 * time.Second, "POST", "http://127.0.0.1:8080/examples/jsp/security/protected/j_security_check;jsessionid=" + tomcatSID1, // the form is URL-rewritten before the cookie is known
 			h("Cookie", "JSESSIONID="+tomcatSID1, "Content-Type", "application/x-www-form-urlencoded"), "application/x-www-form-urlencoded",
 			"j_username=user1&j_password=secret", 303, h("Location", "/examples/jsp/security/protected/index.jsp", "Set-Cookie", "JSESSIONID="+tomcatSID2+"; Path=/examples; HttpOnly"), "", ""},
 		{2100 * time.Millisecond, "GET", protected, h("Cookie", "JSESSIONID="+tomcatSID2), "", "", 200, h("Content-Type", "text/html"), "text/html",
