@@ -85,8 +85,6 @@ func TestChromiumRecording(t *testing.T) {
 	}
 	defer srv.Close()
 	b := startBrowser(t)
-	b.call(t, "Network.enable", map[string]any{"maxTotalBufferSize": 64 << 20, "maxResourceBufferSize": 8 << 20})
-	b.call(t, "Page.enable", nil)
 	b.call(t, "Page.navigate", map[string]any{"url": srv.URL() + "/login"})
 	b.waitLoad(t)
 	b.eval(t, `document.querySelector('#username').value = 'user1';
@@ -151,8 +149,6 @@ func TestChromiumTomcatRecording(t *testing.T) {
 	chromium(t)
 	in := tomcat.Start(t, tomcat.Config{Users: 50})
 	b := startBrowser(t)
-	b.call(t, "Network.enable", map[string]any{"maxTotalBufferSize": 64 << 20, "maxResourceBufferSize": 8 << 20})
-	b.call(t, "Page.enable", nil)
 	b.call(t, "Page.navigate", map[string]any{"url": in.URL + "/examples/jsp/security/protected/index.jsp"})
 	b.waitLoad(t)
 	b.eval(t, `document.querySelector('input[name=j_username]').value = 'user1';

@@ -51,7 +51,8 @@ type cdpEvent struct {
 	Params json.RawMessage
 }
 
-// startBrowser runs headless chromium and connects to its first page.
+// startBrowser runs headless chromium, connects to its first page and
+// turns on the Network and Page events.
 func startBrowser(t *testing.T) *cdp {
 	t.Helper()
 	bin := chromium(t)
@@ -107,6 +108,8 @@ func startBrowser(t *testing.T) *cdp {
 	c := &cdp{ws: conn, wait: map[int]chan json.RawMessage{}, loads: make(chan struct{}, 16), bodies: map[string]string{}}
 	t.Cleanup(func() { conn.Close() })
 	go c.read()
+	c.call(t, "Network.enable", map[string]any{"maxTotalBufferSize": 64 << 20, "maxResourceBufferSize": 8 << 20})
+	c.call(t, "Page.enable", nil)
 	return c
 }
 
