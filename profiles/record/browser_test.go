@@ -1,7 +1,6 @@
 package record_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,14 +110,8 @@ func TestChromiumRecording(t *testing.T) {
 		t.Fatalf("the browser logged in %d times, expected 1", before)
 	}
 
-	res, err := record.Convert("chromium.har", bytes.NewReader(har), record.Options{})
-	if err != nil {
-		t.Fatalf("%v\nHAR:\n%s", err, har)
-	}
-	t.Logf("plan:\n%s\nrecognised: %q\nliteral: %q", res.Plan, res.Recognised, res.Literal)
-	if res.Login != "spring-form" || res.Cookie != "JSESSIONID" {
-		t.Errorf("login %q cookie %q, expected spring-form and JSESSIONID", res.Login, res.Cookie)
-	}
+	res := convert(t, har, record.Options{})
+	expectLogin(t, res, "spring-form", "JSESSIONID")
 	for _, want := range []string{`csrf_field: "_csrf"`, `username_field: "username"`, `get: "/api/cart/{{.Var.cart}}"`, `extract: {cart: {json: "$.id"}}`} {
 		if !strings.Contains(res.Plan, want) {
 			t.Errorf("the plan lacks %s:\n%s", want, res.Plan)
@@ -163,14 +156,8 @@ func TestChromiumTomcatRecording(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	har := b.har(t)
 
-	res, err := record.Convert("tomcat.har", bytes.NewReader(har), record.Options{})
-	if err != nil {
-		t.Fatalf("%v\nHAR:\n%s", err, har)
-	}
-	t.Logf("plan:\n%s\nrecognised: %q\nliteral: %q", res.Plan, res.Recognised, res.Literal)
-	if res.Login != "tomcat-form" || res.Cookie != "JSESSIONID" {
-		t.Errorf("login %q cookie %q, expected tomcat-form and JSESSIONID", res.Login, res.Cookie)
-	}
+	res := convert(t, har, record.Options{})
+	expectLogin(t, res, "tomcat-form", "JSESSIONID")
 	for _, want := range []string{`protected_path: "/examples/jsp/security/protected/index.jsp"`,
 		`get: "/examples/jsp/security/protected/index.jsp"`, `get: "/examples/servlets/servlet/SessionExample"`} {
 		if !strings.Contains(res.Plan, want) {

@@ -78,6 +78,13 @@ func convert(t *testing.T, har []byte, o record.Options) *record.Result {
 	return res
 }
 
+func expectLogin(t *testing.T, res *record.Result, login, cookie string) {
+	t.Helper()
+	if res.Login != login || res.Cookie != cookie {
+		t.Errorf("login %q cookie %q, expected %s and %q", res.Login, res.Cookie, login, cookie)
+	}
+}
+
 func contains(t *testing.T, text string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -123,9 +130,7 @@ func tomcatHAR(t *testing.T) []byte {
 func TestTomcatForm(t *testing.T) {
 	har := tomcatHAR(t)
 	res := convert(t, har, record.Options{})
-	if res.Login != "tomcat-form" || res.Cookie != "JSESSIONID" {
-		t.Errorf("login %q cookie %q, expected tomcat-form and JSESSIONID", res.Login, res.Cookie)
-	}
+	expectLogin(t, res, "tomcat-form", "JSESSIONID")
 	contains(t, res.Plan, `protected_path: "/examples/jsp/security/protected/index.jsp"`, `username_field: "j_username"`,
 		`get: "/examples/jsp/security/protected/index.jsp"`, `get: "/examples/servlets/servlet/SessionExample"`, "login: tomcat-form")
 	if got := strings.Join(res.Steps, ","); got != "get-examples-jsp-security-protected-index,get-examples-servlets-servlet-sessionexample" {
