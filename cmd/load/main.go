@@ -111,6 +111,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSessionsCmd(stdout, stderr),
 		newReportCmd(stdout, stderr),
 		newCompareCmd(stdout, stderr),
+		newRecordCmd(stdout, stderr),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
