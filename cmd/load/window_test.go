@@ -133,8 +133,11 @@ load: {vus: 3, duration: 4s}
 	if during < 50 {
 		t.Errorf("the server saw %d requests in the warm-up: it ran no load", during)
 	}
-	if me.Requests != int64(after) {
-		t.Errorf("results count %d requests, the server %d after the warm-up", me.Requests, after)
+	// A request sent just before the window opened reaches the server just
+	// after it: it began in the warm-up, so it counts nowhere. At most one
+	// per VU can straddle the boundary.
+	if d := int64(after) - me.Requests; d < 0 || d > 3 {
+		t.Errorf("results count %d requests, the server %d after the warm-up (want equal, or up to 3 more on the server)", me.Requests, after)
 	}
 	var sum int64
 	for _, p := range res.Timeline {
