@@ -163,7 +163,7 @@ func TestWriteSummaryWindow(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		warmup, setup, wait float64
-		want               string // "" : no window line
+		want                string // "" : no window line
 	}{
 		{0, 0, 1.3e-7, ""},
 		{2, 0, 0, "not counted: 2.00 s warm-up\n"},
