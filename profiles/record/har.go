@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -228,6 +230,9 @@ func Decode(file string, r io.Reader, keep func(*Entry) bool) ([]*Entry, error) 
 	return entries, nil
 }
 
+// httpMethods are the methods a HAR request may have.
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"}
+
 // entry checks a decoded HAR entry and converts it.
 func (h *harEntry) entry() (*Entry, string) {
 	if h.Request == nil {
@@ -239,7 +244,10 @@ func (h *harEntry) entry() (*Entry, string) {
 	if h.Request.Method == "" {
 		return nil, `request has no "method"`
 	}
-	if !strings.HasPrefix(h.Request.URL, "http://") && !strings.HasPrefix(h.Request.URL, "https://") {
+	if m := strings.ToUpper(h.Request.Method); !slices.Contains(httpMethods, m) {
+		return nil, fmt.Sprintf("request.method is %q, expected an HTTP method (%s)", h.Request.Method, strings.Join(httpMethods, ", "))
+	}
+	if u, err := url.Parse(h.Request.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Sprintf("request.url is %q, expected an absolute http(s) URL", h.Request.URL)
 	}
 	t, err := time.Parse(time.RFC3339Nano, h.StartedDateTime)

@@ -94,6 +94,13 @@ func Convert(file string, r io.Reader, o Options) (*Result, error) {
 			excluded["static"]++
 			return false
 		}
+		switch e.Request.Method {
+		case "OPTIONS", "TRACE", "CONNECT":
+			// CORS preflights and proxy tunnels are the browser's, not the
+			// user's, and no plan step sends them.
+			excluded["browser"]++
+			return false
+		}
 		host := u.Scheme + "://" + u.Host
 		if origin == "" {
 			origin = host
@@ -111,6 +118,9 @@ func Convert(file string, r io.Reader, o Options) (*Result, error) {
 		return nil, &Error{File: file, Offset: -1, Msg: "no requests to an app are left once static resources and excluded URLs are left out; expected at least one page or API request"}
 	}
 	c := &converter{opts: o, res: res, entries: entries, origin: origin, vars: map[string]bool{}}
+	if n := excluded["browser"]; n > 0 {
+		res.Recognised = append(res.Recognised, fmt.Sprintf("left out %d requests the browser makes on its own (OPTIONS preflights, CONNECT, TRACE)", n))
+	}
 	if n := excluded["static"]; n > 0 {
 		res.Recognised = append(res.Recognised, fmt.Sprintf("left out %d static resources (images, CSS, JS, fonts, excluded URLs)", n))
 	}
@@ -248,7 +258,10 @@ func pathOf(raw string) string {
 	if err != nil {
 		return raw
 	}
-	return pathParam.ReplaceAllString(u.RequestURI(), "")
+	p := pathParam.ReplaceAllString(u.RequestURI(), "")
+	// A path that starts with "//" would read as another host in the plan
+	// (a scheme-relative URL); the server sees the same path with one.
+	return "/" + strings.TrimLeft(p, "/")
 }
 
 func isJSON(mime, body string) bool {
