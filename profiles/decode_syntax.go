@@ -44,27 +44,34 @@ func (d *decoder) syntax(err error) {
 	d.at(max(line, 1), 1, "", "%s", translate(msg))
 }
 
+// yamlWords are the yaml library's messages (a part of each) in plan words.
+var yamlWords = []struct{ lib, plan string }{
+	{"did not find expected key",
+		"this line does not continue the mapping above it: expected key: value at the indentation of its keys"},
+	{"did not find expected '-' indicator",
+		"this line does not continue the list above it: expected a new item \"- \" at the list's indentation"},
+	{"mapping values are not allowed",
+		"a \": \" where a value goes: expected the key on its own line, or the value quoted, e.g. name: \"a: b\""},
+	{"could not find expected ':'",
+		"a key without its ':': expected key: value, e.g. get: /"},
+	{"tab character",
+		"a tab in the indentation: expected spaces (YAML indents with spaces only)"},
+	{"cannot start any token",
+		"a value starts with a character YAML reserves (@ ` % !): expected it quoted, e.g. name: \"@home\""},
+	{"unexpected end of stream",
+		"the file ends inside a quoted string or a [ ] or { } list: expected its closing quote or bracket"},
+	{"did not find expected ',' or ']'",
+		"a [ list is not closed: expected ',' between its items and ']' at its end, e.g. [a, b]"},
+	{"did not find expected ',' or '}'",
+		"a { mapping is not closed: expected ',' between its entries and '}' at its end, e.g. {vus: 1, duration: 1s}"},
+}
+
 // translate puts the yaml library's messages into plan words.
 func translate(msg string) string {
-	switch {
-	case strings.Contains(msg, "did not find expected key"):
-		return "this line does not continue the mapping above it: expected key: value at the indentation of its keys"
-	case strings.Contains(msg, "did not find expected '-' indicator"):
-		return "this line does not continue the list above it: expected a new item \"- \" at the list's indentation"
-	case strings.Contains(msg, "mapping values are not allowed"):
-		return "a \": \" where a value goes: expected the key on its own line, or the value quoted, e.g. name: \"a: b\""
-	case strings.Contains(msg, "could not find expected ':'"):
-		return "a key without its ':': expected key: value, e.g. get: /"
-	case strings.Contains(msg, "tab character"):
-		return "a tab in the indentation: expected spaces (YAML indents with spaces only)"
-	case strings.Contains(msg, "cannot start any token"):
-		return "a value starts with a character YAML reserves (@ ` % !): expected it quoted, e.g. name: \"@home\""
-	case strings.Contains(msg, "unexpected end of stream"):
-		return "the file ends inside a quoted string or a [ ] or { } list: expected its closing quote or bracket"
-	case strings.Contains(msg, "did not find expected ',' or ']'"):
-		return "a [ list is not closed: expected ',' between its items and ']' at its end, e.g. [a, b]"
-	case strings.Contains(msg, "did not find expected ',' or '}'"):
-		return "a { mapping is not closed: expected ',' between its entries and '}' at its end, e.g. {vus: 1, duration: 1s}"
+	for _, w := range yamlWords {
+		if strings.Contains(msg, w.lib) {
+			return w.plan
+		}
 	}
 	return "YAML syntax: " + msg
 }

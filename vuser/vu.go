@@ -495,6 +495,11 @@ func (v *VU) lost(r *result) bool {
 	if v.token != "" || v.sessionVal == "" {
 		return false
 	}
+	if !r.setsCookie && !v.env.script.Session.URLRewriting {
+		// Only an expiry can have taken the cookie; most responses set
+		// none, so this path reads no clock.
+		return v.jar.expires() && !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, time.Now())
+	}
 	now := time.Now()
 	if v.env.script.Session.URLRewriting && v.jar.value(r.url, v.env.script.Session.Cookie, now) == "" {
 		if v.rewriteID != v.sessionVal && v.rewriteID != "" {
@@ -503,7 +508,6 @@ func (v *VU) lost(r *result) bool {
 		return false
 	}
 	if !r.setsCookie {
-		// Only an expiry can have taken the cookie.
 		return v.jar.expires() && !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, now)
 	}
 	// The cookie as it applies to the URL that got the response (Tomcat
