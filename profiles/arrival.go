@@ -188,7 +188,7 @@ func (x *arrival) arrive(hard context.Context, i int64, due time.Time) {
 		return
 	}
 	id := int(i) + 1
-	if n := x.plan.Users.Len(); n > 0 {
+	if n := x.plan.Scenarios[0].Users.Len(); n > 0 {
 		id = int(i%int64(n)) + 1 // users come back once the list is used up
 	}
 	s := &slot{id: id}

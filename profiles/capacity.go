@@ -96,11 +96,22 @@ func SearchSessions(ctx context.Context, p *Plan, o SearchOptions) (*SearchResul
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Minute
 	}
-	if p.Script.Login.Kind == vuser.LoginNone {
-		return nil, errors.New("sessions search: the plan has no login (session.login), so its VUs hold no sessions")
+	for _, sc := range p.Scenarios {
+		if sc.Script.Login.Kind == vuser.LoginNone {
+			return nil, errors.New("sessions search: the plan has no login (session.login), so its VUs hold no sessions")
+		}
 	}
-	// Every step ends its sessions, so the next one starts from the same state.
-	p.Script.Session.End = vuser.EndLogout
+	// Every step ends its sessions, so the next one starts from the same
+	// state; on copies, so the caller's plan stays as it was.
+	own := *p
+	own.Scenarios = make([]*Scenario, len(p.Scenarios))
+	for i, sc := range p.Scenarios {
+		c, s := *sc, *sc.Script
+		s.Session.End = vuser.EndLogout
+		c.Script = &s
+		own.Scenarios[i] = &c
+	}
+	p = &own
 	if o.Refine == 0 {
 		o.Refine = max(o.Step/10, 1)
 	}
@@ -129,7 +140,7 @@ func SearchSessions(ctx context.Context, p *Plan, o SearchOptions) (*SearchResul
 			res.Broke = "interrupted"
 			break
 		}
-		if u := p.Users.Len(); u > 0 && n > u {
+		if u := p.Scenarios[0].Users.Len(); u > 0 && n > u {
 			res.Broke = fmt.Sprintf("the plan's users run out at %d sessions", u)
 			break
 		}

@@ -82,20 +82,23 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	p := &Plan{
 		File: d.file,
 		Name: defaultName(d.file),
-		Script: &vuser.Script{
-			Headers: http.Header{},
-			Timeout: defaultTimeout,
-			MaxBody: defaultMaxBody,
-		},
-		Users: noUsers{},
-		Load:  Load{GracefulStop: defaultGracefulStop},
+		Scenarios: []*Scenario{{
+			Weight: 1,
+			Script: &vuser.Script{
+				Headers: http.Header{},
+				Timeout: defaultTimeout,
+				MaxBody: defaultMaxBody,
+			},
+			Users: noUsers{},
+		}},
+		Load: Load{GracefulStop: defaultGracefulStop},
 	}
 	m, ok := d.fields(root, "", planKeys)
 	if !ok {
 		return p
 	}
 	d.require(root, "", m, "target", "scenario", "load")
-	s := p.Script
+	s := p.Scenarios[0].Script
 
 	if f, has := m["name"]; has {
 		if v, ok := d.nonEmpty(f.val, "name"); ok {
@@ -113,7 +116,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	if f, has := m["users"]; has {
 		users = d.users(f.val)
 		if users != nil {
-			p.Users = users.users
+			p.Scenarios[0].Users = users.users
 		}
 	}
 	sess := d.session(m["session"], s)

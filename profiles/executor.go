@@ -78,11 +78,11 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if p.Load.GracefulStop <= 0 {
 		p.Load.GracefulStop = 30 * time.Second
 	}
-	if n := p.Users.Len(); n > 0 && p.Load.MaxVUs() > n && (p.Load.Open == nil || !p.Load.Open.Sessions) {
+	if n := p.Scenarios[0].Users.Len(); n > 0 && p.Load.MaxVUs() > n && (p.Load.Open == nil || !p.Load.Open.Sessions) {
 		return nil, fmt.Errorf("load needs %d VUs but there are only %d users", p.Load.MaxVUs(), n)
 	}
 	if o.Seed != 0 {
-		p.Script.Seed = o.Seed
+		p.Scenarios[0].Script.Seed = o.Seed // TODO(#19): never write the caller's plan
 	}
 	if err := p.Load.checkWarmup(p.Warmup); err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
 	so.AwaitBegin = true // the window is the schedule's: see fleet.begin
 	f.rec = stats.NewRecorder(so)
-	env, err := vuser.NewEnv(p.Script, pl.Transport(), f.rec, f.sessions)
+	env, err := vuser.NewEnv(p.Scenarios[0].Script, pl.Transport(), f.rec, f.sessions)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +326,7 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 		f.maxVUs = n
 	}
 	f.wg.Add(1)
-	ident := f.plan.Users.Identity(s.id)
+	ident := f.plan.Scenarios[0].Users.Identity(s.id)
 	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
 	s.vu = vu
 	stop := s.stop

@@ -36,7 +36,7 @@ load: {rate: 10/s, duration: 2s, preallocated_vus: 2}
 		t.Error("a plan with another text has the same hash")
 	}
 	moved := parse(plan)
-	moved.Script.Target.Host = "127.0.0.2:1"
+	moved.Scenarios[0].Script.Target.Host = "127.0.0.2:1"
 	if got := moved.Hash(); got != base {
 		t.Errorf("another target changed the hash: %s, want %s", got, base)
 	}

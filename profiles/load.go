@@ -186,10 +186,14 @@ func (p *Plan) OverrideWith(o Overrides) error {
 	if err != nil {
 		return err
 	}
-	if p.Users != nil {
-		if have, need := p.Users.Len(), l.MaxVUs(); have > 0 && need > have {
+	for _, sc := range p.Scenarios {
+		// TODO(#13): a weighted scenario needs its share of the VUs only.
+		if sc.Users == nil || sc.Load != nil {
+			continue
+		}
+		if have, need := sc.Users.Len(), l.MaxVUs(); have > 0 && need > have {
 			name := "the users"
-			if u, ok := p.Users.(*csvUsers); ok {
+			if u, ok := sc.Users.(*csvUsers); ok {
 				name = u.file
 			}
 			return fmt.Errorf("load needs %d VUs (after %s) but %s has %d rows", need, o, name, have)

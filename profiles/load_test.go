@@ -62,7 +62,7 @@ func same(t *testing.T, what string, got, want any) {
 func TestLoadFull(t *testing.T) {
 	t.Parallel()
 	p := load(t, "full.yaml")
-	s := p.Script
+	s := p.Scenarios[0].Script
 	same(t, "name", p.Name, "shop-capacity")
 	same(t, "target", s.Target.String(), "https://shop.example:8443/shop")
 	same(t, "headers", s.Headers, http.Header{"User-Agent": {"load/1.0"}})
@@ -100,8 +100,8 @@ func TestLoadFull(t *testing.T) {
 		ths = append(ths, fmt.Sprintf("%d: %s = %s", th.Line, th.Metric, th.Rule.Expr()))
 	}
 	same(t, "thresholds", ths, []string{"71: catalog p99 = catalog p99 < 300ms", "72: errors = errors < 1%"})
-	same(t, "identity", p.Users.Identity(7), vuser.Identity{Username: "user7", Password: "s3cret"})
-	same(t, "users", p.Users.Len(), 0)
+	same(t, "identity", p.Scenarios[0].Users.Identity(7), vuser.Identity{Username: "user7", Password: "s3cret"})
+	same(t, "users", p.Scenarios[0].Users.Len(), 0)
 	if strings.Contains(p.Source, "s3cret") || !strings.Contains(p.Source, `password: "*****"}`) {
 		t.Errorf("Source keeps the password:\n%s", p.Source)
 	}
@@ -110,7 +110,7 @@ func TestLoadFull(t *testing.T) {
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
 	p := load(t, "minimal.yaml")
-	s := p.Script
+	s := p.Scenarios[0].Script
 	same(t, "name", p.Name, "minimal") // the file's base name
 	same(t, "session", s.Session, vuser.Session{Cookie: "JSESSIONID", Relogin: true, End: vuser.EndAbandon, LogoutPath: "/logout", RetryLogin: 5 * time.Second})
 	same(t, "login", s.Login, vuser.Login{Kind: vuser.LoginNone})
@@ -120,14 +120,14 @@ func TestLoadDefaults(t *testing.T) {
 	same(t, "max body", s.MaxBody, 1<<20)
 	same(t, "pool", p.Pool, pool.Options{})
 	same(t, "load", p.Load, profiles.Load{VUs: 2, Duration: time.Minute, GracefulStop: 30 * time.Second})
-	same(t, "identity", p.Users.Identity(1), vuser.Identity{})
+	same(t, "identity", p.Scenarios[0].Users.Identity(1), vuser.Identity{})
 	same(t, "thresholds", len(p.Thresholds), 0)
 }
 
 func TestLoadCSVAndLoginSteps(t *testing.T) {
 	t.Parallel()
 	p := load(t, "csv.yaml")
-	s := p.Script
+	s := p.Scenarios[0].Script
 	same(t, "target", s.Target.String(), "http://127.0.0.1:8080/app/")
 	same(t, "login kind", s.Login.Kind, vuser.LoginSteps)
 	same(t, "login steps", view(s.Login.Steps), []stepView{
@@ -138,7 +138,7 @@ func TestLoadCSVAndLoginSteps(t *testing.T) {
 	})
 	same(t, "steps", view(s.Steps), []stepView{{Name: "home", Method: "GET", Path: "home"}})
 	same(t, "logout", s.Session.End, vuser.EndLogout)
-	same(t, "rows", p.Users.Len(), 3)
+	same(t, "rows", p.Scenarios[0].Users.Len(), 3)
 	// The CSV has a BOM, CRLF line ends and a quoted comma.
 	for vu, want := range map[int]vuser.Identity{
 		1: {Username: "alice", Password: "a1"},
@@ -147,14 +147,14 @@ func TestLoadCSVAndLoginSteps(t *testing.T) {
 		4: {}, // beyond the file
 		0: {}, // VU ids count from 1
 	} {
-		same(t, fmt.Sprintf("Identity(%d)", vu), p.Users.Identity(vu), want)
+		same(t, fmt.Sprintf("Identity(%d)", vu), p.Scenarios[0].Users.Identity(vu), want)
 	}
 }
 
 func TestLoadAnchors(t *testing.T) {
 	t.Parallel()
 	p := load(t, "anchors.yaml")
-	same(t, "steps", view(p.Script.Steps), []stepView{
+	same(t, "steps", view(p.Scenarios[0].Script.Steps), []stepView{
 		{Name: "one", Method: "GET", Path: "/one", Headers: []string{"Accept: application/json", "X-Trace: 1"}},
 		// The step's own name and X-Trace win over the merged ones.
 		{Name: "two", Method: "GET", Path: "/one", Headers: []string{"Accept: application/json", "X-Trace: 2"}},
@@ -164,8 +164,8 @@ func TestLoadAnchors(t *testing.T) {
 func TestLoadBlockScalars(t *testing.T) {
 	t.Parallel()
 	p := load(t, "block.yaml")
-	same(t, "identity", p.Users.Identity(2), vuser.Identity{Username: "user2", Password: "multi\nline\n"})
-	same(t, "body", p.Script.Steps[0].Body.Raw(), "{\"user\": \"{{.User}}\"}\n")
+	same(t, "identity", p.Scenarios[0].Users.Identity(2), vuser.Identity{Username: "user2", Password: "multi\nline\n"})
+	same(t, "body", p.Scenarios[0].Script.Steps[0].Body.Raw(), "{\"user\": \"{{.User}}\"}\n")
 	if strings.Contains(p.Source, "multi") || strings.Contains(p.Source, "line\n") || !strings.Contains(p.Source, "password: *****\nsession:") {
 		t.Errorf("Source keeps the password:\n%s", p.Source)
 	}
@@ -402,7 +402,7 @@ func TestJSONBody(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := p.Script.Steps[0].JSON.Raw(); got != tc.want {
+			if got := p.Scenarios[0].Script.Steps[0].JSON.Raw(); got != tc.want {
 				t.Errorf("JSON:\n got %s\nwant %s", got, tc.want)
 			}
 		})

@@ -30,7 +30,7 @@ load: {vus: 2, duration: 1s}
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
-		if id := p.Users.Identity(2); id.Username != "user2" || id.Password != pw {
+		if id := p.Scenarios[0].Users.Identity(2); id.Username != "user2" || id.Password != pw {
 			t.Errorf("%s: identity %q / %q, want user2 / %q", src, id.Username, id.Password, pw)
 		}
 		if strings.Contains(p.Source, pw) {

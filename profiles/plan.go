@@ -19,11 +19,11 @@ type Plan struct {
 	File string
 	// Name is the plan's name (defaults to the file's base name).
 	Name string
-	// Script is what every VU runs.
-	Script *vuser.Script
-	// Users gives each VU its identity.
-	Users Users
-	// Load is the load shape.
+	// Scenarios are the kinds of users of the plan, at least one, in
+	// file order. Those with a Weight share Load; those with their own
+	// Load run concurrently on it.
+	Scenarios []*Scenario
+	// Load is the load shape the weighted scenarios share.
 	Load Load
 	// Pool tunes the shared transport.
 	Pool pool.Options
@@ -41,6 +41,24 @@ type Plan struct {
 	// Warmup is the first part of the schedule, run but recorded nowhere
 	// (plan key warmup, --warmup): the measured window starts after it.
 	Warmup time.Duration
+}
+
+// Scenario is one kind of user: the script its VUs run, who they are,
+// and either a share of the plan's load or a load shape of its own.
+type Scenario struct {
+	// Name names the scenario in results ("" for a plan's only one).
+	Name string
+	// Weight is the scenario's share of Plan.Load: with weights 7, 2 and
+	// 1, exactly 70%, 20% and 10% of the VUs (or arrivals). Zero when
+	// Load is set.
+	Weight float64
+	// Load, if set, is the scenario's own load shape, run concurrently
+	// with the plan's.
+	Load *Load
+	// Script is what the scenario's VUs run.
+	Script *vuser.Script
+	// Users gives each VU of the scenario its identity.
+	Users Users
 }
 
 // Users hands out identities by global VU id.

@@ -36,8 +36,8 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // the app or creating a session, so the server's session figures stay the
 // run's own.
 func CheckTarget(ctx context.Context, p *Plan) error {
-	u := p.Script.Target.String()
-	timeout := p.Script.Timeout
+	u := p.Scenarios[0].Script.Target.String()
+	timeout := p.Scenarios[0].Script.Timeout
 	if timeout <= 0 {
 		timeout = preflightTimeout
 	}
@@ -49,7 +49,7 @@ func CheckTarget(ctx context.Context, p *Plan) error {
 	if err != nil {
 		return fmt.Errorf("check the target %s: %w", u, err)
 	}
-	for k, v := range p.Script.Headers {
+	for k, v := range p.Scenarios[0].Script.Headers {
 		req.Header[k] = v
 	}
 	resp, err := (&http.Client{Transport: pl.Transport(), CheckRedirect: noRedirect}).Do(req)

@@ -257,7 +257,7 @@ scenario: [{name: a, get: /a}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := p.Script.Session
+	s := p.Scenarios[0].Script.Session
 	if s.RetryLogin != 2*time.Second || s.RetryLoginMax != 30*time.Second || s.ReloginsPerMinute != 3 ||
 		!s.StopAtLoginRedirect || !s.URLRewriting || len(s.Rejected) != 3 ||
 		s.Rejected[1].Redirect != "/login?error=expired" || s.Rejected[2].Status != 503 || s.Rejected[2].BodyContains != "busy" {

@@ -28,10 +28,10 @@ func TestStartersParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(starter %s):\n%v", kind, err)
 			}
-			if got := p.Script.Login.Kind; got != vuser.LoginKind(kind) {
+			if got := p.Scenarios[0].Script.Login.Kind; got != vuser.LoginKind(kind) {
 				t.Errorf("starter %s logs in with %s", kind, got)
 			}
-			if p.Load.MaxVUs() == 0 || p.Load.Total() == 0 || len(p.Script.Steps) == 0 {
+			if p.Load.MaxVUs() == 0 || p.Load.Total() == 0 || len(p.Scenarios[0].Script.Steps) == 0 {
 				t.Errorf("starter %s has no load or no steps: %+v", kind, p.Load)
 			}
 		})

@@ -42,6 +42,8 @@ const (
 	CookieRejected        // cookie_rejected: a Set-Cookie a browser would refuse: malformed, oversized, over the per-user count, for another domain
 	Unauthorized          // unauthorized: the session was refused again after a re-login, or a fresh login's session was refused at once (wrong credentials)
 	TooManyOpenFiles      // too_many_open_files: the generator ran out of file descriptors (EMFILE, ENFILE)
+	ExtractFailed         // extract_failed: a step's extraction found nothing (not optional); the iteration stops there
+	DataExhausted         // data_exhausted: a unique (or sequence) data source had no row left for the VU; it stops
 	Other                 // other: anything else
 	NumKinds              // the number of kinds; not a kind
 )
@@ -65,6 +67,8 @@ var kindNames = [NumKinds]string{
 	CookieRejected:   "cookie_rejected",
 	Unauthorized:     "unauthorized",
 	TooManyOpenFiles: "too_many_open_files",
+	ExtractFailed:    "extract_failed",
+	DataExhausted:    "data_exhausted",
 	Other:            "other",
 }
 

@@ -39,6 +39,9 @@ type Sample struct {
 	BytesOut   int64     // request bytes written
 	Reused     bool      // the connection was reused (httptrace GotConnInfo.Reused)
 	Phases     Phases    // where the time went, when measured
+	// Service is, for a group's sample, the sum of its requests' service
+	// times (End−Start is the group's duration, think times included).
+	Service time.Duration
 }
 
 // Options configures a Recorder. The zero value is ready to use.
@@ -229,10 +232,11 @@ type Recorder struct {
 	// Concurrency: epMu guards ids and names. names is append-only, so a
 	// copy of its header stays valid. nEps is len(names), published after
 	// the append so that Record can bound-check an id without the lock.
-	epMu  sync.Mutex
-	ids   map[string]int
-	names []string
-	nEps  atomic.Int64
+	epMu      sync.Mutex
+	ids       map[string]int
+	names     []string
+	nEps      atomic.Int64
+	scenarios []string // by scenario id (Scenario)
 
 	// Concurrency: snapMu is held by the one goroutine taking a snapshot
 	// (Snapshot or Result). It guards every field below; recorders never
@@ -327,6 +331,61 @@ func (r *Recorder) Endpoint(name string) int {
 	r.names = append(r.names, name)
 	r.nEps.Store(int64(len(r.names)))
 	return id
+}
+
+// Scenario returns the id of the scenario called name (for EndpointIn,
+// Group and IterationIn), registering it the first time; "" is a plan's
+// only scenario. Ids count from 0 in registration order.
+func (r *Recorder) Scenario(name string) int {
+	r.epMu.Lock()
+	defer r.epMu.Unlock()
+	for i, n := range r.scenarios {
+		if n == name {
+			return i
+		}
+	}
+	r.scenarios = append(r.scenarios, name)
+	return len(r.scenarios) - 1
+}
+
+// EndpointIn returns the id of endpoint name of scenario sc, inside group
+// ("" for none), registering it the first time. Steps of one name in one
+// scenario and group share an endpoint.
+func (r *Recorder) EndpointIn(sc int, group, name string) int {
+	return r.Endpoint(r.scenarioKey(sc, "", group, name))
+}
+
+// Group returns the id of group name of scenario sc: an endpoint whose
+// samples are the group's durations (Sample.Service the sum of its
+// requests' service times), registering it the first time.
+func (r *Recorder) Group(sc int, name string) int {
+	return r.Endpoint(r.scenarioKey(sc, "group ", "", name))
+}
+
+// scenarioKey is the registration key of an endpoint of scenario sc.
+// TODO(#13): the endpoint's scenario and group become fields of the
+// endpoint, reported apart (EndpointResult.Scenario, .Group).
+func (r *Recorder) scenarioKey(sc int, kind, group, name string) string {
+	r.epMu.Lock()
+	scen := ""
+	if sc >= 0 && sc < len(r.scenarios) {
+		scen = r.scenarios[sc]
+	}
+	r.epMu.Unlock()
+	key := kind + name
+	if group != "" {
+		key = group + "/" + key
+	}
+	if scen != "" {
+		key = scen + ": " + key
+	}
+	return key
+}
+
+// IterationIn counts one completed iteration of scenario sc on the shard
+// picked by the hint.
+func (r *Recorder) IterationIn(shard, sc int) {
+	r.Iteration(shard) // TODO(#13): per-scenario counts
 }
 
 // endpointNames returns the registered names, indexed by id.

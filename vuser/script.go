@@ -4,8 +4,11 @@
 package vuser
 
 import (
+	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 )
 
@@ -13,6 +16,9 @@ import (
 // loader in profiles, or by a Go program embedding load) and shared
 // read-only by all VUs.
 type Script struct {
+	// Name is the scenario's name: its endpoints and iterations are
+	// recorded under it. "" for a plan's only scenario.
+	Name string
 	// Target is the base URL; step paths are resolved against it.
 	Target *url.URL
 	// Headers are sent on every request unless a step overrides them.
@@ -23,7 +29,12 @@ type Script struct {
 	Login Login
 	// Steps is the scenario, run once per iteration.
 	Steps []Step
-	// Think is the pause after each step.
+	// Func, if set, is the scenario as Go code, run once per iteration
+	// instead of Steps (see IterFunc).
+	Func IterFunc
+	// Data are the named test data sources ({{.Data.NAME.COLUMN}}).
+	Data map[string]DataSource
+	// Think is the pause after each step (a step's own Think replaces it).
 	Think Think
 	// Timeout bounds one request, body included. Zero means no limit.
 	Timeout time.Duration
@@ -156,10 +167,31 @@ type Think struct {
 	Mean     time.Duration
 }
 
-// Step is one request of a scenario.
+// IterFunc is one iteration of a scenario written in Go. It runs on the
+// VU's goroutine with the VU logged in; its requests go through u (Do,
+// Get, PostForm, PostJSON), which records them, checks for a lost
+// session and logs in again as the script's Session says. An error ends
+// the iteration uncounted (the requests already sent are recorded).
+type IterFunc func(ctx context.Context, u *VU) error
+
+// Step is one request of a scenario, or a control step (exactly one of
+// Repeat, Random, If, Foreach, Group set) that runs the steps it holds.
+// A control step sends no request itself and has no Method or Path.
 type Step struct {
-	// Name is the endpoint name the step's samples are recorded under.
+	// Name is the endpoint name the step's samples are recorded under
+	// (a group's name for Group). Steps of one name record into one
+	// endpoint, wherever they stand (inside a repeat, say).
 	Name string
+	// Think, if set, replaces Script.Think as the pause after this step;
+	// a zero Think is no pause.
+	Think *Think
+	// Flow control; nil for a request step.
+	Repeat  *Repeat
+	Random  []Branch
+	If      *If
+	Foreach *Foreach
+	Group   *Group
+
 	// Method is the HTTP method (GET, POST, ...).
 	Method string
 	// Path is resolved against Script.Target; it may hold templates.
@@ -177,6 +209,78 @@ type Step struct {
 	Check Check
 	// Extract fills VU variables from the response.
 	Extract []Extractor
+}
+
+// Repeat runs Steps Times times (a template rendered when the repeat is
+// reached, e.g. "{{randInt 1 5}}"), or, with For, again and again until
+// For has passed since the repeat began (a pass that has begun finishes).
+type Repeat struct {
+	Times *Template
+	For   time.Duration
+	Steps []Step
+}
+
+// Branch is one weighted choice of a Random step: a Random step runs the
+// steps of one of its branches, drawn with probability Weight / the sum
+// of the weights from the VU's own seeded generator.
+type Branch struct {
+	Weight float64
+	Steps  []Step
+}
+
+// CondOp is how an If compares.
+type CondOp string
+
+// The conditions of an If.
+const (
+	CondEquals  CondOp = "equals"  // the value equals Value (rendered)
+	CondMatches CondOp = "matches" // the value matches Regexp
+	CondExists  CondOp = "exists"  // the variable is set (a list: non-empty)
+)
+
+// If runs Steps when its condition holds, else Else. The value tested is
+// the variable Var, or, with Status, the status code of the VU's last
+// response as decimal text.
+type If struct {
+	Var    string
+	Status bool
+	Op     CondOp
+	Value  *Template      // CondEquals
+	Regexp *regexp.Regexp // CondMatches
+	Steps  []Step
+	Else   []Step
+}
+
+// Foreach runs Steps once per item of the list variable Var (extracted
+// with all, or a JSON array), the item in the variable As, at most Limit
+// times (0: every item).
+type Foreach struct {
+	Var   string
+	As    string
+	Limit int
+	Steps []Step
+}
+
+// Group is a transaction: its Steps run in order, and the group records
+// its own duration (from its first request's start to its last
+// response's end, think times inside included) and the sum of its
+// requests' service times, under the group's Name.
+type Group struct {
+	Steps []Step
+}
+
+// DataSource is a named table of test data ({{.Data.NAME.COLUMN}}). A VU
+// takes a row when an iteration begins (or once, for a source that gives
+// each VU its own row); Row reports false when the source has no row left
+// for the VU (unique rows all handed out), which stops the VU with
+// data_exhausted.
+type DataSource interface {
+	// Columns are the column names, in file order.
+	Columns() []string
+	// Row returns the row for VU vu (global id) at the start of its
+	// iteration iter, drawing from rng where the source is random. The
+	// slice is shared: the caller must not change it.
+	Row(vu int, iter int64, rng *rand.Rand) ([]string, bool)
 }
 
 // Header is one request header whose value may hold templates.

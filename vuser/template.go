@@ -10,11 +10,14 @@ import (
 
 // Data is what a template can refer to.
 type Data struct {
-	VU        int               // {{.VU}}: global VU id, from 1
-	User      string            // {{.User}}: the VU's username
-	Password  string            // {{.Password}}: the VU's password (secret)
-	Iteration int64             // {{.Iteration}}: the VU's iteration, from 0
-	Vars      map[string]string // {{.Var.name}}: extracted variables
+	VU        int                 // {{.VU}}: global VU id, from 1
+	User      string              // {{.User}}: the VU's username
+	Password  string              // {{.Password}}: the VU's password (secret)
+	Iteration int64               // {{.Iteration}}: the VU's iteration, from 0
+	Vars      map[string]string   // {{.Var.name}}: extracted variables
+	Lists     map[string][]string // list variables (extract all, JSON arrays): foreach, {{randItem .Var.name}}
+	Row       map[string]string   // {{.Row.COLUMN}}: the extra columns of the VU's users CSV row
+	Sources   map[string][]string // {{.Data.NAME.COLUMN}}: the row taken from each data source this iteration
 }
 
 // Template is a parsed string with {{...}} placeholders: {{.VU}},

@@ -444,7 +444,7 @@ func TestLogoutVsAbandon(t *testing.T) {
 		out[end] = o
 		ctx := "/" + string(end)
 		p := examplePlan(t, "sessionapp.yaml", in.URL+ctx, "")
-		p.Script.Session.End = end
+		p.Scenarios[0].Script.Session.End = end
 		if err := p.Override(vus, 6*time.Second); err != nil {
 			t.Fatal(err)
 		}

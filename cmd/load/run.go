@@ -107,7 +107,9 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p.Script.Target = u
+			for _, sc := range p.Scenarios {
+				sc.Script.Target = u
+			}
 			fmt.Fprintf(stderr, "demo target on %s (users user1..user%d, password %q)\n", u, users, target.Password)
 			return execute(cmd.Context(), p, &f, stdout, stderr)
 		},
