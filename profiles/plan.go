@@ -59,6 +59,9 @@ type Scenario struct {
 	Script *vuser.Script
 	// Users gives each VU of the scenario its identity.
 	Users Users
+	// Pacing, if set, replaces the load's Pacing for this scenario's VUs
+	// (closed model).
+	Pacing time.Duration
 }
 
 // Users hands out identities by global VU id.
