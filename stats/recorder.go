@@ -388,6 +388,11 @@ func (r *Recorder) IterationIn(shard, sc int) {
 	r.Iteration(shard) // TODO(#13): per-scenario counts
 }
 
+// VUStopped counts a VU that stopped before the run's end for reason k
+// (DataExhausted), on the shard picked by the hint.
+// TODO(#13): counted into Results.VUs.Stopped.
+func (r *Recorder) VUStopped(shard int, k Kind) {}
+
 // endpointNames returns the registered names, indexed by id.
 func (r *Recorder) endpointNames() []string {
 	r.epMu.Lock()

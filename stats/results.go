@@ -40,6 +40,9 @@ type Results struct {
 	VUs          VUCounts         `json:"vus"`
 	Sessions     SessionCounts    `json:"sessions"`
 	Iterations   IterationCounts  `json:"iterations"`
+	// Scenarios is each scenario's share of the run, in plan order (one
+	// entry even for a plan's only scenario).
+	Scenarios []ScenarioResult `json:"scenarios,omitempty"`
 	Connections  ConnectionCounts `json:"connections"`
 	Endpoints    []EndpointResult `json:"endpoints"`
 	Totals       EndpointResult   `json:"totals"`
@@ -86,6 +89,21 @@ type Results struct {
 // VUCounts is how many virtual users the run had.
 type VUCounts struct {
 	Max int `json:"max"`
+	// Stopped counts VUs that stopped before the run's end, by reason
+	// (data_exhausted: a data source had no row left for them).
+	Stopped map[string]int64 `json:"stopped,omitempty"`
+}
+
+// ScenarioResult is one scenario's share of a run.
+type ScenarioResult struct {
+	Name string `json:"name"`
+	// Weight is the scenario's share of the plan's load; 0 when it ran
+	// on a load shape of its own.
+	Weight     float64 `json:"weight,omitempty"`
+	VUsMax     int     `json:"vus_max"`
+	Iterations int64   `json:"iterations"`
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
 }
 
 // IterationCounts counts scenario iterations.

@@ -39,6 +39,17 @@ type Extractor struct {
 	Var  string
 	Kind ExtractKind
 	Expr string
+	// Index picks the Index-th match of a regex (from 0); All makes the
+	// variable a list of every match (regex) or element (a JSON array;
+	// a JSON path that finds an array always gives a list).
+	Index int
+	All   bool
+	// PickRandom sets the variable to one element of the list found,
+	// drawn from the VU's seeded generator.
+	PickRandom bool
+	// Optional lets the extraction find nothing; otherwise that is an
+	// extract_failed error on the step and the iteration stops there.
+	Optional bool
 
 	re   *regexp.Regexp // regex: Expr compiled
 	path string         // json: Expr as a gjson path

@@ -304,6 +304,25 @@ type Check struct {
 	BodyContains []string
 	// JSON lists JSON paths with the value each must equal.
 	JSON []JSONCheck
+	// BodyContainsT are BodyContains parsed as templates (nil: literal).
+	BodyContainsT []*Template
+	// BodyMatches lists regular expressions the body must match.
+	BodyMatches []*regexp.Regexp
+	// BodyNotContains lists substrings the body must not contain.
+	BodyNotContains []string
+	// Headers lists response header checks.
+	Headers []HeaderCheck
+}
+
+// HeaderCheck asserts a response header: present (Exists), equal to
+// Equals (a template), containing Contains, or matching Matches; one of
+// them is set.
+type HeaderCheck struct {
+	Name     string
+	Exists   bool
+	Equals   *Template
+	Contains string
+	Matches  *regexp.Regexp
 }
 
 // JSONCheck asserts that the value at Path, as text, equals Equals.
