@@ -36,13 +36,13 @@ type Results struct {
 	// key server:), beside the client's figures.
 	Server *ServerResult `json:"server,omitempty"`
 	// MergedFrom lists the inputs of a merged result (load merge).
-	MergedFrom   []MergedFrom     `json:"merged_from,omitempty"`
-	VUs          VUCounts         `json:"vus"`
-	Sessions     SessionCounts    `json:"sessions"`
-	Iterations   IterationCounts  `json:"iterations"`
+	MergedFrom []MergedFrom    `json:"merged_from,omitempty"`
+	VUs        VUCounts        `json:"vus"`
+	Sessions   SessionCounts   `json:"sessions"`
+	Iterations IterationCounts `json:"iterations"`
 	// Scenarios is each scenario's share of the run, in plan order (one
 	// entry even for a plan's only scenario).
-	Scenarios []ScenarioResult `json:"scenarios,omitempty"`
+	Scenarios    []ScenarioResult `json:"scenarios,omitempty"`
 	Connections  ConnectionCounts `json:"connections"`
 	Endpoints    []EndpointResult `json:"endpoints"`
 	Totals       EndpointResult   `json:"totals"`
