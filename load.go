@@ -13,6 +13,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -145,6 +146,21 @@ type Threshold struct {
 	// so far, checked every interval once Grace has passed.
 	AbortOnFail bool
 	Grace       time.Duration
+}
+
+// Judge judges t's thresholds on results r (merged from segments, or
+// rebuilt from a stream), stores the verdicts in r.Thresholds and reports
+// whether every rule held. A threshold that does not parse is an error.
+func (t Test) Judge(r *stats.Results) (bool, error) {
+	rules := make([]stats.Threshold, 0, len(t.Thresholds))
+	for i, th := range t.Thresholds {
+		rule, err := stats.ParseThreshold(th.Metric, th.Condition)
+		if err != nil {
+			return false, fmt.Errorf("thresholds[%d] %q: %w", i, th.Metric, err)
+		}
+		rules = append(rules, rule)
+	}
+	return stats.CheckThresholds(r, rules), nil
 }
 
 // Run runs t and returns its results, the thresholds judged
