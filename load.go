@@ -164,16 +164,26 @@ func (t Test) Judge(r *stats.Results) (bool, error) {
 }
 
 // Run runs t and returns its results, the thresholds judged
-// (Results.Thresholds; Results.ThresholdsOK says whether all held). A t
-// that does not validate is an error before any request. Cancelling ctx
-// stops the run early: the results of what ran are returned all the
-// same, marked interrupted.
+// (Results.Thresholds; Results.ThresholdsOK says whether all held).
+//
+// Before any load, t is validated (a mistake is an error naming the field)
+// and one request checks that the target answers at all (no answer: an
+// *profiles.UnreachableError, and nothing ran). Cancelling ctx stops the
+// run early: the results of what ran are returned all the same, marked
+// interrupted.
 func Run(ctx context.Context, t Test) (*stats.Results, error) {
 	p, err := t.plan()
 	if err != nil {
 		return nil, err
 	}
+	if err := profiles.CheckTarget(ctx, p); err != nil {
+		return nil, err
+	}
 	o := t.Observe
+	fds := profiles.CheckOpenFiles(p, o.Segment, profiles.OpenFileLimit())
+	if fds != "" && o.Logf != nil {
+		o.Logf("warning: %s", fds)
+	}
 	res, err := profiles.Run(ctx, p, profiles.RunOptions{
 		Interval:   o.Interval,
 		OnInterval: o.Progress,
@@ -189,6 +199,9 @@ func Run(ctx context.Context, t Test) (*stats.Results, error) {
 		return nil, err
 	}
 	res.PlanSource = t.Source
+	if fds != "" {
+		res.Warnings = append(res.Warnings, fds)
+	}
 	stats.CheckThresholds(res, p.Rules())
 	return res, nil
 }

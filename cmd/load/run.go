@@ -150,9 +150,6 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return badInput(err)
 	}
-	if err := profiles.CheckTarget(ctx, p); err != nil {
-		return &exitError{code: exitRunError, err: err}
-	}
 	h := stats.StreamHeader{Plan: p.Name, PlanHash: p.Hash(), Segment: seg.String()}
 	if !startAt.IsZero() {
 		h.StartAt, h.RunID = &startAt, profiles.RunID(h.PlanHash, startAt)
@@ -162,10 +159,6 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		return err
 	}
 	defer live.lingerProm(ctx, stderr)
-	fds := profiles.CheckOpenFiles(p, seg, profiles.OpenFileLimit())
-	if fds != "" {
-		fmt.Fprintln(stderr, "warning:", fds)
-	}
 	show := newProgress(stderr, f.quiet, p)
 	test := load.FromPlan(p)
 	if f.seed != 0 {
@@ -176,10 +169,11 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	res, err := load.Run(ctx, test)
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
+		var dead *profiles.UnreachableError
+		if errors.As(err, &dead) && live.streamPath != "" {
+			os.Remove(live.streamPath) // nothing ran: no intervals to keep
+		}
 		return &exitError{code: exitRunError, err: err}
-	}
-	if fds != "" {
-		res.Warnings = append(res.Warnings, fds)
 	}
 	passed := res.ThresholdsOK()
 	if err := f.outputs.summary(stdout, res); err != nil {
