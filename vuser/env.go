@@ -31,8 +31,8 @@ type Env struct {
 	session Session // Script.Session with its defaults filled in
 	maxBody int     // Script.MaxBody, or its default
 	sc      int     // the scenario's id with the recorder
-	rt     http.RoundTripper
-	gate   *pool.Gate // run-wide admission (nil: none); see VU.enter
+	rt      http.RoundTripper
+	gate    *pool.Gate // run-wide admission (nil: none); see VU.enter
 	// hookDeadlines, if non-nil, tells the requests the transport bounds
 	// by pool.Hooks.Deadline itself (see VU.reqContext).
 	hookDeadlines pool.HookDeadliner

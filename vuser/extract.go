@@ -3,10 +3,10 @@ package vuser
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 

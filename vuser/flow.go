@@ -22,17 +22,17 @@ import (
 type op uint8
 
 const (
-	opRequest     op = iota // send the step's request
-	opRepeat                // push a repeat frame; no pass: jump to its end
-	opRepeatEnd             // a pass ended: jump back to the body, or pop
-	opRandom                // jump to a weighted branch
-	opJump                  // jump (the end of an if's steps, of a branch)
-	opIf                    // the condition fails: jump to the else
-	opForeach               // push a foreach frame, the first item; none: jump to its end
-	opForeachEnd            // the next item: jump back to the body, or pop
-	opGroup                 // push a group frame
-	opGroupEnd              // pop the group frame and record the group
-	opEnd                   // the end of a control step with its own think
+	opRequest    op = iota // send the step's request
+	opRepeat               // push a repeat frame; no pass: jump to its end
+	opRepeatEnd            // a pass ended: jump back to the body, or pop
+	opRandom               // jump to a weighted branch
+	opJump                 // jump (the end of an if's steps, of a branch)
+	opIf                   // the condition fails: jump to the else
+	opForeach              // push a foreach frame, the first item; none: jump to its end
+	opForeachEnd           // the next item: jump back to the body, or pop
+	opGroup                // push a group frame
+	opGroupEnd             // pop the group frame and record the group
+	opEnd                  // the end of a control step with its own think
 )
 
 // instr is one instruction of a compiled scenario. It is read-only and
