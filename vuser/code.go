@@ -63,8 +63,8 @@ var errAborted = errors.New("vuser: aborted")
 // VU's buffer: valid until the VU's next request, Think, or the end of
 // the iteration (copy it to keep it).
 func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error) {
-	if !v.loggedIn {
-		return nil, ErrSessionLost
+	if k := v.env.script.Login.Kind; !v.loggedIn && k != LoginNone && k != "" {
+		return nil, ErrSessionLost // lost earlier in the iteration, for good
 	}
 	id := v.endpoint(name)
 	var due time.Time
