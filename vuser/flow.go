@@ -372,6 +372,9 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 			f.until = time.Now().Add(r.For)
 		}
 		it.frames = append(it.frames, f)
+		if v.debug != nil {
+			v.debug.note("repeat %s: times %d (-1: none), for %s", in.st.Name, f.n, r.For)
+		}
 		if f.n == 0 {
 			it.pc = in.to // no pass: the end pops the frame
 		}
@@ -396,9 +399,16 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 			}
 		}
 		it.pc = in.branches[k]
+		if v.debug != nil {
+			v.debug.note("random %s: branch %d", in.st.Name, k+1)
+		}
 	case opIf:
-		if !v.holds(in.st.If) {
+		ok := v.holds(in.st.If)
+		if !ok {
 			it.pc = in.to
+		}
+		if v.debug != nil {
+			v.debug.note("if %s: %v", in.st.Name, ok)
 		}
 	case opForeach:
 		fe := in.st.Foreach
@@ -407,6 +417,9 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 			list = list[:fe.Limit]
 		}
 		it.frames = append(it.frames, frame{at: it.pc - 1, list: list})
+		if v.debug != nil {
+			v.debug.note("foreach %s: %d items of %s", in.st.Name, len(list), fe.Var)
+		}
 		if len(list) == 0 {
 			it.pc = in.to
 		} else {
