@@ -68,7 +68,7 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 	}
 	id := v.endpoint(name)
 	var due time.Time
-	if it := &v.run.it; !it.intended.IsZero() {
+	if it := &v.run.it; it.pc >= 0 && !it.intended.IsZero() { // in a scheduled iteration
 		due = time.Now().Add(-it.late)
 	}
 	rawURL := req.Path

@@ -311,12 +311,14 @@ func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool
 				v.endIteration(it)
 				return false
 			}
-		} else if !v.control(ctx, in, it) {
+			if in.think == nil {
+				continue
+			}
+		} else if ok, again := v.control(ctx, in, it); !ok {
 			v.endIteration(it)
 			return false
-		}
-		if in.think == nil {
-			continue
+		} else if in.think == nil || again {
+			continue // a control step's own think comes after its last pass
 		}
 		d := v.thinkTime(in.think)
 		if park && d >= idleAfter {
@@ -351,8 +353,9 @@ func (v *VU) endIteration(it *iteration) {
 	it.frames = it.frames[:0]
 }
 
-// control runs a control instruction; false ends the iteration.
-func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
+// control runs a control instruction; !ok ends the iteration. again
+// reports a loop's end instruction going back for another pass.
+func (v *VU) control(ctx context.Context, in *instr, it *iteration) (ok, again bool) {
 	switch in.op {
 	case opJump:
 		it.pc = in.to
@@ -364,7 +367,7 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 			n, err := repeatTimes(r.Times.Render(&v.data))
 			if err != nil {
 				v.flowError(in.st, "repeat", err)
-				return false
+				return false, false
 			}
 			f.n = n
 		}
@@ -385,7 +388,7 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 		}
 		more := f.n != 0 && (f.until.IsZero() || time.Now().Before(f.until))
 		if more {
-			it.pc = in.to
+			it.pc, again = in.to, true
 		} else {
 			it.frames = it.frames[:len(it.frames)-1]
 		}
@@ -430,7 +433,7 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 		f.n++
 		if f.n < len(f.list) {
 			v.setVar(in.st.Foreach.As, f.list[f.n])
-			it.pc = in.to
+			it.pc, again = in.to, true
 		} else {
 			it.frames = it.frames[:len(it.frames)-1]
 		}
@@ -443,7 +446,7 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) bool {
 		}
 		it.frames = it.frames[:len(it.frames)-1]
 	}
-	return ctx.Err() == nil
+	return ctx.Err() == nil, again
 }
 
 // holds reports whether an If's condition holds for the VU now.

@@ -578,3 +578,23 @@ func mustExtractor(t testing.TB, name string, kind ExtractKind, expr string) Ext
 	}
 	return ex
 }
+
+// A step's own think replaces the script's (zero: none); a control
+// step's own think comes once, after its last pass.
+func TestStepThink(t *testing.T) {
+	t.Parallel()
+	ps := newPathServer(t, nil)
+	const own = 150 * time.Millisecond
+	none := get(t, "a", "/a")
+	none.Think = &Think{}
+	s := &Script{Target: ps.url, Think: Think{Min: time.Hour, Max: time.Hour}, Steps: []Step{
+		{Think: &Think{Min: own, Max: own}, Repeat: &Repeat{Times: tpl(t, "3"), Steps: []Step{none}}},
+		{Think: &Think{}, Name: "g", Group: &Group{Steps: []Step{none}}},
+	}}
+	e, _ := flowEnv(t, s)
+	start := time.Now()
+	iterateN(e, 1)
+	if took := time.Since(start); took < own || took >= 2*own || ps.count("/a") != 4 {
+		t.Errorf("took %s, /a %d times; want one pause of %s, 4", took, ps.count("/a"), own)
+	}
+}
