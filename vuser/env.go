@@ -292,8 +292,8 @@ func (e *Env) putBuf(b *[]byte) {
 	e.bufs.Put(b)
 }
 
-// Seed is the seed the VUs' think times are drawn with: give it back as
-// Script.Seed to repeat a run's pauses.
+// Seed is the seed the VUs' think times, random branches and picks are
+// drawn with: give it back as Script.Seed to repeat a run's choices.
 func (e *Env) Seed() uint64 { return e.seed }
 
 // Script is the script the VUs run.

@@ -13,13 +13,19 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Response is what checks and extractors see of a response.
+// Response is what checks and extractors see of a response, and what
+// VU.Do returns to Go code.
 type Response struct {
 	Status int
+	// Header holds every header in a Go scenario; for steps, the fasthttp
+	// engine keeps only those the script reads.
 	Header http.Header
-	Body   []byte // at most Script.MaxBody bytes
-	URL    *url.URL
-	Jar    http.CookieJar
+	// Body is at most Script.MaxBody bytes. Returned by VU.Do, it is the
+	// VU's buffer: valid until its next request, Think, or the iteration's
+	// end.
+	Body []byte
+	URL  *url.URL
+	Jar  http.CookieJar
 }
 
 // ExtractKind names where an extractor looks.

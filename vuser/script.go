@@ -39,8 +39,9 @@ type Script struct {
 	Think Think
 	// Timeout bounds one request, body included. Zero means no limit.
 	Timeout time.Duration
-	// Seed makes think times reproducible: VU i draws from a generator
-	// seeded with (Seed, i). Zero picks a random seed.
+	// Seed makes think times, random branches and random picks
+	// reproducible: VU i draws from a generator seeded with (Seed, i).
+	// Zero picks a random seed.
 	Seed uint64
 	// MaxBody caps how many response bytes are kept for checks and
 	// extraction; the rest is read and discarded (only its size counts).
