@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionload/load/stats"
@@ -67,6 +68,7 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 		return nil, ErrSessionLost // lost earlier in the iteration, for good
 	}
 	id := v.endpoint(name)
+	groups := v.groupFrames()
 	var due time.Time
 	if it := &v.run.it; it.pc >= 0 && !it.intended.IsZero() { // in a scheduled iteration
 		due = time.Now().Add(-it.late)
@@ -91,7 +93,7 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 				r.kind = stats.Unauthorized
 			}
 			v.commit(&r)
-			v.lastStatus = r.status
+			v.noteLast(&r, groups)
 			v.sessionLost()
 			if retry || !v.env.session.Relogin {
 				return nil, ErrSessionLost
@@ -103,7 +105,7 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 			continue
 		}
 		v.commit(&r)
-		v.lastStatus = r.status
+		v.noteLast(&r, groups)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -181,21 +183,83 @@ func (r *Response) JSON(path string) (string, bool) {
 	return jsonText(res), true
 }
 
-// endpoint is the id of the scenario's endpoint name, registered the
-// first time any VU names it; each VU caches the ids it has used, so a
-// request takes no lock and allocates nothing for its name.
+// Group runs fn as a transaction called name, as a Group step is: the
+// requests fn sends record under endpoints of the group, and the group
+// records one sample (its first request's start to its last response's
+// end, think included; the sum of its requests' service times; the
+// first failed request's kind) unless fn sent none, or returned an
+// error while its requests were all fine (it was cut short). A group
+// inside another is named "outer/inner". Group returns fn's error.
+func (v *VU) Group(name string, fn func() error) error {
+	path := name
+	if n := len(v.groups); n > 0 {
+		path = v.groups[n-1].path + "/" + name
+	}
+	id := v.cached(&v.env.goGroups, "\x00", path, func() int { return v.env.rec.Group(v.env.sc, path) })
+	v.groups = append(v.groups, goGroup{path: path})
+	v.gframes = append(v.gframes, frame{group: id + 1})
+	err := fn()
+	n := len(v.groups) - 1
+	f := v.gframes[n]
+	v.groups, v.gframes = v.groups[:n], v.gframes[:n]
+	if f.seen && (err == nil || f.kind != stats.OK) {
+		v.recordGroup(&f)
+	}
+	return err
+}
+
+// goGroup is a group a Go scenario is inside (VU.Group).
+type goGroup struct{ path string }
+
+// groupFrames are the frames of the Go groups the VU is in (nil: none).
+func (v *VU) groupFrames() []frame {
+	if len(v.gframes) == 0 {
+		return nil
+	}
+	return v.gframes
+}
+
+// noteLast keeps what groups and If need of r, the VU's last sample, and
+// adds it to the groups open in frames.
+func (v *VU) noteLast(r *result, frames []frame) {
+	v.last = lastSample{intended: r.intended, start: r.start, end: r.end, kind: r.kind}
+	v.lastStatus = r.status
+	if frames != nil {
+		v.grouped(frames)
+	}
+}
+
+// endpoint is the id of the scenario's endpoint name (inside the Go
+// group the VU is in, if any), registered the first time any VU names
+// it; each VU caches the ids it has used, so a request takes no lock and
+// allocates nothing for its name.
 func (v *VU) endpoint(name string) int {
-	if id, ok := v.endpoints[name]; ok {
+	group := ""
+	if n := len(v.groups); n > 0 {
+		group = v.groups[n-1].path
+	}
+	return v.cached(&v.env.goEndpoints, group, name, func() int { return v.env.rec.EndpointIn(v.env.sc, group, name) })
+}
+
+// cached is the id of name in scope (a group path, or "\x00" for the
+// groups' own ids) from the VU's cache, else from the Env's shared one
+// (m), else registered by reg.
+func (v *VU) cached(m *sync.Map, scope, name string, reg func() int) int {
+	if id, ok := v.endpoints[scope][name]; ok {
 		return id
 	}
-	id, ok := v.env.goEndpoints.Load(name)
+	key := scope + "\x00" + name
+	id, ok := m.Load(key)
 	if !ok {
-		id, _ = v.env.goEndpoints.LoadOrStore(name, v.env.rec.EndpointIn(v.env.sc, "", name))
+		id, _ = m.LoadOrStore(key, reg())
 	}
 	if v.endpoints == nil {
-		v.endpoints = map[string]int{}
+		v.endpoints = map[string]map[string]int{}
 	}
-	v.endpoints[name] = id.(int)
+	if v.endpoints[scope] == nil {
+		v.endpoints[scope] = map[string]int{}
+	}
+	v.endpoints[scope][name] = id.(int)
 	return id.(int)
 }
 

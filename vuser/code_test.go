@@ -269,3 +269,54 @@ func TestGoEndpointsShared(t *testing.T) {
 		t.Errorf("%d endpoints, x %d requests, server %d; want 1, 40, 40", len(res.Endpoints), ep.Requests, ps.count("/x"))
 	}
 }
+
+// A Go endpoint's id, once a VU has used it, costs no allocation.
+func TestGoEndpointCached(t *testing.T) {
+	e, _ := flowEnv(t, &Script{Target: mustURL("http://127.0.0.1:1")})
+	v := e.NewVU(1, Identity{}, Signals{})
+	id := v.endpoint("x")
+	if n := testing.AllocsPerRun(100, func() {
+		if v.endpoint("x") != id {
+			t.Fatal("id changed")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations a look-up", n)
+	}
+}
+
+// A Go group records one sample per execution, spanning its requests,
+// which record under the group; a nested group is "outer/inner".
+func TestGoGroup(t *testing.T) {
+	t.Parallel()
+	ps := newPathServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		if r.URL.Path == "/bad" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	s := &Script{Target: ps.url, Func: func(ctx context.Context, v *VU) error {
+		return v.Group("buy", func() error {
+			if _, err := v.Get(ctx, "a", "/a"); err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+			return v.Group("pay", func() error {
+				_, err := v.Get(ctx, "bad", "/bad")
+				return err
+			})
+		})
+	}}
+	e, rec := flowEnv(t, s)
+	iterateN(e, 2)
+	res := results(t, rec)
+	buy := endpoint(t, res, "buy")
+	if buy.Requests != 2 || buy.ErrorsByKind["http_5xx"] != 2 || buy.Latency.Min < 30 {
+		t.Errorf("group buy: %+v; want 2 samples, failed by the 5xx inside, >= 30 ms", buy)
+	}
+	if endpoint(t, res, "pay").Requests != 2 || endpoint(t, res, "a").Requests != 2 || endpoint(t, res, "bad").Requests != 2 || len(res.Endpoints) != 4 {
+		t.Errorf("endpoints %+v, want buy, pay and their requests a and bad", res.Endpoints)
+	}
+	if ps.count("/a") != 2 || ps.count("/bad") != 2 {
+		t.Errorf("server saw %v", ps.log())
+	}
+}

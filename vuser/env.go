@@ -49,7 +49,8 @@ type Env struct {
 
 	stepStatic   map[*Step]stepStatic // what of a step is the same for every VU, built once (one look-up a request)
 	prog         []instr              // the scenario's steps compiled (flow.go); nil for a Go scenario
-	goEndpoints  sync.Map             // endpoint name → id, registered by Go code as it names them (VU.Do)
+	goEndpoints  sync.Map             // group + "\x00" + endpoint name → id, registered by Go code as it names them (VU.Do)
+	goGroups     sync.Map             // "\x00\x00" + group path → id (VU.Group)
 	loginStepIDs []int                // endpoint id per custom login step
 	idLoginPage  int
 	idLogin      int

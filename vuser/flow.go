@@ -56,7 +56,9 @@ type frame struct {
 	until time.Time // repeat: the end of For (zero: none)
 	list  []string  // foreach: the items (the list as it was when the foreach began)
 
-	// group: the span of its requests so far (seen: one was sent).
+	// group: its id + 1 (0: not a group), the span of its requests so
+	// far (seen: one was sent).
+	group      int
 	seen       bool
 	start, end time.Time
 	intended   time.Time
@@ -345,8 +347,8 @@ func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool
 func (v *VU) endIteration(it *iteration) {
 	for i := len(it.frames) - 1; i >= 0; i-- {
 		f := &it.frames[i]
-		if v.env.prog[f.at].op == opGroup && f.seen && f.kind != stats.OK {
-			v.recordGroup(v.env.prog[f.at].ep, f)
+		if f.group > 0 && f.seen && f.kind != stats.OK {
+			v.recordGroup(f)
 		}
 	}
 	it.pc = -1
@@ -438,11 +440,11 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) (ok, again b
 			it.frames = it.frames[:len(it.frames)-1]
 		}
 	case opGroup:
-		it.frames = append(it.frames, frame{at: it.pc - 1})
+		it.frames = append(it.frames, frame{at: it.pc - 1, group: in.ep + 1})
 	case opGroupEnd:
 		f := &it.frames[len(it.frames)-1]
 		if f.seen {
-			v.recordGroup(in.ep, f)
+			v.recordGroup(f)
 		}
 		it.frames = it.frames[:len(it.frames)-1]
 	}
@@ -484,11 +486,11 @@ func (v *VU) setVar(name, val string) {
 	v.data.Vars[name] = val
 }
 
-// grouped adds the VU's last step sample to the groups open in it.
-func (v *VU) grouped(it *iteration) {
-	for i := range it.frames {
-		f := &it.frames[i]
-		if v.env.prog[f.at].op != opGroup {
+// grouped adds the VU's last sample to the groups open in frames.
+func (v *VU) grouped(frames []frame) {
+	for i := range frames {
+		f := &frames[i]
+		if f.group == 0 {
 			continue
 		}
 		s := &v.last
@@ -503,9 +505,9 @@ func (v *VU) grouped(it *iteration) {
 	}
 }
 
-// recordGroup records one execution of group id.
-func (v *VU) recordGroup(id int, f *frame) {
-	s := stats.Sample{Endpoint: id, Intended: f.intended, Start: f.start, End: f.end, Kind: f.kind, Service: f.service}
+// recordGroup records one execution of the group of f.
+func (v *VU) recordGroup(f *frame) {
+	s := stats.Sample{Endpoint: f.group - 1, Intended: f.intended, Start: f.start, End: f.end, Kind: f.kind, Service: f.service}
 	v.env.rec.Record(v.id, &s)
 }
 

@@ -82,10 +82,12 @@ type VU struct {
 
 	run runner // where a VU started with Go stands (park.go), and its iteration
 
-	last       lastSample     // the last step's sample, for the groups it is in
-	lastStatus int            // the status of the last step's response (0: none), for If
-	missing    bool           // an extraction of the last response found nothing (not optional)
-	endpoints  map[string]int // endpoints Go code named (Do), cached from env.goEndpoints
+	last       lastSample                // the last step's sample, for the groups it is in
+	lastStatus int                       // the status of the last step's response (0: none), for If
+	missing    bool                      // an extraction of the last response found nothing (not optional)
+	endpoints  map[string]map[string]int // ids Go code named (Do, Group) by scope and name, cached from the Env's
+	groups     []goGroup                 // the Go groups (VU.Group) the VU is in, innermost last
+	gframes    []frame                   // and their frames
 }
 
 // lastSample is what a group needs of a request's sample.
@@ -386,7 +388,7 @@ func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 	}
 	lost := v.step(ctx, in.ep, in.st, due, false)
 	if len(it.frames) > 0 {
-		v.grouped(it)
+		v.grouped(it.frames)
 	}
 	if lost {
 		v.sessionLost()
@@ -402,7 +404,7 @@ func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 		// Lost again, it is an error (unauthorized).
 		lost = v.step(ctx, in.ep, in.st, due, true)
 		if len(it.frames) > 0 {
-			v.grouped(it)
+			v.grouped(it.frames)
 		}
 		if lost {
 			v.sessionLost()
@@ -527,8 +529,7 @@ func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time, ret
 		r.kind = stats.Unauthorized
 	}
 	v.commit(&r)
-	v.last = lastSample{intended: r.intended, start: r.start, end: r.end, kind: r.kind}
-	v.lastStatus = r.status
+	v.noteLast(&r, nil)
 	return lost
 }
 
