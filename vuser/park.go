@@ -41,6 +41,8 @@ func (v *VU) beginIteration(it *iteration, intended time.Time) bool {
 		it.late = max(time.Since(intended), 0)
 	}
 	v.lastStatus = 0
+	// Test data rows for the iteration are taken here (a source with no
+	// row left for the VU ends it: return false).
 	return true
 }
 
