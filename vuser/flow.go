@@ -170,6 +170,9 @@ func (c *compiler) step(st *Step, where, group string) error {
 		if r.Times == nil && r.For <= 0 {
 			return fmt.Errorf("%s: repeat: expected times or a positive for", at)
 		}
+		if !sendsRequest(r.Steps) {
+			return fmt.Errorf("%s: repeat: its steps send no request", at)
+		}
 		if r.Times != nil && r.Times.Static() {
 			if _, err := repeatTimes(r.Times.Raw()); err != nil {
 				return fmt.Errorf("%s: repeat: %v", at, err)
@@ -265,6 +268,21 @@ func (c *compiler) step(st *Step, where, group string) error {
 		c.emit(instr{op: opGroupEnd, st: st, ep: id, think: own})
 	}
 	return nil
+}
+
+// sendsRequest reports whether steps hold a request step at any depth.
+func sendsRequest(steps []Step) bool {
+	for i := range steps {
+		if !steps[i].control() {
+			return true
+		}
+		for _, sub := range steps[i].children() {
+			if sendsRequest(sub) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // end is where a control step without an end instruction of its own ends:
@@ -389,6 +407,9 @@ func (v *VU) control(ctx context.Context, in *instr, it *iteration) (ok, again b
 			f.n--
 		}
 		more := f.n != 0 && (f.until.IsZero() || time.Now().Before(f.until))
+		if more && closed(v.sig.Abort) {
+			return false, false // a pass may send nothing (its ifs all false): stay stoppable
+		}
 		if more {
 			it.pc, again = in.to, true
 		} else {

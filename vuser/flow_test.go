@@ -177,7 +177,7 @@ func TestRepeatBadTimes(t *testing.T) {
 		t.Errorf("%d iterations completed, want 0", res.Iterations.Completed)
 	}
 	// A static count is checked up front.
-	bad := &Script{Target: ps.url, Steps: []Step{{Repeat: &Repeat{Times: tpl(t, "three")}}}}
+	bad := &Script{Target: ps.url, Steps: []Step{{Repeat: &Repeat{Times: tpl(t, "three"), Steps: []Step{get(t, "b", "/b")}}}}}
 	if _, err := NewEnv(bad, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions()); err == nil ||
 		err.Error() != `steps[0]: repeat: times "three": expected a non-negative integer` {
 		t.Errorf("NewEnv = %v", err)
@@ -552,6 +552,7 @@ func TestFlowErrors(t *testing.T) {
 		want string
 	}{
 		{Step{Repeat: &Repeat{}}, "steps[0]: repeat: expected times or a positive for"},
+		{Step{Repeat: &Repeat{For: time.Second, Steps: []Step{{Name: "g", Group: &Group{}}}}}, "steps[0]: repeat: its steps send no request"},
 		{Step{Name: "r", Random: []Branch{{Weight: 0}}}, "steps[0] (r): random: expected a branch with a positive weight"},
 		{Step{Random: []Branch{{Weight: math.NaN()}}}, "steps[0]: random[0]: weight NaN: expected a non-negative number"},
 		{Step{If: &If{Op: CondExists}}, "steps[0]: if: expected var or status"},
@@ -559,7 +560,7 @@ func TestFlowErrors(t *testing.T) {
 		{Step{If: &If{Var: "x", Op: CondMatches}}, "steps[0]: if: matches needs a regular expression"},
 		{Step{Foreach: &Foreach{Var: "x"}}, "steps[0]: foreach: expected var and as, names made of letters, digits, _ and -"},
 		{Step{Group: &Group{}}, "steps[0]: group: expected a name"},
-		{Step{Group: &Group{}, Repeat: &Repeat{Times: tpl(t, "1")}}, "steps[0]: a step is one of repeat, random, if, foreach or group, not several"},
+		{Step{Group: &Group{}, Repeat: &Repeat{Times: tpl(t, "1"), Steps: []Step{get(t, "a", "/")}}}, "steps[0]: a step is one of repeat, random, if, foreach or group, not several"},
 		{Step{Name: "g", Method: "GET", Group: &Group{}}, "steps[0] (g): a control step sends no request: expected no method, path, body or extract"},
 		{Step{Name: "g", Group: &Group{Steps: []Step{{Repeat: &Repeat{}}}}}, "steps[0].group.steps[0]: repeat: expected times or a positive for"},
 	} {
