@@ -331,7 +331,29 @@ func TestRepeatFor(t *testing.T) {
 // last response's end: think inside included, the think after it not.
 func TestGroupDuration(t *testing.T) {
 	// Not parallel: the 1 ms bound is about the VU, not the machine's
-	// other tests.
+	// other tests. A machine busy elsewhere can still delay a goroutine
+	// by milliseconds at either edge of the span, so up to 3 runs are
+	// made: a VU that measured the group wrong (a think left out or
+	// taken in, a request missed) is off by tens of ms in every run.
+	const attempts = 3
+	for i := 1; ; i++ {
+		diff, err := groupDuration(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff >= -200*time.Microsecond && diff <= time.Millisecond {
+			return
+		}
+		if i == attempts {
+			t.Fatalf("group duration and the server-seen span differ by %s in the last of %d runs, want < 1 ms", diff, attempts)
+		}
+	}
+}
+
+// groupDuration runs one iteration of a group and returns its duration
+// minus the span the server saw from the start of its first request to
+// the end of its last answer; err is a failure no retry can mend.
+func groupDuration(t *testing.T) (time.Duration, error) {
 	const service, inner, after = 30 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond
 	var mu sync.Mutex
 	var first, last time.Time
@@ -348,7 +370,7 @@ func TestGroupDuration(t *testing.T) {
 		last = time.Now()
 		mu.Unlock()
 	}))
-	t.Cleanup(srv.Close)
+	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
 	pay1 := get(t, "pay1", "/pay1")
 	pay1.Think = &Think{Min: inner, Max: inner}
@@ -360,7 +382,7 @@ func TestGroupDuration(t *testing.T) {
 	// Warm the connection outside the group, so its span is two requests
 	// on a kept-alive connection.
 	if _, err := v.Get(context.Background(), "warm", "/warm"); err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	mu.Lock()
 	first = time.Time{}
@@ -375,24 +397,22 @@ func TestGroupDuration(t *testing.T) {
 		}
 	}
 	if g == nil || g.Requests != 1 {
-		t.Fatalf("group endpoint %+v, want one sample", g)
+		return 0, fmt.Errorf("group endpoint %+v, want one sample", g)
 	}
 	mu.Lock()
 	span := last.Sub(first)
 	mu.Unlock()
 	got := time.Duration(g.Latency.Max * float64(time.Millisecond))
 	t.Logf("group duration %s, server-seen span %s", got, span)
-	// The client's span holds the server's, plus loopback transfer; the
-	// histogram keeps 3 significant figures (±0.1 ms at 100 ms).
-	if diff := got - span; diff < -200*time.Microsecond || diff > time.Millisecond {
-		t.Errorf("group duration %s, server-seen span %s: differ by %s, want < 1 ms", got, span, diff)
-	}
 	if got < 2*service+inner || got >= 2*service+inner+after {
-		t.Errorf("group duration %s, want %s and up, think after it excluded", got, 2*service+inner)
+		return 0, fmt.Errorf("group duration %s, want %s and up, the think after it excluded", got, 2*service+inner)
 	}
 	if g.Corrected == nil || g.Corrected.Max < g.Latency.Max+900 {
-		t.Errorf("group corrected latency %+v: want the iteration's 1 s lateness in it", g.Corrected)
+		return 0, fmt.Errorf("group corrected latency %+v: want the iteration's 1 s lateness in it", g.Corrected)
 	}
+	// The client's span holds the server's, plus loopback transfer; the
+	// histogram keeps 3 significant figures (±0.1 ms at 100 ms).
+	return got - span, nil
 }
 
 // An extraction that finds nothing fails its step (extract_failed) and
