@@ -215,7 +215,7 @@ type Recorder struct {
 	// an id without the lock.
 	epMu      sync.Mutex
 	ids       map[endpointKey]int
-	eps       []endpointMeta   // by endpoint id
+	eps       []endpointMeta // by endpoint id
 	nEps      atomic.Int64
 	scenarios []*scenarioMeta // by scenario id (Scenario)
 	// stopped counts VUs stopped before the run's end, by reason.

@@ -41,8 +41,8 @@ type Results struct {
 	Iterations IterationCounts `json:"iterations"`
 	// Scenarios is each scenario's share of the run, in plan order (one
 	// entry even for a plan's only scenario).
-	Scenarios    []ScenarioResult `json:"scenarios,omitempty"`
-	Connections  ConnectionCounts `json:"connections"`
+	Scenarios   []ScenarioResult `json:"scenarios,omitempty"`
+	Connections ConnectionCounts `json:"connections"`
 	// Endpoints are the request endpoints, each with its scenario and
 	// group; one name may be in several scenarios.
 	Endpoints []EndpointResult `json:"endpoints"`

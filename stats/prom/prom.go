@@ -162,11 +162,11 @@ func New() *Exporter {
 		groupDur:      prometheus.NewDesc("load_group_duration_seconds", "Group duration: its first request's start to its last's end, think times inside included.", gr, nil),
 		groupSvc:      prometheus.NewDesc("load_group_service_seconds", "Group service time: the sum of its requests' service times.", gr, nil),
 		scenarioIters: prometheus.NewDesc("load_scenario_iterations_total", "Scenario iterations completed, by scenario.", []string{"scenario"}, nil),
-		vusDesc:      prometheus.NewDesc("load_vus", "Virtual users running.", nil, nil),
-		sessionsDesc: prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
-		iters:        prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
-		drops:        prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
-		serverDescs:  serverFigures(),
+		vusDesc:       prometheus.NewDesc("load_vus", "Virtual users running.", nil, nil),
+		sessionsDesc:  prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
+		iters:         prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
+		drops:         prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
+		serverDescs:   serverFigures(),
 	}
 }
 
