@@ -367,6 +367,20 @@ func fillScenarioCounts(scs []ScenarioResult, res *Results) {
 	}
 }
 
+// ScenarioTotals are scenario name's totals: its endpoints merged
+// (histograms exactly, counts summed, rates over the run), named name.
+func (r *Results) ScenarioTotals(name string) (EndpointResult, error) {
+	var es []*EndpointResult
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Scenario == name {
+			es = append(es, &r.Endpoints[i])
+		}
+	}
+	t, err := mergeEndpoint(name, es, r.DurationS)
+	t.Scenario = name
+	return t, err
+}
+
 // endpointResult builds the results of one endpoint's run data.
 func endpointResult(name string, d *data, secs float64) (EndpointResult, error) {
 	er := EndpointResult{Name: name, Latency: percentiles(d.lat)}
