@@ -100,7 +100,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		for _, sc := range r.Scenarios {
 			share := "own load"
 			if sc.Weight > 0 {
-				share = "weight " + sig3(sc.Weight)
+				share = "weight " + strconv.FormatFloat(sc.Weight, 'f', -1, 64)
 			}
 			fmt.Fprintf(w, "scenario:     %s (%s): %d VUs max, %d iterations, %d requests, %s errors\n",
 				sc.Name, share, sc.VUsMax, sc.Iterations, sc.Requests, errPercent(EndpointResult{Requests: sc.Requests, Errors: sc.Errors}))
