@@ -314,3 +314,67 @@ func TestSummaryScenariosGolden(t *testing.T) {
 		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// compareRun records 1,200 samples of home in browse (10 ms) and in buy
+// (buyMs), and 1,200 runs of buy's group checkout (groupMs).
+func compareRun(t *testing.T, buyMs, groupMs int) *Results {
+	t.Helper()
+	r := NewRecorder(Options{Shards: 1})
+	browse, buy := r.Scenario("browse"), r.Scenario("buy")
+	bh, yh, g := r.EndpointIn(browse, "", "home"), r.EndpointIn(buy, "", "home"), r.Group(buy, "checkout")
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 1200 {
+		start := t0.Add(time.Duration(i) * time.Millisecond)
+		jitter := time.Duration(i%10) * time.Microsecond
+		r.Record(0, &Sample{Endpoint: bh, Start: start, End: start.Add(10*time.Millisecond + jitter), Status: 200})
+		r.Record(0, &Sample{Endpoint: yh, Start: start, End: start.Add(time.Duration(buyMs)*time.Millisecond + jitter), Status: 200})
+		r.Record(0, &Sample{Endpoint: g, Start: start, End: start.Add(time.Duration(groupMs)*time.Millisecond + jitter), Status: 200, Service: time.Millisecond})
+		r.IterationIn(0, browse)
+		r.IterationIn(0, buy)
+	}
+	res, err := r.Result(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Plan = "mix"
+	return res
+}
+
+// Compare keeps a name of two scenarios apart, and compares groups and
+// scenario totals like endpoints.
+func TestCompareScenariosAndGroups(t *testing.T) {
+	t.Parallel()
+	c, err := Compare([]*Results{compareRun(t, 20, 100)}, compareRun(t, 40, 300), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(name string) *CompareRow {
+		for i := range c.Rows {
+			if c.Rows[i].Name() == name {
+				return &c.Rows[i]
+			}
+		}
+		t.Fatalf("no row %q in %d rows", name, len(c.Rows))
+		return nil
+	}
+	for _, w := range []struct {
+		name      string
+		regressed bool
+		judged    bool
+	}{
+		{"scenario browse home p50", false, true},
+		{"scenario buy home p50", true, true},
+		{"scenario buy group checkout p50", true, true},
+		{"scenario buy p50", false, false}, // a mix: shown, not judged
+		{"scenario buy iterations", false, true},
+		{"scenario browse requests", false, true},
+	} {
+		r := row(w.name)
+		if r.Regressed != w.regressed || r.Judged != w.judged {
+			t.Errorf("%s: regressed %v judged %v (%v -> %v), want %v %v", w.name, r.Regressed, r.Judged, r.Base.Value, r.New.Value, w.regressed, w.judged)
+		}
+	}
+	if c.Regressions != 4 { // buy home p50, p99 and checkout p50, p99
+		t.Errorf("%d regressions, want 4", c.Regressions)
+	}
+}
