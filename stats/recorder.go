@@ -215,7 +215,7 @@ type Recorder struct {
 	// an id without the lock.
 	epMu      sync.Mutex
 	ids       map[endpointKey]int
-	eps       []endpointMeta // by endpoint id
+	eps       []endpointKey // by endpoint id
 	nEps      atomic.Int64
 	scenarios []*scenarioMeta // by scenario id (Scenario)
 	// stopped counts VUs stopped before the run's end, by reason.
@@ -301,24 +301,16 @@ func (r *Recorder) Begin(from time.Time, setup time.Duration) {
 // Shards returns the number of recording shards.
 func (r *Recorder) Shards() int { return len(r.shards) }
 
-// endpointKey identifies an endpoint: steps of one name in one scenario
-// and group share one.
+// endpointKey identifies an endpoint, and is what its id stands for:
+// steps of one name in one scenario and group share one.
 type endpointKey struct {
-	sc      int
-	group   string
-	isGroup bool
-	name    string
-}
-
-// endpointMeta is what an endpoint id stands for.
-type endpointMeta struct {
-	name string
-	sc   int // scenario id
+	sc int // scenario id
 	// group is the group a request endpoint is inside ("" for none).
 	group string
 	// isGroup says the endpoint is a group: its samples are the group's
 	// durations, with their service times.
 	isGroup bool
+	name    string
 }
 
 // scenarioMeta is a registered scenario.
@@ -409,7 +401,7 @@ func (r *Recorder) register(k endpointKey) int {
 	}
 	id := len(r.eps)
 	r.ids[k] = id
-	r.eps = append(r.eps, endpointMeta{name: k.name, sc: k.sc, group: k.group, isGroup: k.isGroup})
+	r.eps = append(r.eps, k)
 	r.nEps.Store(int64(len(r.eps)))
 	return id
 }
@@ -452,7 +444,7 @@ func (r *Recorder) VUStopped(_ int, k Kind) {
 
 // registry returns the registered endpoints, indexed by id, and the
 // scenarios' names, indexed by id.
-func (r *Recorder) registry() ([]endpointMeta, []string) {
+func (r *Recorder) registry() ([]endpointKey, []string) {
 	r.epMu.Lock()
 	defer r.epMu.Unlock()
 	names := make([]string, len(r.scenarios))

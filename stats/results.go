@@ -286,29 +286,15 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		}
 	}
 	var total data
-	for e, m := range eps {
-		er, err := endpointResult(m.name, &r.run[e], secs)
-		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: %w", m.name, err)
+	for e, k := range eps {
+		if err := res.addEndpoint(k, scens[k.sc], &r.run[e], &total, r.merger); err != nil {
+			return nil, err
 		}
-		er.Scenario, er.Group = scens[m.sc], m.group
-		if m.isGroup {
-			er.Kind = KindGroup
-			res.Groups = append(res.Groups, er)
-			continue
-		}
-		res.Endpoints = append(res.Endpoints, er)
-		total.merge(&r.run[e], r.merger)
 	}
-	tr, err := endpointResult(TotalName, &total, secs)
-	if err != nil {
-		return nil, fmt.Errorf("totals: %w", err)
+	if err := res.addTotals(&total); err != nil {
+		return nil, err
 	}
-	res.Totals = tr
-	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
 	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
-	res.Connections.Reused = total.c.Reused
-	res.Connections.ReuseRatio = total.c.ReuseRatio()
 	res.Scenarios = r.scenarioResults(res, scens)
 	for e, m := range eps {
 		if e >= len(r.setup) || r.setup[e].c.Requests == 0 || m.isGroup {
@@ -322,6 +308,38 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		res.Setup = append(res.Setup, er)
 	}
 	return res, nil
+}
+
+// addEndpoint adds the results of endpoint k's run data d, of scenario
+// scenario, to res: to its groups, or to its endpoints and to total.
+func (res *Results) addEndpoint(k endpointKey, scenario string, d, total *data, m *merger) error {
+	er, err := endpointResult(k.name, d, res.DurationS)
+	if err != nil {
+		return fmt.Errorf("endpoint %s: %w", k.name, err)
+	}
+	er.Scenario, er.Group = scenario, k.group
+	if k.isGroup {
+		er.Kind = KindGroup
+		res.Groups = append(res.Groups, er)
+		return nil
+	}
+	res.Endpoints = append(res.Endpoints, er)
+	total.merge(d, m)
+	return nil
+}
+
+// addTotals sets res's totals, errors by kind and connection reuse from
+// the endpoints' run data total.
+func (res *Results) addTotals(total *data) error {
+	tr, err := endpointResult(TotalName, total, res.DurationS)
+	if err != nil {
+		return fmt.Errorf("totals: %w", err)
+	}
+	res.Totals = tr
+	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
+	res.Connections.Reused = total.c.Reused
+	res.Connections.ReuseRatio = total.c.ReuseRatio()
+	return nil
 }
 
 // scenarioResults are the scenarios' shares of res, in registration

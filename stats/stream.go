@@ -261,27 +261,13 @@ func ReadStream(rd io.Reader) (*Results, error) {
 	res.Ended = res.Started.Add(time.Duration(res.DurationS * float64(time.Second)))
 	var total data
 	for _, k := range keys {
-		er, err := endpointResult(k.name, eps[k], res.DurationS)
-		if err != nil {
-			return nil, fmt.Errorf("read stream: endpoint %s: %w", k.name, err)
+		if err := res.addEndpoint(k, scens[k.sc], eps[k], &total, m); err != nil {
+			return nil, fmt.Errorf("read stream: %w", err)
 		}
-		er.Scenario, er.Group = scens[k.sc], k.group
-		if k.isGroup {
-			er.Kind = KindGroup
-			res.Groups = append(res.Groups, er)
-			continue
-		}
-		res.Endpoints = append(res.Endpoints, er)
-		total.merge(eps[k], m)
 	}
-	tr, err := endpointResult(TotalName, &total, res.DurationS)
-	if err != nil {
-		return nil, fmt.Errorf("read stream: totals: %w", err)
+	if err := res.addTotals(&total); err != nil {
+		return nil, fmt.Errorf("read stream: %w", err)
 	}
-	res.Totals = tr
-	res.ErrorsByKind = tr.ErrorsByKind
-	res.Connections.Reused = total.c.Reused
-	res.Connections.ReuseRatio = total.c.ReuseRatio()
 	for _, name := range scens {
 		res.Scenarios = append(res.Scenarios, ScenarioResult{Name: name, Iterations: iters[name]})
 	}
