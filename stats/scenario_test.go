@@ -378,3 +378,81 @@ func TestCompareScenariosAndGroups(t *testing.T) {
 		t.Errorf("%d regressions, want 4", c.Regressions)
 	}
 }
+
+// The timeline CSV carries each row's scenario, group and kind.
+func TestTimelineCSVScenarios(t *testing.T) {
+	t.Parallel()
+	res := mixResults(t, 0, 30)
+	var buf bytes.Buffer
+	if err := WriteTimelineCSV(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(rows) != 1+5 {
+		t.Fatalf("%d rows, want a header and 5 (3 endpoints, a group, the total):\n%s", len(rows), buf.String())
+	}
+	for i, w := range []struct{ prefix, suffix string }{
+		{",home,30,2,", ",browse,,endpoint"},
+		{",home,10,0,", ",buy,,endpoint"},
+		{",pay,10,0,", ",buy,checkout,endpoint"},
+		{",checkout,10,0,", ",buy,,group"},
+		{",total,50,2,", ",,,total"},
+	} {
+		r := rows[1+i]
+		if !strings.Contains(r, w.prefix) || !strings.HasSuffix(r, w.suffix) {
+			t.Errorf("row %d = %s, want %s ... %s", i+1, r, w.prefix, w.suffix)
+		}
+	}
+}
+
+// The interval stream keeps scenarios and groups: read back, it gives
+// the recorder's endpoints, groups and scenario iterations.
+func TestStreamScenariosAndGroups(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	path := filepath.Join(t.TempDir(), "r.json.partial")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := NewStreamWriter(f, StreamHeader{Plan: "mix"})
+	r := NewRecorder(Options{Shards: 2, Now: func() time.Time { return now }, Sinks: []Sink{sw}})
+	for k := range 3 {
+		mixFeed(r, 10*k, 10*k+10)
+		now = now.Add(time.Second)
+		r.Snapshot()
+	}
+	want, err := r.Result(3 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadStream(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2][]EndpointResult{{got.Endpoints, want.Endpoints}, {got.Groups, want.Groups}} {
+		if len(l[0]) != len(l[1]) {
+			t.Fatalf("%d, want %d", len(l[0]), len(l[1]))
+		}
+		for i := range l[1] {
+			g, w := l[0][i], l[1][i]
+			gc, _ := g.Counts()
+			wc, _ := w.Counts()
+			if g.Key() != w.Key() || g.Kind != w.Kind || gc != wc || g.HDR != w.HDR || g.ServiceHDR != w.ServiceHDR || g.CorrectedHDR != w.CorrectedHDR {
+				t.Errorf("%v: %+v\nwant %+v", w.Key(), g, w)
+			}
+		}
+	}
+	for i, sc := range want.Scenarios {
+		if g := got.Scenarios[i]; g.Name != sc.Name || g.Iterations != sc.Iterations || g.Requests != sc.Requests || g.Errors != sc.Errors {
+			t.Errorf("scenario %+v, want %+v", g, sc)
+		}
+	}
+}

@@ -260,3 +260,53 @@ func TestCloseAfter(t *testing.T) {
 		t.Error("still serving after CloseAfter")
 	}
 }
+
+// Endpoints carry their scenario and group as labels, so one name in two
+// scenarios is two series; groups have series of their own, and
+// iterations are counted by scenario.
+func TestExporterScenarioLabels(t *testing.T) {
+	t.Parallel()
+	x, srv := serveNew(t)
+	now := time.Unix(1_700_000_000, 0)
+	r := stats.NewRecorder(stats.Options{Sinks: []stats.Sink{x}, Now: func() time.Time { return now }})
+	browse, buy := r.Scenario("browse"), r.Scenario("buy")
+	bh, yh := r.EndpointIn(browse, "", "home"), r.EndpointIn(buy, "", "home")
+	pay, checkout := r.EndpointIn(buy, "checkout", "pay"), r.Group(buy, "checkout")
+	for i := range 30 {
+		start := now.Add(time.Duration(i) * time.Millisecond)
+		r.Record(i, &stats.Sample{Endpoint: bh, Start: start, End: start.Add(3 * time.Millisecond), Status: 200})
+		r.IterationIn(i, browse)
+		if i%3 == 0 {
+			r.Record(i, &stats.Sample{Endpoint: yh, Start: start, End: start.Add(time.Millisecond), Status: 200})
+			s := &stats.Sample{Endpoint: pay, Start: start, End: start.Add(time.Millisecond), Status: 503, Kind: stats.HTTP5xx}
+			r.Record(i, s)
+			r.Record(i, &stats.Sample{Endpoint: checkout, Start: start, End: start.Add(1500 * time.Millisecond), Status: 503, Kind: stats.HTTP5xx, Service: time.Millisecond})
+			r.IterationIn(i, buy)
+		}
+	}
+	now = now.Add(time.Second)
+	r.Snapshot()
+	text := scrape(t, srv)
+	for _, c := range []struct{ series, value string }{
+		{`load_requests_total{endpoint="home",group="",scenario="browse"}`, "30"},
+		{`load_requests_total{endpoint="home",group="",scenario="buy"}`, "10"},
+		{`load_requests_total{endpoint="pay",group="checkout",scenario="buy"}`, "10"},
+		{`load_errors_total{endpoint="pay",group="checkout",kind="http_5xx",scenario="buy"}`, "10"},
+		{`load_errors_total{endpoint="home",group="",kind="http_5xx",scenario="browse"}`, "0"}, // zero series kept
+		{`load_group_runs_total{group="checkout",scenario="buy"}`, "10"},
+		{`load_group_errors_total{group="checkout",kind="http_5xx",scenario="buy"}`, "10"},
+		{`load_group_duration_seconds_bucket{group="checkout",scenario="buy",le="1"}`, "0"},
+		{`load_group_duration_seconds_bucket{group="checkout",scenario="buy",le="2"}`, "10"},
+		{`load_group_service_seconds_bucket{group="checkout",scenario="buy",le="0.001"}`, "10"},
+		{`load_scenario_iterations_total{scenario="browse"}`, "30"},
+		{`load_scenario_iterations_total{scenario="buy"}`, "10"},
+		{"load_iterations_total", "40"},
+	} {
+		if !has(text, c.series, c.value) {
+			t.Errorf("no %s %s in:\n%s", c.series, c.value, text)
+		}
+	}
+	if strings.Contains(text, `load_requests_total{endpoint="checkout"`) {
+		t.Error("a group is exported as an endpoint")
+	}
+}
