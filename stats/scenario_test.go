@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -453,6 +454,57 @@ func TestStreamScenariosAndGroups(t *testing.T) {
 	for i, sc := range want.Scenarios {
 		if g := got.Scenarios[i]; g.Name != sc.Name || g.Iterations != sc.Iterations || g.Requests != sc.Requests || g.Errors != sc.Errors {
 			t.Errorf("scenario %+v, want %+v", g, sc)
+		}
+	}
+}
+
+// Registering, recording and counting by scenario from many goroutines
+// while snapshots run loses nothing (run with -race).
+func TestRecorderScenariosConcurrent(t *testing.T) {
+	t.Parallel()
+	r := NewRecorder(Options{Shards: 4})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			r.Snapshot()
+		}
+	}()
+	var wg sync.WaitGroup
+	t0 := time.Unix(1_700_000_000, 0)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := r.Scenario([]string{"a", "b"}[g%2])
+			ep, grp := r.EndpointIn(sc, "", "home"), r.Group(sc, "tx")
+			for i := range 1000 {
+				r.Record(g, &Sample{Endpoint: ep, Start: t0, End: t0.Add(time.Millisecond), Status: 200})
+				if i%10 == 0 {
+					r.Record(g, &Sample{Endpoint: grp, Start: t0, End: t0.Add(time.Second), Status: 200, Service: time.Millisecond})
+					r.IterationIn(g, sc)
+					r.ScenarioVUs(sc, i/10)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	res, err := r.Result(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Scenarios) != 2 || len(res.Endpoints) != 2 || len(res.Groups) != 2 {
+		t.Fatalf("scenarios %+v, %d endpoints, %d groups", res.Scenarios, len(res.Endpoints), len(res.Groups))
+	}
+	for _, sc := range res.Scenarios {
+		if sc.Requests != 2000 || sc.Iterations != 200 || sc.VUsMax != 99 {
+			t.Errorf("scenario %+v, want 2000 requests, 200 iterations, 99 VUs max", sc)
+		}
+	}
+	for _, g := range res.Groups {
+		if g.Requests != 200 || g.Service == nil {
+			t.Errorf("group %s/%s: %d runs, service %v", g.Scenario, g.Name, g.Requests, g.Service)
 		}
 	}
 }
