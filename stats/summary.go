@@ -143,8 +143,13 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	}
 	if o.Phases {
 		var eps []summaryRow
-		for _, e := range rows {
-			if !e.heading && !e.subtotal && e.Name != TotalName {
+		several := len(summaryScenarios(r)) > 1
+		for _, e := range rows[:len(rows)-1] { // not the TOTAL
+			if !e.heading && !e.subtotal {
+				if several {
+					// Without the headings, the scenario says whose it is.
+					e.label = e.Scenario + ": " + strings.TrimSpace(e.label)
+				}
 				eps = append(eps, e)
 			}
 		}
@@ -230,7 +235,11 @@ func summaryRows(r *Results) ([]summaryRow, error) {
 	} else {
 		for _, sc := range scs {
 			var es []*EndpointResult
-			rows = append(rows, summaryRow{label: "scenario " + sc, heading: true})
+			head := "scenario " + sc
+			if sc == "" {
+				head = "no scenario"
+			}
+			rows = append(rows, summaryRow{label: head, heading: true})
 			for i := range r.Endpoints {
 				if e := &r.Endpoints[i]; e.Scenario == sc {
 					es = append(es, e)
