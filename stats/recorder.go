@@ -322,7 +322,7 @@ type scenarioMeta struct {
 
 // Endpoint returns the id of the endpoint called name in scenario ""
 // (a plan's only scenario), outside any group: EndpointIn(Scenario(""),
-// "", name).
+// "", name). Registration is for script compile time, not the hot path.
 func (r *Recorder) Endpoint(name string) int {
 	return r.EndpointIn(r.Scenario(""), "", name)
 }
@@ -456,8 +456,8 @@ func (r *Recorder) registry() ([]endpointKey, []string) {
 
 // Record folds s into the shard picked by the hint (a VU id, say; any int,
 // taken modulo the shard count). It does not keep s and does not allocate,
-// except the first time a shard sees an endpoint, or an intended time for
-// it. It panics on an endpoint id that Endpoint did not return.
+// except the first time a shard sees an endpoint, or an intended or
+// service time for it. It panics on an endpoint id that Endpoint did not return.
 func (r *Recorder) Record(shard int, s *Sample) {
 	e := s.Endpoint
 	if uint64(e) >= uint64(r.nEps.Load()) {
