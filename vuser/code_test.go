@@ -313,8 +313,11 @@ func TestGoGroup(t *testing.T) {
 	if buy.Requests != 2 || buy.ErrorsByKind["http_5xx"] != 2 || buy.Latency.Min < 30 {
 		t.Errorf("group buy: %+v; want 2 samples, failed by the 5xx inside, >= 30 ms", buy)
 	}
-	if endpoint(t, res, "pay").Requests != 2 || endpoint(t, res, "a").Requests != 2 || endpoint(t, res, "bad").Requests != 2 || len(res.Endpoints) != 4 {
-		t.Errorf("endpoints %+v, want buy, pay and their requests a and bad", res.Endpoints)
+	if endpoint(t, res, "buy/pay").Requests != 2 || endpoint(t, res, "a").Requests != 2 || endpoint(t, res, "bad").Requests != 2 || len(res.Endpoints) != 2 || len(res.Groups) != 2 {
+		t.Errorf("endpoints %+v, groups %+v: want requests a and bad, groups buy and buy/pay", res.Endpoints, res.Groups)
+	}
+	if g := endpoint(t, res, "bad").Group; g != "buy/pay" {
+		t.Errorf("bad is in group %q, want buy/pay", g)
 	}
 	if ps.count("/a") != 2 || ps.count("/bad") != 2 {
 		t.Errorf("server saw %v", ps.log())

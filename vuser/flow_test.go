@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,17 +99,16 @@ func results(t *testing.T, rec *stats.Recorder) *stats.Results {
 	return res
 }
 
-// endpoint is the result of the endpoint whose name is name or ends in
-// " "+name or "/"+name (a scenario or group may prefix it).
+// endpoint is the result of the endpoint, or else the group, called name.
 func endpoint(t *testing.T, res *stats.Results, name string) stats.EndpointResult {
 	t.Helper()
-	for _, ep := range res.Endpoints {
-		if ep.Name == name || strings.HasSuffix(ep.Name, " "+name) || strings.HasSuffix(ep.Name, "/"+name) {
+	for _, ep := range append(slices.Clone(res.Endpoints), res.Groups...) {
+		if ep.Name == name {
 			return ep
 		}
 	}
 	var names []string
-	for _, ep := range res.Endpoints {
+	for _, ep := range append(slices.Clone(res.Endpoints), res.Groups...) {
 		names = append(names, ep.Name)
 	}
 	t.Fatalf("no endpoint %q in %q", name, names)
@@ -391,9 +389,9 @@ func groupDuration(t *testing.T) (time.Duration, error) {
 	v.Close()
 	res := results(t, rec)
 	var g *stats.EndpointResult
-	for i, ep := range res.Endpoints {
-		if strings.Contains(ep.Name, "checkout") && !strings.Contains(ep.Name, "pay") {
-			g = &res.Endpoints[i]
+	for i, ep := range res.Groups {
+		if ep.Name == "checkout" {
+			g = &res.Groups[i]
 		}
 	}
 	if g == nil || g.Requests != 1 {
