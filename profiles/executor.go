@@ -104,7 +104,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
 	so.AwaitBegin = true // the window is the schedule's: see fleet.begin
 	f.rec = stats.NewRecorder(so)
-	env, err := vuser.NewEnv(p.Scenarios[0].Script, pl.Transport(), f.rec, f.sessions)
+	env, err := vuser.NewEnv(p.Scenarios[0].Script, vuser.PoolTransport(pl, nil), f.rec, f.sessions)
 	if err != nil {
 		return nil, err
 	}

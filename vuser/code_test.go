@@ -83,7 +83,7 @@ func TestGoScenarioSpringForm(t *testing.T) {
 	rec := stats.NewRecorder(stats.Options{})
 	pl := pool.New(pool.Options{})
 	t.Cleanup(pl.Close)
-	e, err := NewEnv(s, pl.Transport(), rec, stats.NewSessions())
+	e, err := NewEnv(s, PoolTransport(pl, nil), rec, stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,11 +72,38 @@ type Env struct {
 	debug   *debugWriter // nil: no dump
 }
 
+// Transport is how a run's VUs send their requests: the round tripper and
+// what the VUs must know of it, set by the caller rather than discovered
+// from the round tripper, so that wrapping it (to log, to inject faults)
+// keeps the admission bound.
+type Transport struct {
+	// RoundTripper sends every request; nil means http.DefaultTransport.
+	RoundTripper http.RoundTripper
+	// Gate, if set, is the run-wide admission a VU passes before it builds
+	// a request (pool.Pool.Gate): VUs beyond it wait as parked
+	// goroutines, not as requests queued in the transport.
+	Gate *pool.Gate
+	// Deadlines, if set, says which requests the transport bounds by
+	// pool.Hooks.Deadline itself, so the VU arms no timer for them.
+	Deadlines pool.HookDeadliner
+}
+
+// PoolTransport is p's transport for VUs, with its gate and deadlines;
+// wrap, if set, wraps the round tripper (the gate still applies).
+func PoolTransport(p *pool.Pool, wrap func(http.RoundTripper) http.RoundTripper) Transport {
+	rt := p.Transport()
+	if wrap != nil {
+		rt = wrap(rt)
+	}
+	return Transport{RoundTripper: rt, Gate: p.Gate(), Deadlines: p}
+}
+
 // NewEnv checks the script and registers its endpoints with rec.
-func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stats.Sessions) (*Env, error) {
+func NewEnv(s *Script, t Transport, rec *stats.Recorder, sessions *stats.Sessions) (*Env, error) {
 	if s == nil || s.Target == nil {
 		return nil, errors.New("script has no target")
 	}
+	rt := t.RoundTripper
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
@@ -99,12 +126,7 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	e := &Env{script: s, session: sess, maxBody: maxBody, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
 	e.cookiePrefix = sess.Cookie + "="
 	e.rewriteParam = ";" + strings.ToLower(sess.Cookie) + "="
-	if g, ok := rt.(pool.Gated); ok {
-		e.gate = g.Gate()
-	}
-	if d, ok := rt.(pool.HookDeadliner); ok {
-		e.hookDeadlines = d
-	}
+	e.gate, e.hookDeadlines = t.Gate, t.Deadlines
 	if e.seed == 0 {
 		e.seed = rand.Uint64()
 	}

@@ -38,7 +38,7 @@ func ExampleVU_Do() {
 		},
 	}
 	rec := stats.NewRecorder(stats.Options{})
-	env, err := vuser.NewEnv(script, nil, rec, stats.NewSessions())
+	env, err := vuser.NewEnv(script, vuser.Transport{}, rec, stats.NewSessions())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -265,7 +265,7 @@ func FuzzExtractJSON(f *testing.F) {
 // (seeded), and a miss that unsets the variable.
 func TestExtractInto(t *testing.T) {
 	t.Parallel()
-	e, err := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1")}, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1")}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestExtractInto(t *testing.T) {
 	// seed draws the same sequence.
 	pick := ex("p", ExtractRegex, `id=(\d+)`, func(x *Extractor) { x.PickRandom = true })
 	draws := func(seed uint64) []string {
-		e, _ := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1"), Seed: seed}, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		e, _ := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1"), Seed: seed}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 		v := e.NewVU(1, Identity{}, Signals{})
 		var out []string
 		for range 60 {

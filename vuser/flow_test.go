@@ -73,7 +73,7 @@ func get(t testing.TB, name, path string) Step {
 func flowEnv(t *testing.T, s *Script) (*Env, *stats.Recorder) {
 	t.Helper()
 	rec := stats.NewRecorder(stats.Options{})
-	e, err := NewEnv(s, nil, rec, stats.NewSessions())
+	e, err := NewEnv(s, Transport{}, rec, stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestRepeatBadTimes(t *testing.T) {
 	}
 	// A static count is checked up front.
 	bad := &Script{Target: ps.url, Steps: []Step{{Repeat: &Repeat{Times: tpl(t, "three"), Steps: []Step{get(t, "b", "/b")}}}}}
-	if _, err := NewEnv(bad, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions()); err == nil ||
+	if _, err := NewEnv(bad, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions()); err == nil ||
 		err.Error() != `steps[0]: repeat: times "three": expected a non-negative integer` {
 		t.Errorf("NewEnv = %v", err)
 	}
@@ -583,7 +583,7 @@ func TestFlowErrors(t *testing.T) {
 		{Step{Name: "g", Method: "GET", Group: &Group{}}, "steps[0] (g): a control step sends no request: expected no method, path, body or extract"},
 		{Step{Name: "g", Group: &Group{Steps: []Step{{Repeat: &Repeat{}}}}}, "steps[0].group.steps[0]: repeat: expected times or a positive for"},
 	} {
-		_, err := NewEnv(&Script{Target: u, Steps: []Step{tc.step}}, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		_, err := NewEnv(&Script{Target: u, Steps: []Step{tc.step}}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("NewEnv = %v\n    want %s", err, tc.want)
 		}
