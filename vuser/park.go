@@ -150,6 +150,9 @@ func (v *VU) nextIteration(r *runner) bool {
 	if !v.loggedIn && !v.LoginRetry(r.ctx) {
 		return false
 	}
+	if !v.takeData() {
+		return false // no row left: the VU stops (data_exhausted)
+	}
 	r.it = beginIteration(intended)
 	return true
 }

@@ -195,7 +195,8 @@ func TestTemplateErrors(t *testing.T) {
 		// Control characters in the placeholder are quoted.
 		{"control quoted", "{{.V\nU}}", 1, `unknown placeholder "{{.V\nU}}" at column 1 (expected .VU, .User, .Password, .Iteration or .Var.NAME)`},
 		// A long placeholder is cut short.
-		{"long", "{{" + strings.Repeat("x", 50) + "}}", 1, `unknown placeholder {{` + strings.Repeat("x", 40) + `...}} at column 1 (expected .VU, .User, .Password, .Iteration or .Var.NAME)`},
+		{"long", "{{." + strings.Repeat("x", 50) + "}}", 1, `unknown placeholder {{.` + strings.Repeat("x", 39) + `...}} at column 1 (expected .VU, .User, .Password, .Iteration or .Var.NAME)`},
+		{"long function", "{{" + strings.Repeat("x", 50) + "}}", 1, `unknown function {{` + strings.Repeat("x", 40) + `...}} at column 1 (expected one of the functions randInt, randItem, uuid, unix, unixMs, urlencode, or a placeholder like .VU)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
