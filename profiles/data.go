@@ -460,13 +460,14 @@ func (d *decoder) checkRow(p *Plan, u dataUse) {
 	switch {
 	case !ok:
 		d.at(u.line, u.col, u.path, "{{.Row.%s}}: the users come from no CSV (.Row is a column of the users CSV beyond username,password)", u.ref.Column)
+	case u.ref.Column == "username":
+		d.at(u.line, u.col, u.path, "{{.Row.username}}: .Row holds the columns beyond username,password: use {{.User}}")
+	case u.ref.Column == "password":
+		d.at(u.line, u.col, u.path, "{{.Row.password}}: .Row holds the columns beyond username,password: use {{.Password}}")
+	case len(c.extra) == 0:
+		d.at(u.line, u.col, u.path, "{{.Row.%s}}: %s has no column %q (it has only username,password)", u.ref.Column, c.file, u.ref.Column)
 	case !slices.Contains(c.extra, u.ref.Column):
-		cols := append([]string{"username", "password"}, c.extra...)
-		hint := didYouMean(u.ref.Column, c.extra)
-		if u.ref.Column == "username" || u.ref.Column == "password" {
-			hint = "; use {{.User}} or {{.Password}}"
-		}
-		d.at(u.line, u.col, u.path, "{{.Row.%s}}: %s has no column %q (columns: %s)%s", u.ref.Column, c.file, u.ref.Column, strings.Join(cols, ", "), hint)
+		d.at(u.line, u.col, u.path, "{{.Row.%s}}: %s has no column %q (columns beyond username,password: %s)%s", u.ref.Column, c.file, u.ref.Column, strings.Join(c.extra, ", "), didYouMean(u.ref.Column, c.extra))
 	}
 }
 

@@ -176,7 +176,7 @@ func (d *decoder) users(n *yaml.Node) *usersSection {
 	if e, has := m["template"]; has {
 		d.secretOf(e.val)
 	}
-	switch es := present(m, usersKeys); len(es) {
+	switch es := present(m, []string{"csv", "template"}); len(es) {
 	case 0:
 		if !d.hasUnknown(n) {
 			d.errorf(resolve(n), "users", "expected one of the keys csv, template")
