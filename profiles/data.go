@@ -3,7 +3,9 @@ package profiles
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -482,4 +484,39 @@ func scenarioIndex(path string) (int, bool) {
 		return 0, false
 	}
 	return i, true
+}
+
+// digest identifies the table's content: segments of one test must hand
+// out the rows of the same file.
+func (s *csvData) digest() string {
+	h := sha256.New()
+	for _, row := range append([][]string{s.cols}, s.rows...) {
+		for _, f := range row {
+			io.WriteString(h, f)
+			h.Write([]byte{0x1f})
+		}
+		h.Write([]byte{0x1e})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// dataDigest identifies the content of the data files the plan's
+// scenarios use, for Hash: "" when they use none, so that the hash of a
+// plan without data is what it was before data sources existed.
+func (p *Plan) dataDigest() string {
+	var parts []string
+	seen := map[*csvData]bool{}
+	for _, sc := range p.Scenarios {
+		if sc.Script == nil {
+			continue
+		}
+		for name, src := range sc.Script.Data {
+			if c, ok := src.(*csvData); ok && !seen[c] {
+				seen[c] = true
+				parts = append(parts, name+" "+string(c.pick)+" "+c.digest())
+			}
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }

@@ -313,3 +313,30 @@ func mustRead(t *testing.T, p *Plan, dir string) *csvData {
 	}
 	return decl.sources["cities"]
 }
+
+// TestDataInPlanHash: the rows of a data file are part of what a plan
+// tests (segments with other rows are another test); a plan without
+// data hashes as before.
+func TestDataInPlanHash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := "target: http://127.0.0.1:1\nsession: {login: none}\ndata: {p: p.csv}\nscenario: [{name: a, get: \"/{{.Data.p.x}}\"}]\nload: {vus: 1, duration: 1s}\n"
+	hash := func(rows string) string {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "p.csv"), []byte("x\n"+rows), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Parse("h.yaml", []byte(text), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Hash()
+	}
+	a, b, c := hash("1\n2\n"), hash("1\n2\n"), hash("1\n3\n")
+	if a != b || a == c {
+		t.Errorf("hashes %s, %s (same rows), %s (other rows)", a, b, c)
+	}
+	if (&Plan{Scenarios: []*Scenario{{Script: &vuser.Script{}}}}).dataDigest() != "" {
+		t.Error("a plan without data has a data digest")
+	}
+}
