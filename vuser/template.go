@@ -426,6 +426,14 @@ func fieldSuggestion(name string) string {
 			return "did you mean ." + prefix + bare[len(prefix):] + "?"
 		}
 	}
+	// .Vars.x, .Dat.s.c, .Rows.c: a typo of a dotted placeholder's first name.
+	if first, rest, ok := strings.Cut(bare, "."); ok && rest != "" {
+		for _, known := range []string{"Var", "Row", "Data"} {
+			if editDistance(strings.ToLower(first), strings.ToLower(known)) == 1 {
+				return "did you mean ." + known + "." + rest + "?"
+			}
+		}
+	}
 	return ""
 }
 
