@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -519,4 +520,39 @@ func (p *Plan) dataDigest() string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ",")
+}
+
+// DataWarnings says what of the plan's users and test data a run's
+// summary should tell: VUs sharing users (users.pick: circular) hold
+// several sessions per user, which a server limiting sessions per user
+// refuses; VUs beyond the rows of a sequence source stop at once.
+func (p *Plan) DataWarnings() []string {
+	var out []string
+	warned := map[*csvData]bool{}
+	for _, sc := range p.Scenarios {
+		l := p.Load
+		if sc.Load != nil {
+			l = *sc.Load
+		}
+		// TODO(#13): a weighted scenario needs its share of the VUs only.
+		vus := l.MaxVUs()
+		what := ""
+		if sc.Name != "" {
+			what = "scenario " + sc.Name + ": "
+		}
+		if c, ok := sc.Users.(*csvUsers); ok && c.circular && vus > len(c.ids) {
+			out = append(out, fmt.Sprintf("%s%d VUs share %d users of %s (users.pick: circular): sessions per user exceed 1", what, vus, len(c.ids), filepath.Base(c.file)))
+		}
+		if sc.Script == nil {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(sc.Script.Data)) {
+			c, ok := sc.Script.Data[name].(*csvData)
+			if ok && c.pick == PickSequence && vus > len(c.rows) && !warned[c] {
+				warned[c] = true
+				out = append(out, fmt.Sprintf("%sdata %s: %d VUs but %s has %d rows (pick: sequence): VUs %d to %d stop at once (data_exhausted)", what, name, vus, filepath.Base(c.file), len(c.rows), len(c.rows)+1, vus))
+			}
+		}
+	}
+	return out
 }

@@ -271,8 +271,8 @@ load: {vus: 5, duration: 1s}
 	if id := p.Scenarios[0].Users.Identity(3); id.Username != "u1" || id.Row["tenant"] != "acme" {
 		t.Errorf("VU 3 of 2 circular users: %+v", id)
 	}
-	if got, want := p.UserWarnings(), []string{"5 VUs share 2 users of users.csv (users.pick: circular): sessions per user exceed 1"}; !slices.Equal(got, want) {
-		t.Errorf("UserWarnings = %q, want %q", got, want)
+	if got, want := p.DataWarnings(), []string{"5 VUs share 2 users of users.csv (users.pick: circular): sessions per user exceed 1"}; !slices.Equal(got, want) {
+		t.Errorf("DataWarnings = %q, want %q", got, want)
 	}
 
 	// A second scenario using the same source shares it in a run.
@@ -312,6 +312,27 @@ func mustRead(t *testing.T, p *Plan, dir string) *csvData {
 		t.Fatalf("data: %v", d.problems())
 	}
 	return decl.sources["cities"]
+}
+
+func TestDataWarningsSequence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.csv"), []byte("x\n1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := "target: http://127.0.0.1:1\nsession: {login: none}\ndata: {p: {csv: p.csv, pick: sequence}}\nscenario: [{name: a, get: \"/{{.Data.p.x}}\"}]\nload: {vus: VUS, duration: 1s}\n"
+	for vus, want := range map[string][]string{
+		"2": nil,
+		"5": {"data p: 5 VUs but p.csv has 2 rows (pick: sequence): VUs 3 to 5 stop at once (data_exhausted)"},
+	} {
+		p, err := Parse("w.yaml", []byte(strings.Replace(text, "VUS", vus, 1)), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.DataWarnings(); !slices.Equal(got, want) {
+			t.Errorf("%s VUs: DataWarnings = %q, want %q", vus, got, want)
+		}
+	}
 }
 
 // TestDataInPlanHash: the rows of a data file are part of what a plan

@@ -172,7 +172,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
 	}
 	res.Warnings = append(res.Warnings, f.warnings...)
-	res.Warnings = append(res.Warnings, p.UserWarnings()...) // users.pick: circular (users.go)
+	res.Warnings = append(res.Warnings, p.DataWarnings()...) // users.pick: circular, short sequences (data.go)
 	res.Warnings = append(res.Warnings, gen.Warnings...)
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")

@@ -69,32 +69,6 @@ func CircularUsers(u Users) (Users, error) {
 	return &cc, nil
 }
 
-// UserWarnings says what of the plan's users a run's summary should
-// tell: VUs sharing users (users.pick: circular) hold several sessions
-// per user, which a server limiting sessions per user refuses.
-func (p *Plan) UserWarnings() []string {
-	var out []string
-	for _, sc := range p.Scenarios {
-		c, ok := sc.Users.(*csvUsers)
-		if !ok || !c.circular {
-			continue
-		}
-		l := p.Load
-		if sc.Load != nil {
-			l = *sc.Load
-		}
-		// TODO(#13): a weighted scenario needs its share of the VUs only.
-		if vus := l.MaxVUs(); vus > len(c.ids) {
-			what := ""
-			if sc.Name != "" {
-				what = "scenario " + sc.Name + ": "
-			}
-			out = append(out, fmt.Sprintf("%s%d VUs share %d users of %s (users.pick: circular): sessions per user exceed 1", what, vus, len(c.ids), filepath.Base(c.file)))
-		}
-	}
-	return out
-}
-
 // templateUsers render each VU's identity from templates of {{.VU}}.
 type templateUsers struct {
 	username, password *vuser.Template // password may be nil: fixed
