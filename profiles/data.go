@@ -114,6 +114,18 @@ func (s *csvData) Row(vu int, _ int64, rng *rand.Rand) ([]string, bool) {
 	return nil, false
 }
 
+// Exhausted reports whether the source has no row left for VU vu, without
+// taking one: a sequence shorter than vu, unique rows all handed out.
+func (s *csvData) Exhausted(vu int) bool {
+	switch s.pick {
+	case PickSequence:
+		return vu < 1 || vu > len(s.rows)
+	case PickUnique:
+		return s.global(s.next.Load()) >= int64(len(s.rows))
+	}
+	return false
+}
+
 // global is the row index of the segment's k-th draw.
 func (s *csvData) global(k int64) int64 {
 	if s.seg.Whole() {
@@ -556,3 +568,8 @@ func (p *Plan) DataWarnings() []string {
 	}
 	return out
 }
+
+var (
+	_ RunSource          = (*csvData)(nil)
+	_ vuser.FiniteSource = (*csvData)(nil)
+)

@@ -290,3 +290,44 @@ load: {vus: 3, duration: 300ms}
 		}
 	}
 }
+
+// TestRunSequenceData: VU i has row i for its life; the VUs beyond the
+// rows stop without logging in, and the results warn of them.
+func TestRunSequenceData(t *testing.T) {
+	t.Parallel()
+	srv, url := newRecordingServer(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.csv"), []byte("sku\nfirst\nsecond\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runPlan(t, fmt.Sprintf(`target: %s
+users: {template: {username: "user{{.VU}}", password: pw}}
+session: {login: json-token, login_path: /login}
+data: {p: {csv: p.csv, pick: sequence}}
+scenario:
+  - name: a
+    get: "/a?sku={{.Data.p.sku}}"
+think: 10ms
+load: {vus: 5, duration: 300ms}
+`, url), dir, profiles.RunOptions{})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.logins) != 2 || srv.logins["user1"] != 1 || srv.logins["user2"] != 1 {
+		t.Errorf("logins %v, want user1 and user2 once each (VUs 3 to 5 have no row)", srv.logins)
+	}
+	for u, want := range map[string]string{"user1": "first", "user2": "second"} {
+		if len(srv.skus[u]) < 3 {
+			t.Errorf("%s sent %d requests, want several", u, len(srv.skus[u]))
+		}
+		for _, got := range srv.skus[u] {
+			if got != want {
+				t.Errorf("%s sent row %q, want always %q", u, got, want)
+				break
+			}
+		}
+	}
+	want := "data p: 5 VUs but p.csv has 2 rows (pick: sequence): VUs 3 to 5 stop at once (data_exhausted)"
+	if !slices.Contains(res.Warnings, want) {
+		t.Errorf("warnings %q lack %q", res.Warnings, want)
+	}
+}

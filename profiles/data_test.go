@@ -56,6 +56,9 @@ func TestDataSequence(t *testing.T) {
 	if row, ok := src.Row(4, 0, nil); ok {
 		t.Errorf("VU 4 of 3 rows got %q, want exhausted", row)
 	}
+	if src.Exhausted(3) || !src.Exhausted(4) || !src.Exhausted(0) {
+		t.Error("Exhausted: VU 3 of 3 rows has one, VUs 0 and 4 none")
+	}
 	// Segments: VU ids are global, so segment 1/2 runs VUs 2, 4, ...
 	// and takes their rows.
 	seg := src.ForRun(Segment{Index: 1, Count: 2})
@@ -139,9 +142,11 @@ func TestDataUniqueSegments(t *testing.T) {
 	var mu sync.Mutex
 	taken := map[string]int{}
 	var wg sync.WaitGroup
+	var segs []vuser.DataSource
 	for i := range 3 {
 		seg := Segment{Index: i, Count: 3}
 		s := src.ForRun(seg)
+		segs = append(segs, s)
 		for vu := 1; vu <= 4; vu++ {
 			wg.Add(1)
 			go func() {
@@ -164,6 +169,16 @@ func TestDataUniqueSegments(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	for i, s := range segs {
+		if !s.(*csvData).Exhausted(i + 1) {
+			t.Errorf("segment %d/3 handed out all its rows but is not exhausted", i)
+		}
+	}
+	for i := range 3 {
+		if s := src.ForRun(Segment{Index: i, Count: 3}); s.(*csvData).Exhausted(1) {
+			t.Errorf("a fresh run of segment %d/3 says it is exhausted", i)
+		}
+	}
 	if len(taken) != rows {
 		t.Errorf("%d distinct rows taken, want %d", len(taken), rows)
 	}

@@ -47,16 +47,42 @@ func (v *VU) takeData() bool {
 		s := src[name]
 		row, ok := s.Row(v.id, v.data.Iteration, v.rng)
 		if !ok {
-			st.exhausted = true
-			v.env.rec.VUStopped(v.id, stats.DataExhausted)
-			if v.debug != nil {
-				v.debug.note("data source %s has no row left for VU %d: the VU stops (data_exhausted)", name, v.id)
-			}
+			v.exhaust(name)
 			return false
 		}
 		v.data.Sources[name] = DataRow{Columns: s.Columns(), Values: row}
 	}
 	return true
+}
+
+// FiniteSource is a DataSource that can tell, without taking a row,
+// that it has none left for a VU (a sequence shorter than the VUs, unique
+// rows all handed out).
+type FiniteSource interface {
+	DataSource
+	Exhausted(vu int) bool
+}
+
+// dataLeft reports, before the VU's first login, whether its sources may
+// still have rows for it. A VU that could take none stops without logging
+// in (a login the server would count for nothing), as data_exhausted.
+func (v *VU) dataLeft() bool {
+	for name, s := range v.env.script.Data {
+		if f, ok := s.(FiniteSource); ok && f.Exhausted(v.id) {
+			v.exhaust(name)
+			return false
+		}
+	}
+	return true
+}
+
+// exhaust stops the VU for want of rows of source name, counted once.
+func (v *VU) exhaust(name string) {
+	v.data.src.exhausted = true
+	v.env.rec.VUStopped(v.id, stats.DataExhausted)
+	if v.debug != nil {
+		v.debug.note("data source %s has no row left for VU %d: the VU stops (data_exhausted)", name, v.id)
+	}
 }
 
 // DataExhausted reports whether the VU stopped because a data source had

@@ -158,3 +158,62 @@ func TestScriptDataSources(t *testing.T) {
 		t.Errorf("DataSources = %q, want %q", got, want)
 	}
 }
+
+// finiteSource has no row for VUs above max.
+type finiteSource struct{ max int }
+
+func (s finiteSource) Columns() []string { return []string{"n"} }
+func (s finiteSource) Row(vu int, _ int64, _ *rand.Rand) ([]string, bool) {
+	return []string{"x"}, vu <= s.max
+}
+func (s finiteSource) Exhausted(vu int) bool { return vu > s.max }
+
+// TestVUWithoutRowsDoesNotLogIn: a VU its sources can give no row stops
+// before it logs in; the server counts no login of it.
+func TestVUWithoutRowsDoesNotLogIn(t *testing.T) {
+	t.Parallel()
+	var logins, requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			logins.Add(1)
+			w.Write([]byte(`{"token":"t"}`))
+			return
+		}
+		requests.Add(1)
+	}))
+	t.Cleanup(srv.Close)
+	target, _ := url.Parse(srv.URL)
+	path, _ := ParseTemplate("/x/{{.Data.p.n}}")
+	s := &Script{Target: target, Data: map[string]DataSource{"p": finiteSource{max: 1}},
+		Login: Login{Kind: LoginJSONToken, Path: "/login"},
+		Steps: []Step{{Name: "x", Method: http.MethodGet, Path: path}}}
+	e, err := NewEnv(s, http.DefaultTransport, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int{2, 1} { // VU 2 has no row: it must not log in
+		wantLogins := int64(0)
+		if id == 1 {
+			wantLogins = 1
+		}
+		before := logins.Load()
+		v := e.NewVU(id, Identity{Username: "u", Password: "p"}, Signals{})
+		done := make(chan struct{})
+		n := 0
+		v.Go(context.Background(), func() (time.Time, bool) { n++; return time.Time{}, n <= 3 }, func() { close(done) })
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("VU %d did not stop", id)
+		}
+		if got := logins.Load() - before; got != wantLogins {
+			t.Errorf("VU %d: the server counted %d logins, want %d", id, got, wantLogins)
+		}
+		if exhausted := v.DataExhausted(); exhausted != (id == 2) {
+			t.Errorf("VU %d: DataExhausted %v", id, exhausted)
+		}
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("the server got %d requests, want 3 (VU 1's iterations)", n)
+	}
+}

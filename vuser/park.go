@@ -137,6 +137,9 @@ func (v *VU) proceed(thought bool) {
 func (v *VU) nextIteration(r *runner) bool {
 	if !r.started {
 		r.started = true
+		if !v.dataLeft() {
+			return false // no row could come: no login either (data_exhausted)
+		}
 		if !v.LoginRetry(r.ctx) {
 			return false
 		}
