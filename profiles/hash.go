@@ -10,9 +10,9 @@ import (
 // Hash identifies what the plan tests (stats.Results.PlanHash): a short
 // hex hash of its content (the text, secrets removed, and the rows of
 // the data files it uses) and its effective load shape (after Override,
-// SetWarmup). The target, the seed and the
-// segment are not part of it: the same test against another host, with
-// other think times or split across processes is the same test.
+// SetWarmup). The target, the seed and the segment are not part of it:
+// the same test against another host, with other think times or split
+// across processes is the same test.
 func (p *Plan) Hash() string {
 	h := sha256.New()
 	l := p.Load
