@@ -303,6 +303,7 @@ func readDataCSV(file string) (cols []string, rows [][]string, _ Problems, _ err
 type dataDecl struct {
 	sources map[string]*csvData
 	failed  map[string]bool // declared, but the declaration had problems: uses are not checked
+	broken  bool            // the section is no mapping: no use is checked
 }
 
 // dataUse is one {{.Data.NAME.COLUMN}} or {{.Row.COLUMN}} of the plan,
@@ -330,7 +331,7 @@ var dataKeys = []string{"csv", "pick"}
 func (d *decoder) data(n *yaml.Node) *dataDecl {
 	ps, ok := d.pairs(n, "data")
 	if !ok {
-		return nil
+		return &dataDecl{broken: true}
 	}
 	decl := &dataDecl{sources: map[string]*csvData{}, failed: map[string]bool{}}
 	for _, p := range ps {
@@ -420,7 +421,7 @@ func (d *decoder) checkData(p *Plan, decl *dataDecl, usersFailed bool) {
 			d.at(u.line, u.col, u.path, "{{.Data.%s.%s}}: data rows are taken at each iteration's start, after the login (use them in the scenario's steps)", u.ref.Source, u.ref.Column)
 			continue
 		}
-		if decl != nil && decl.failed[u.ref.Source] {
+		if decl != nil && (decl.broken || decl.failed[u.ref.Source]) {
 			continue // its declaration is reported
 		}
 		var src *csvData

@@ -43,6 +43,7 @@ var badPlans = []struct {
 	{"data_pick", "an unknown pick with did-you-mean, another tool's word, a misspelt key, a name templates cannot use, wrong types"},
 	{"data_undeclared", "templates naming an undeclared source and missing columns, at their column; data in a login step"},
 	{"data_undeclared_none", "a template naming a data source in a plan that declares none"},
+	{"data_not_mapping", "a data section that is a list, reported once"},
 	{"data_functions", "template functions with wrong argument counts and types, misspelt, unknown"},
 	{"users_row_columns", "{{.Row.X}} with X not a column of the users CSV"},
 	{"users_row_no_csv", "{{.Row.X}} with users from a template"},
