@@ -159,12 +159,19 @@ func TestScriptDataSources(t *testing.T) {
 	}
 }
 
-// finiteSource has no row for VUs above max.
-type finiteSource struct{ max int }
+// finiteSource has one row, for the VUs up to max.
+type finiteSource struct {
+	max       int
+	cols, row []string
+}
 
-func (s finiteSource) Columns() []string { return []string{"n"} }
+func finite(max int) finiteSource {
+	return finiteSource{max: max, cols: []string{"n"}, row: []string{"x"}}
+}
+
+func (s finiteSource) Columns() []string { return s.cols }
 func (s finiteSource) Row(vu int, _ int64, _ *rand.Rand) ([]string, bool) {
-	return []string{"x"}, vu <= s.max
+	return s.row, vu <= s.max
 }
 func (s finiteSource) Exhausted(vu int) bool { return vu > s.max }
 
@@ -184,7 +191,7 @@ func TestVUWithoutRowsDoesNotLogIn(t *testing.T) {
 	t.Cleanup(srv.Close)
 	target, _ := url.Parse(srv.URL)
 	path, _ := ParseTemplate("/x/{{.Data.p.n}}")
-	s := &Script{Target: target, Data: map[string]DataSource{"p": finiteSource{max: 1}},
+	s := &Script{Target: target, Data: map[string]DataSource{"p": finite(1)},
 		Login: Login{Kind: LoginJSONToken, Path: "/login"},
 		Steps: []Step{{Name: "x", Method: http.MethodGet, Path: path}}}
 	e, err := NewEnv(s, http.DefaultTransport, stats.NewRecorder(stats.Options{}), stats.NewSessions())
@@ -215,5 +222,22 @@ func TestVUWithoutRowsDoesNotLogIn(t *testing.T) {
 	}
 	if n := requests.Load(); n != 3 {
 		t.Errorf("the server got %d requests, want 3 (VU 1's iterations)", n)
+	}
+}
+
+// TestTakeDataAllocs: taking rows allocates on a VU's first iteration only.
+func TestTakeDataAllocs(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	s := &Script{Target: u, Data: map[string]DataSource{"a": finite(1 << 30), "b": finite(1 << 30)}}
+	e, err := NewEnv(s, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.NewVU(1, Identity{}, Signals{})
+	if !v.takeData() {
+		t.Fatal("no row")
+	}
+	if n := testing.AllocsPerRun(100, func() { v.takeData() }); n != 0 {
+		t.Errorf("takeData allocates %v times an iteration, want 0", n)
 	}
 }
