@@ -29,6 +29,7 @@ type decoder struct {
 
 	names     []stepName      // every step name, checked for uniqueness at the end
 	uses      []varUse        // every {{.Var.x}}, checked once all steps are read
+	dataUses  []dataUse       // every {{.Data.s.c}} and {{.Row.c}}, checked at the end (data.go)
 	extracted map[string]bool // every variable some step extracts
 	secret    *yaml.Node      // the users template password, kept out of Plan.Source
 	// unknown holds, per mapping, the keys suggested for its unknown keys

@@ -21,7 +21,7 @@ import (
 
 // The keys of each section, in the order messages list them.
 var (
-	planKeys = []string{"name", "target", "headers", "users", "session", "scenario",
+	planKeys = []string{"name", "target", "headers", "users", "data", "session", "scenario",
 		"think", "timeout", "max_body", "http", "load", "warmup", "thresholds", "server", "outputs"}
 	thinkKeys     = []string{"min", "max", "mean"}
 	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
@@ -119,6 +119,10 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 			p.Scenarios[0].Users = users.users
 		}
 	}
+	var data *dataDecl
+	if f, has := m["data"]; has {
+		data = d.data(f.val)
+	}
 	sess := d.session(m["session"], s)
 	if f, has := m["scenario"]; has {
 		s.Steps = d.steps(f.val, "scenario", s.Target)
@@ -174,6 +178,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 
 	d.checkVars()
+	d.checkData(p, data, m["users"].key != nil && users == nil)
 	d.checkThresholdEndpoints(p.Thresholds)
 	if sess.ok && s.Login.Kind != vuser.LoginNone && m["users"].key == nil {
 		d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template)", s.Login.Kind)

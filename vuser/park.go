@@ -41,9 +41,9 @@ func (v *VU) beginIteration(it *iteration, intended time.Time) bool {
 		it.late = max(time.Since(intended), 0)
 	}
 	v.lastStatus = 0
-	// Test data rows for the iteration are taken here (a source with no
-	// row left for the VU ends it: return false).
-	return true
+	// Test data rows for the iteration are taken here: a source with no
+	// row left for the VU ends it (data_exhausted).
+	return v.takeData()
 }
 
 // Go runs the VU as Run does (log in, iterate while next says so, end the
@@ -135,6 +135,9 @@ func (v *VU) proceed(thought bool) {
 func (v *VU) nextIteration(r *runner) bool {
 	if !r.started {
 		r.started = true
+		if !v.dataLeft() {
+			return false // no row could come: no login either (data_exhausted)
+		}
 		if !v.LoginRetry(r.ctx) {
 			return false
 		}

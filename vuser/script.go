@@ -344,4 +344,7 @@ type JSONCheck struct {
 type Identity struct {
 	Username string
 	Password string
+	// Row holds the extra columns of the user's CSV row ({{.Row.NAME}});
+	// shared by the VUs of one user: read only.
+	Row map[string]string
 }

@@ -118,6 +118,7 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		rng:   rand.New(rand.NewPCG(e.seed, uint64(id))),
 		sig:   sig,
 	}
+	v.data.Rand, v.data.Row = v.rng, ident.Row // the VU's seeded draws and its users CSV row, for templates (data.go)
 	v.rt = e.rt
 	v.tr.Install(&v.trace)
 	v.hooks.Phases = &v.tr
@@ -368,6 +369,8 @@ func (v *VU) wait(ctx context.Context, d time.Duration) bool {
 // intended) is carried to every step: a step's intended start is its
 // actual start minus that lateness, so corrected latency = latency +
 // lateness, as wrk2 does per request, and think times never count.
+// When a data source has no row left for the VU, Iterate does nothing
+// and DataExhausted reports true from then on.
 func (v *VU) Iterate(ctx context.Context, intended time.Time) {
 	it := &v.run.it
 	if !v.beginIteration(it, intended) {
