@@ -55,7 +55,7 @@ func TestVUTakesDataRows(t *testing.T) {
 		{Name: "b", Method: http.MethodGet, Path: path2, Headers: []Header{{Name: "X-Tenant", Value: hdr}}},
 	}}
 	pl := http.DefaultTransport
-	e, err := NewEnv(s, pl, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(s, Transport{RoundTripper: pl}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestVUStopsWhenDataRunsOut(t *testing.T) {
 	path, _ := ParseTemplate("/x/{{.Data.p.sku}}")
 	s := &Script{Target: target, Data: map[string]DataSource{"p": &onceSource{rows: [][]string{{"1"}, {"2"}}}},
 		Steps: []Step{{Name: "x", Method: http.MethodGet, Path: path}}}
-	e, err := NewEnv(s, http.DefaultTransport, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(s, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestVUTemplateRandomSeeded(t *testing.T) {
 	u, _ := url.Parse("http://127.0.0.1:1")
 	tmpl, _ := ParseTemplate("{{uuid}} {{randInt 0 1000000}}")
 	draw := func(seed uint64, vu int) []string {
-		e, err := NewEnv(&Script{Target: u, Seed: seed}, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		e, err := NewEnv(&Script{Target: u, Seed: seed}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestVUWithoutRowsDoesNotLogIn(t *testing.T) {
 	s := &Script{Target: target, Data: map[string]DataSource{"p": finite(1)},
 		Login: Login{Kind: LoginJSONToken, Path: "/login"},
 		Steps: []Step{{Name: "x", Method: http.MethodGet, Path: path}}}
-	e, err := NewEnv(s, http.DefaultTransport, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(s, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestVUWithoutRowsDoesNotLogIn(t *testing.T) {
 func TestTakeDataAllocs(t *testing.T) {
 	u, _ := url.Parse("http://127.0.0.1:1")
 	s := &Script{Target: u, Data: map[string]DataSource{"a": finite(1 << 30), "b": finite(1 << 30)}}
-	e, err := NewEnv(s, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(s, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
