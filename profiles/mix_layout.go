@@ -224,6 +224,9 @@ func (lay *layout) addShape(l Load, scens []*scen, what string) error {
 	ws := make([]float64, len(scens))
 	for i, sc := range scens {
 		ws[i] = sc.weight
+		if len(scens) == 1 {
+			ws[i] = 1 // alone on its load (weight 0: a load of its own)
+		}
 	}
 	mix, err := NewMix(ws)
 	if err != nil {
