@@ -280,3 +280,24 @@ func sameUsers(a, b Users) bool {
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	return va.Type() == vb.Type() && va.Comparable() && vb.Comparable() && va.Equal(vb)
 }
+
+// MaxVUs is the most VUs a run of the plan may hold at once, whole (not
+// per segment): the plan's Load's when some scenario shares it, plus each
+// own Load's (see Load.MaxVUs). Open files, memory and users lists scale
+// with it.
+func (p *Plan) MaxVUs() int {
+	n, shared := 0, false
+	for _, sc := range p.Scenarios {
+		switch {
+		case sc == nil:
+		case sc.Load != nil:
+			n += sc.Load.MaxVUs()
+		default:
+			shared = true
+		}
+	}
+	if shared {
+		n += p.Load.MaxVUs()
+	}
+	return n
+}

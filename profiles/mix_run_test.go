@@ -487,3 +487,76 @@ func TestRunBadPlans(t *testing.T) {
 		}
 	}
 }
+
+// Session arrivals on weights 3/1: arriving user i belongs to scenario
+// mix.At(i) and is that scenario's next user, so of 100 arrivals the
+// server sees exactly users 1..75 on one path and 101..125 on the other.
+func TestMixSessionArrivals(t *testing.T) {
+	tg, u := startTarget(t, target.Config{Users: 200, CountPaths: true})
+	load := profiles.Load{Open: &profiles.Open{
+		Rate:     profiles.Schedule{Start: 50, Duration: 2 * time.Second},
+		Sessions: true, Lifetime: 300 * time.Millisecond,
+	}, GracefulStop: 5 * time.Second}
+	p := mixPlan(t, u, load,
+		kind{name: "visit", weight: 3, login: vuser.LoginSpringForm, users: numbered{0, 0}, think: 100 * time.Millisecond},
+		kind{name: "order", weight: 1, login: vuser.LoginJSONToken, users: numbered{100, 0}, think: 100 * time.Millisecond},
+	)
+	rs := segments(t, 1, func() *profiles.Plan { return p })
+	noErrors(t, rs)
+	visit, cookie, bearer := pathUsers(tg, echoPath("visit"))
+	if !slices.Equal(visit, userRange(0, 75)) || bearer != 0 || cookie < 75 {
+		t.Errorf("visit: users %v (%d by cookie, %d by token), want user1..user75 by cookie", visit, cookie, bearer)
+	}
+	order, cookie, bearer := pathUsers(tg, echoPath("order"))
+	if !slices.Equal(order, userRange(100, 25)) || cookie != 0 || bearer < 25 {
+		t.Errorf("order: users %v (%d by cookie, %d by token), want user101..user125 by token", order, cookie, bearer)
+	}
+	if s := rs[0].Sessions; s.Established != 100 {
+		t.Errorf("%d sessions established, want one per arrival: 100", s.Established)
+	}
+}
+
+// Progress covers every shape: the target is the sum of the shapes'
+// (20 browsers ramped, 10 VUs serving a rate), the total the longest
+// shape's, and the run lasts until both end.
+func TestMixProgress(t *testing.T) {
+	_, u := startTarget(t, target.Config{Users: 200})
+	browsers := &profiles.Load{Stages: []profiles.Stage{{Duration: 500 * time.Millisecond, Target: 20}, {Duration: time.Second, Target: 20}}, GracefulStop: 5 * time.Second}
+	clients := &profiles.Load{Open: &profiles.Open{
+		Rate:            profiles.Schedule{Start: 50, Duration: 2 * time.Second},
+		PreallocatedVUs: 4, MaxVUs: 10,
+	}, GracefulStop: 5 * time.Second}
+	p := mixPlan(t, u, profiles.Load{},
+		kind{name: "browser", load: browsers, login: vuser.LoginSpringForm, users: numbered{0, 20}, think: 100 * time.Millisecond},
+		kind{name: "client", load: clients, login: vuser.LoginJSONToken, users: numbered{100, 10}},
+	)
+	var mu sync.Mutex
+	var seen []profiles.Progress
+	opts := profiles.RunOptions{Interval: 100 * time.Millisecond, OnInterval: func(pr profiles.Progress) {
+		mu.Lock()
+		seen = append(seen, pr)
+		mu.Unlock()
+	}}
+	start := time.Now()
+	rs := runAll(t, []*profiles.Plan{p}, []profiles.RunOptions{opts})
+	took := time.Since(start)
+	noErrors(t, rs)
+	top, last := 0, seen[len(seen)-1]
+	for _, pr := range seen {
+		if pr.Total != 2*time.Second {
+			t.Fatalf("progress total %s, want the longest shape's 2s", pr.Total)
+		}
+		if pr.Phase == "" {
+			top = max(top, pr.Target)
+		}
+	}
+	if top != 30 {
+		t.Errorf("the highest target was %d, want 20 + 10", top)
+	}
+	if last.Phase != "stopping" || last.VUs != 0 || took < 2*time.Second {
+		t.Errorf("last progress %+v after %s: want stopping, no VU left, after the 2 s of the longer shape", last, took)
+	}
+	if rs[0].DurationS < 2 {
+		t.Errorf("measured %.2fs, want at least the longer shape's 2s", rs[0].DurationS)
+	}
+}

@@ -2,8 +2,12 @@ package profiles
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sessionload/load/vuser"
 )
 
 // checkQuota checks every prefix of the first n items of m against the
@@ -214,5 +218,37 @@ func TestMixBadWeights(t *testing.T) {
 	// A period up to the bound is fine; thirds are taken to 6 decimals.
 	if m, err := NewMix([]float64{1.0 / 3, 2.0 / 3}); err != nil || m.Period() != 1_000_000 {
 		t.Errorf("1/3, 2/3: %v", err)
+	}
+}
+
+// A plan's VUs are its shared load's plus the scenarios' own; VU ids of
+// each shape follow the spans of the shapes before it.
+func TestPlanMaxVUsAndOffsets(t *testing.T) {
+	closed := func(n int) *Load { return &Load{VUs: n, Duration: time.Second} }
+	s := func() *vuser.Script { return &vuser.Script{} }
+	p := &Plan{Load: *closed(10), Scenarios: []*Scenario{
+		{Name: "a", Weight: 1, Script: s()},
+		{Name: "own", Load: &Load{Open: &Open{Rate: Schedule{Start: 5, Duration: time.Second}, Sessions: true, MaxVUs: 2}}, Script: s()},
+		{Name: "b", Weight: 1, Script: s()},
+		{Name: "own2", Load: closed(7), Script: s()},
+	}}
+	if got := p.MaxVUs(); got != 10+2+7 {
+		t.Errorf("MaxVUs = %d, want 19", got)
+	}
+	lay, err := newLayout(p, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shape 0: the plan's load (ids 1..10); shape 1: own's 5 arrivals
+	// (each a user: ids 11..15); shape 2: own2's 7 VUs (16..22).
+	var got [][2]int
+	for _, sh := range lay.shapes {
+		got = append(got, [2]int{sh.offset, sh.span})
+	}
+	if want := [][2]int{{0, 10}, {10, 5}, {15, 7}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("shapes (offset, span) = %v, want %v", got, want)
+	}
+	if p.Scenarios[0].Script.Seed != 0 || p.Load.GracefulStop != 0 {
+		t.Error("newLayout wrote the plan")
 	}
 }
