@@ -31,6 +31,10 @@ type arrival struct {
 	pools []*vuPool // by mix index
 	slots []*slot   // every VU started (sessions: those that may still run)
 	wg    sync.WaitGroup
+	// pruneAt is the length of slots at which session arrivals that have
+	// left are forgotten, so a long run keeps only the users still in
+	// (amortised: the next prune waits for as many again).
+	pruneAt int
 }
 
 // vuPool is one scenario's VUs in the shape, in this segment.
@@ -144,8 +148,6 @@ func (lay *layout) checkSegment(seg Segment) error {
 func (x *arrival) run(ctx, hard context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	tick := time.NewTicker(x.opts.Interval)
-	defer tick.Stop()
 	sched, seg := x.o.Rate, x.opts.Segment
 	for j := int64(0); ctx.Err() == nil; j++ {
 		i := seg.GlobalIteration(j) // this segment's stripe of the schedule
@@ -159,9 +161,6 @@ func (x *arrival) run(ctx, hard context.Context) {
 			timer.Reset(wait)
 			select {
 			case <-timer.C:
-			case <-tick.C:
-				timer.Stop()
-				x.prune()
 			case <-ctx.Done():
 				timer.Stop()
 			}
@@ -199,15 +198,6 @@ func (x *arrival) drain() {
 			x.rec.Dropped(0)
 		}
 	}
-}
-
-// prune forgets the session arrivals that have left, so a long run keeps
-// only the users still in.
-func (x *arrival) prune() {
-	if !x.o.Sessions {
-		return
-	}
-	x.slots = keepLive(x.slots)
 }
 
 // keepLive keeps the slots whose VU may still run.
@@ -325,6 +315,10 @@ func (x *arrival) arrive(hard context.Context, p *vuPool, i int64, due time.Time
 		return
 	}
 	s := x.sh.newSlot(i, &x.wg)
+	if len(x.slots) >= x.pruneAt {
+		x.slots = keepLive(x.slots)
+		x.pruneAt = 2*len(x.slots) + 1024
+	}
 	x.slots = append(x.slots, s)
 	leave := due.Add(x.o.Lifetime)
 	x.start(hard, s, func(stop <-chan struct{}) (time.Time, bool) {
