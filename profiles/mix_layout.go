@@ -215,6 +215,9 @@ func (lay *layout) addShape(l Load, scens []*scen, what string) error {
 			return fmt.Errorf("%s: an arrival rate needs VUs to run it; expected preallocated VUs or max VUs of at least 1", what)
 		}
 	}
+	if l.Total() <= 0 {
+		return fmt.Errorf("%s: it lasts no time; expected a duration, stages, or a rate schedule with a duration", what)
+	}
 	if l.GracefulStop <= 0 {
 		l.GracefulStop = 30 * time.Second
 	}
