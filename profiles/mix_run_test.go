@@ -86,6 +86,14 @@ func script(t *testing.T, u *url.URL, k kind) *vuser.Script {
 	return s
 }
 
+// quietTail is rate/s for d, then nothing for tail: exactly rate×d
+// arrivals, and time after the last for the queue to empty before the
+// schedule's end stops the VUs (and drops what still waits).
+func quietTail(rate float64, d, tail time.Duration) profiles.Schedule {
+	return profiles.Schedule{Start: rate, Stages: []profiles.RateStage{
+		{Duration: d, Target: rate}, {Duration: 0, Target: 0}, {Duration: tail, Target: 0}}}
+}
+
 // mixPlan is a plan of the kinds on load l.
 func mixPlan(t *testing.T, u *url.URL, l profiles.Load, kinds ...kind) *profiles.Plan {
 	p := &profiles.Plan{Name: t.Name(), Load: l}
@@ -264,7 +272,7 @@ func TestMixOpenWeights(t *testing.T) {
 		t.Run(fmt.Sprintf("segments=%d", n), func(t *testing.T) {
 			tg, u := startTarget(t, target.Config{Users: 200, CountPaths: true})
 			load := profiles.Load{Open: &profiles.Open{
-				Rate:            profiles.Schedule{Start: 500, Duration: 2 * time.Second},
+				Rate:            quietTail(500, 2*time.Second, 500*time.Millisecond),
 				PreallocatedVUs: 40, MaxVUs: 80,
 			}, GracefulStop: 5 * time.Second}
 			mk := func() *profiles.Plan {
@@ -312,7 +320,7 @@ func TestMixLoginsAndShapes(t *testing.T) {
 	tg, u := startTarget(t, target.Config{Users: 200, CountPaths: true})
 	browsers := &profiles.Load{Stages: []profiles.Stage{{Duration: time.Second, Target: 20}, {Duration: 1500 * time.Millisecond, Target: 20}}, GracefulStop: 5 * time.Second}
 	clients := &profiles.Load{Open: &profiles.Open{
-		Rate:            profiles.Schedule{Start: 100, Duration: 2 * time.Second},
+		Rate:            quietTail(100, 2*time.Second, 500*time.Millisecond),
 		PreallocatedVUs: 5, MaxVUs: 10,
 	}, GracefulStop: 5 * time.Second}
 	p := mixPlan(t, u, profiles.Load{},
@@ -498,11 +506,9 @@ func TestRunBadPlans(t *testing.T) {
 func TestMixSessionArrivals(t *testing.T) {
 	tg, u := startTarget(t, target.Config{Users: 200, CountPaths: true})
 	load := profiles.Load{Open: &profiles.Open{
-		// 100 arrivals in 2 s, then 2 s without any, so that every user
-		// has the time to log in and iterate before the run ends (under
-		// -race too): a user still logging in at the end never iterates.
-		Rate: profiles.Schedule{Start: 50, Stages: []profiles.RateStage{
-			{Duration: 2 * time.Second, Target: 50}, {Duration: 0, Target: 0}, {Duration: 2 * time.Second, Target: 0}}},
+		// A user still logging in at the end never iterates: give every
+		// one the time to (under -race too).
+		Rate:     quietTail(50, 2*time.Second, 2*time.Second),
 		Sessions: true, Lifetime: time.Second,
 	}, GracefulStop: 5 * time.Second}
 	p := mixPlan(t, u, load,
