@@ -574,3 +574,49 @@ func TestMixProgress(t *testing.T) {
 		t.Errorf("measured %.2fs, want at least the longer shape's 2s", rs[0].DurationS)
 	}
 }
+
+// A ramp down and up again stops the highest VU ids and restarts the
+// same ones: each id keeps its scenario and its user for life, so the
+// server sees exactly the users of ids 1..20 on their scenarios' paths,
+// ids 11..20 logged in twice and 1..10 once.
+func TestMixRampKeepsScenarios(t *testing.T) {
+	tg, u := startTarget(t, target.Config{Users: 300, CountPaths: true})
+	ms := time.Millisecond
+	load := profiles.Load{Stages: []profiles.Stage{
+		{Duration: 300 * ms, Target: 20}, {Duration: 400 * ms, Target: 20},
+		{Duration: 200 * ms, Target: 10}, {Duration: 600 * ms, Target: 10},
+		{Duration: 200 * ms, Target: 20}, {Duration: 400 * ms, Target: 20},
+	}, GracefulStop: 5 * time.Second}
+	names := []string{"browse", "cart", "buy"}
+	bases := []int{0, 100, 200}
+	var kinds []kind
+	for i, w := range []float64{7, 2, 1} {
+		kinds = append(kinds, kind{name: names[i], weight: w, login: vuser.LoginSpringForm, users: numbered{bases[i], 100}, think: 50 * ms})
+	}
+	rs := segments(t, 1, func() *profiles.Plan { return mixPlan(t, u, load, kinds...) })
+	noErrors(t, rs)
+	mix, err := profiles.NewMix([]float64{7, 2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]string, 3)
+	logins := map[string]int{}
+	for id := 1; id <= 20; id++ {
+		s, k := mix.At(int64(id-1)), mix.Local(int64(id-1))
+		user := fmt.Sprintf("user%d", bases[s]+int(k)+1)
+		want[s] = append(want[s], user)
+		logins[user] = 1
+		if id > 10 {
+			logins[user] = 2
+		}
+	}
+	for s, name := range names {
+		sort.Strings(want[s])
+		if got, _, _ := pathUsers(tg, echoPath(name)); !slices.Equal(got, want[s]) {
+			t.Errorf("%s: the server saw %v, want %v", name, got, want[s])
+		}
+	}
+	if got := tg.AuthenticatedUsers(); !reflect.DeepEqual(got, logins) {
+		t.Errorf("logins per user %v, want %v (ids 11..20 twice)", got, logins)
+	}
+}
