@@ -304,3 +304,19 @@ func (p *Plan) MaxVUs() int {
 	}
 	return n
 }
+
+// Validate reports the first problem that would stop Run before any load:
+// a scenario without a script, a weight that is not a positive number or
+// beside a load of its own, a name given twice, a load that lasts no
+// time, too few users for a scenario's share of the VUs (its own users by
+// its share, users shared by scenarios by VU id), a warm-up as long as
+// the load, an arrival rate whose VUs leave a scenario none. It checks a
+// Plan built in Go as Run will run it, whole (Run checks its segment's
+// share too); it changes nothing.
+func (p *Plan) Validate() error {
+	lay, err := newLayout(p, RunOptions{Seed: 1})
+	if err != nil {
+		return err
+	}
+	return lay.checkSegment(Segment{})
+}

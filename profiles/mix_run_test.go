@@ -497,6 +497,11 @@ func TestRunBadPlans(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+		if tc.seg.Whole() && tc.p != nil {
+			if err := tc.p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: Validate() = %v, want %q", tc.name, err, tc.want)
+			}
+		}
 	}
 }
 
