@@ -194,6 +194,7 @@ func Run(ctx context.Context, t Test) (*stats.Results, error) {
 		StartAt:    o.StartAt,
 		Debug:      o.Debug,
 		DebugVU:    o.DebugVU,
+		Wrap:       t.Transport,
 	})
 	if err != nil {
 		return nil, err

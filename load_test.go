@@ -2,11 +2,16 @@ package load
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sessionload/load/bench/target"
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/vuser"
 )
@@ -102,5 +107,64 @@ func TestValidate(t *testing.T) {
 				t.Errorf("%s: %q does not say %q", tc.name, err, w)
 			}
 		}
+	}
+}
+
+// countingRT counts the requests it passes on: a caller's own wrapper.
+type countingRT struct {
+	rt http.RoundTripper
+	n  atomic.Int64
+}
+
+func (c *countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// A caller's wrapper around the transport sees every request, and the
+// pool's admission bound still holds: the server never has more requests
+// in flight at once than http.max_waiting lets out.
+func TestWrappedTransportKeepsTheAdmissionBound(t *testing.T) {
+	var inFlight, peak, served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		served.Add(1)
+		time.Sleep(5 * time.Millisecond)
+	}))
+	defer srv.Close()
+	path, err := vuser.ParseTemplate("/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrap *countingRT
+	test := Test{
+		Target: srv.URL,
+		HTTP:   pool.Options{MaxWaiting: 4},
+		Transport: func(rt http.RoundTripper) http.RoundTripper {
+			wrap = &countingRT{rt: rt}
+			return wrap
+		},
+		Load:      profiles.Load{VUs: 40, Duration: 500 * time.Millisecond},
+		Scenarios: []Scenario{{Login: vuser.Login{Kind: vuser.LoginNone}, Steps: []vuser.Step{{Name: "work", Method: "GET", Path: path}}}},
+	}
+	res, err := Run(context.Background(), test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap == nil || wrap.n.Load() == 0 {
+		t.Fatal("the wrapper saw no request")
+	}
+	// The check before the load (one OPTIONS) does not go through the VUs.
+	if got, want := wrap.n.Load(), res.Totals.Requests; got != want || served.Load() != want+1 {
+		t.Errorf("the wrapper passed %d requests, the results count %d, the server served %d", got, want, served.Load())
+	}
+	if p := peak.Load(); p > 4 {
+		t.Errorf("the server had %d requests in flight at once, want at most max_waiting 4", p)
+	}
+	if res.VUs.Max != 40 {
+		t.Errorf("%d VUs ran, want 40", res.VUs.Max)
 	}
 }

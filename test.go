@@ -177,6 +177,16 @@ func (t Test) plan() (*profiles.Plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// What the run checks before any load: the shapes and the users
+	// (Plan.Validate), each scenario's login and steps (vuser.NewEnv).
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	for i, sc := range p.Scenarios {
+		if _, err := vuser.NewEnv(sc.Script, vuser.Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions()); err != nil {
+			return nil, fmt.Errorf("scenarios[%d]: %w", i, err)
+		}
+	}
 	return p, nil
 }
 

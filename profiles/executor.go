@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +44,9 @@ type RunOptions struct {
 	// StartAt, if set, is the instant the schedule starts (VUs of the
 	// open model log in before it), so segments start together.
 	StartAt time.Time
+	// Wrap, if set, wraps the shared transport every VU sends through
+	// (to log, to inject faults); the pool's admission bound still holds.
+	Wrap func(http.RoundTripper) http.RoundTripper
 	// Debug, if set, gets every exchange of VU DebugVU (global id, default
 	// 1), login included, with secrets hashed; see vuser.Env.SetDebug.
 	Debug   io.Writer
@@ -68,6 +73,14 @@ type Progress struct {
 // early: VUs stop waiting, finish the request in flight and end their
 // sessions within the graceful-stop limit; the results of what ran are
 // returned all the same.
+//
+// The weighted scenarios share the plan's Load by an exact mix (see Mix):
+// closed model, VU id i runs scenario At(i-1) for its whole life; open
+// model, arrival i goes to scenario At(i) (each scenario with its own pool
+// of logged-in VUs, split by the same mix). A scenario with a Load of its
+// own runs concurrently on it, in the same run: one recorder, one session
+// tracker, one transport, one measured window. Run never writes p, its
+// scenarios, scripts or loads.
 func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
@@ -75,16 +88,11 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if o.Tick <= 0 {
 		o.Tick = 50 * time.Millisecond
 	}
-	if p.Load.GracefulStop <= 0 {
-		p.Load.GracefulStop = 30 * time.Second
+	lay, err := newLayout(p, o)
+	if err != nil {
+		return nil, err
 	}
-	if n := p.Scenarios[0].Users.Len(); n > 0 && p.Load.MaxVUs() > n && (p.Load.Open == nil || !p.Load.Open.Sessions) {
-		return nil, fmt.Errorf("load needs %d VUs but there are only %d users", p.Load.MaxVUs(), n)
-	}
-	if o.Seed != 0 {
-		p.Scenarios[0].Script.Seed = o.Seed // TODO(#19): never write the caller's plan
-	}
-	if err := p.Load.checkWarmup(p.Warmup); err != nil {
+	if err := lay.checkSegment(o.Segment); err != nil {
 		return nil, err
 	}
 	// The run's own context: a threshold with abort_on_fail ends it early.
@@ -95,6 +103,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	f := &fleet{
 		abort:    abort,
 		plan:     p,
+		lay:      lay,
 		sessions: stats.NewSessions(),
 		lag:      stats.NewLag(),
 		opts:     o,
@@ -104,13 +113,21 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
 	so.AwaitBegin = true // the window is the schedule's: see fleet.begin
 	f.rec = stats.NewRecorder(so)
-	env, err := vuser.NewEnv(p.RunScripts(o.Segment)[0], vuser.PoolTransport(pl, nil), f.rec, f.sessions) // the run's own data cursors (data.go)
-	if err != nil {
-		return nil, err
-	}
-	f.env = env
-	if o.Debug != nil {
-		env.SetDebug(max(o.DebugVU, 1), o.Debug)
+	scripts := p.RunScripts(o.Segment) // the run's own data cursors (data.go)
+	for i, sc := range lay.scens {
+		sc.script.Data = scripts[i].Data
+		// NewEnv fills the script's defaults into the run's own copy.
+		env, err := vuser.NewEnv(&sc.script, vuser.PoolTransport(pl, o.Wrap), f.rec, f.sessions)
+		if err != nil {
+			if len(lay.scens) > 1 {
+				err = fmt.Errorf("%s: %w", sc.label, err)
+			}
+			return nil, err
+		}
+		sc.env = env
+		if o.Debug != nil {
+			env.SetDebug(max(o.DebugVU, 1), o.Debug)
+		}
 	}
 	var stopPoll func() *stats.ServerResult
 	if p.Server != nil {
@@ -120,15 +137,11 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		}
 	}
 	probe := stats.StartProbe()
-	if p.Load.Open != nil {
-		(&arrival{fleet: f, o: p.Load.Open}).run(ctx)
-	} else {
-		(&closedModel{fleet: f}).run(ctx)
-	}
+	f.run(ctx)
 	ended := time.Now()
 
 	gen := probe.Stop(f.lag, stats.GeneratorLimits{LagP99: o.LagLimit})
-	gen.Seed = env.Seed()
+	gen.Seed = lay.scens[0].env.Seed()
 
 	// The measured window: from the schedule's start (after the setup,
 	// the wait for StartAt and the warm-up) to the last VU's end.
@@ -147,7 +160,8 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	if !f.t0.IsZero() && p.Warmup > 0 {
 		res.WarmupS = min(p.Warmup, ended.Sub(f.t0)).Seconds()
 	}
-	res.VUs.Max = f.maxVUs
+	res.VUs.Max = int(f.maxVUs.Load())
+	f.fillScenarios(res)
 	res.Sessions = f.sessions.Counts()
 	res.Connections.Dials = pl.Stats().Dials
 	if stopPoll != nil {
@@ -184,12 +198,30 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	var ab *thresholdAbort
 	switch {
 	case errors.As(context.Cause(ctx), &ab):
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ran, p.Load.Total(), ab))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run aborted after %s of %s: %s", ran, lay.total, ab))
 	case ctx.Err() != nil:
 		res.Interrupted = true
-		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ran, p.Load.Total()))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run interrupted after %s of %s", ran, lay.total))
 	}
 	return res, nil
+}
+
+// fillScenarios gives each scenario of the results (the recorder's, with
+// its counts, or a new one) its name, weight and peak VUs. A plan's only
+// unnamed scenario is the plan itself and is not listed.
+func (f *fleet) fillScenarios(res *stats.Results) {
+	for _, sc := range f.lay.scens {
+		i := slices.IndexFunc(res.Scenarios, func(r stats.ScenarioResult) bool { return r.Name == sc.name })
+		if i < 0 {
+			if sc.name == "" {
+				continue
+			}
+			res.Scenarios = append(res.Scenarios, stats.ScenarioResult{Name: sc.name})
+			i = len(res.Scenarios) - 1
+		}
+		r := &res.Scenarios[i]
+		r.Weight, r.VUsMax = sc.weight, int(sc.peak.Load()) // weight 0: a load of its own
+	}
 }
 
 // pollServer resets the server's sessions if the plan says so, takes a
@@ -225,35 +257,149 @@ func (f *fleet) pollServer(ctx context.Context, c server.Config) (func() *stats.
 	}, nil
 }
 
-// fleet is the VUs of a run and what they share; the models drive it.
+// fleet is the VUs of a run and what they share; one model per load
+// shape drives its own VUs on it.
 //
-// Only the run goroutine touches slots, maxVUs and warnings; each VU
-// goroutine touches only its own VU. A slot's channels are closed by the
-// run goroutine and read by its VU's goroutine. A VU that thinks has no
-// goroutine (vuser.VU.Go) and waits on no channel: the run goroutine
-// wakes it when it aborts it.
+// The run goroutine prepares the models, starts the schedule (begin) and
+// then only reports progress; each model runs on a goroutine of its own
+// and alone touches its slots. A VU goroutine touches only its own VU. A
+// slot's channels are closed by its model's goroutine and read by its
+// VU's goroutine. A VU that thinks has no goroutine (vuser.VU.Go) and
+// waits on no channel: its model wakes it when it aborts it.
 type fleet struct {
-	plan     *Plan
-	env      *vuser.Env
+	plan     *Plan // the caller's: read, never written
+	lay      *layout
 	rec      *stats.Recorder
 	sessions *stats.Sessions
 	lag      *stats.Lag
 	opts     RunOptions
 
-	slots    []*slot // closed model: index = VU id - 1
-	running  atomic.Int64
-	maxVUs   int
-	wg       sync.WaitGroup
+	running atomic.Int64
+	maxVUs  atomic.Int64
+
+	mu       sync.Mutex // guards warnings
 	warnings []string
+
+	// Set by the run goroutine before the models' goroutines start, then
+	// only read.
 	t0       time.Time     // schedule start
 	measured time.Time     // the measured window's start: t0 + the plan's warm-up (zero until begin)
 	setup    time.Duration // the preallocated VUs' logins, before begin
 	waited   time.Duration // the wait for StartAt, in begin
-	next     time.Time     // next progress report
-	poller   *server.Poller
-	abort    context.CancelCauseFunc
-	aborted  bool
-	launch   launcher // VUs in their first login, and those waiting to be
+
+	// The run goroutine's only.
+	next    time.Time // next progress report
+	poller  *server.Poller
+	abort   context.CancelCauseFunc
+	aborted bool
+
+	launch launcher // VUs in their first login, and those waiting to be
+}
+
+// model drives the VUs of one load shape.
+type model interface {
+	// run runs the schedule from f.t0 to its end (or ctx's), then stops
+	// the shape's VUs and waits for them.
+	run(ctx, hard context.Context)
+	// finish stops the shape's VUs (started before the schedule) and
+	// waits for them, when the schedule never started.
+	finish()
+}
+
+// run drives every shape of the run at once along one clock.
+func (f *fleet) run(ctx context.Context) {
+	hard, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAll()
+	f.t0 = time.Now()
+	f.next = f.t0.Add(f.opts.Interval)
+	models := make([]model, len(f.lay.shapes))
+	var open []*arrival
+	for i, sh := range f.lay.shapes {
+		if sh.load.Open == nil {
+			models[i] = &closedModel{fleet: f, sh: sh}
+			continue
+		}
+		a := newArrival(f, sh)
+		models[i] = a
+		if !sh.sessions() {
+			open = append(open, a)
+		}
+	}
+	f.prealloc(ctx, hard, open)
+	if !f.begin(ctx) {
+		for _, m := range models {
+			m.finish()
+		}
+		return
+	}
+	done := make(chan struct{}, len(models))
+	for _, m := range models {
+		go func() {
+			m.run(ctx, hard)
+			done <- struct{}{}
+		}()
+	}
+	tick := time.NewTicker(f.opts.Interval)
+	defer tick.Stop()
+	for left := len(models); left > 0; {
+		select {
+		case <-done:
+			left--
+		case <-tick.C:
+			phase := "stopping"
+			for _, sh := range f.lay.shapes {
+				if !sh.ended.Load() {
+					phase = ""
+				}
+			}
+			f.report(time.Now(), f.target(), phase, true)
+		}
+	}
+	f.report(time.Now(), 0, "stopping", true)
+}
+
+// target is the VUs the shapes ask for now.
+func (f *fleet) target() int {
+	n := int64(0)
+	for _, sh := range f.lay.shapes {
+		n += sh.target.Load()
+	}
+	return int(n)
+}
+
+// prealloc starts the preallocated VUs of the arrival rates and waits (up
+// to a minute) until they are logged in, so the schedule does not start
+// on a cold pool.
+func (f *fleet) prealloc(ctx, hard context.Context, open []*arrival) {
+	n := 0
+	for _, a := range open {
+		n += a.prealloc(hard)
+	}
+	if n == 0 {
+		return
+	}
+	from := time.Now()
+	defer func() { f.setup = time.Since(from) }()
+	starting := func() int64 {
+		s := int64(0)
+		for _, a := range open {
+			s += a.startingVUs()
+		}
+		return s
+	}
+	limit := time.Now().Add(time.Minute)
+	tick := time.NewTicker(f.opts.Tick)
+	defer tick.Stop()
+	for starting() > 0 && ctx.Err() == nil && time.Now().Before(limit) {
+		select {
+		case <-tick.C:
+			f.report(time.Now(), n, "logging in", false)
+		case <-ctx.Done():
+		}
+	}
+	if s := starting(); s > 0 && ctx.Err() == nil {
+		f.warnf("%d of %d preallocated VUs were not logged in after a minute; the schedule started anyway", s, n)
+	}
 }
 
 // thresholdAbort is why a run stopped early: an abort_on_fail threshold
@@ -306,9 +452,13 @@ func (f *fleet) checkAborts(now time.Time) {
 // user is never logged in twice.
 type slot struct {
 	id       int
+	sc       *scen          // the scenario the id runs, for its life
+	ident    vuser.Identity // who it logs in as
+	grace    time.Duration  // its shape's graceful stop
+	wg       *sync.WaitGroup
 	live     atomic.Bool   // a goroutine runs this id (until it returns)
 	retired  atomic.Bool   // its VU stopped for want of data rows: never started again (set before live goes false)
-	stopping bool          // told to stop (run goroutine only)
+	stopping bool          // told to stop (its model's goroutine only)
 	stop     chan struct{} // closed: finish the current iteration, then end
 	done     chan struct{} // closed: stop waiting (think times too)
 	cancel   context.CancelFunc
@@ -316,20 +466,26 @@ type slot struct {
 	vu       *vuser.VU // the VU that runs this id now (or last did)
 }
 
-// start runs VU s.id (vuser.VU.Go), now or once the launcher lets it;
-// next feeds it iterations (it is called on the VU's goroutine, with the
-// slot's stop channel).
+// newSlot is the slot of the shape's VU k (from 0), with its VU id,
+// scenario and identity; wg counts its VU goroutines.
+func (sh *shape) newSlot(k int64, wg *sync.WaitGroup) *slot {
+	sc, local := sh.member(k)
+	id := sh.offset + int(k) + 1
+	return &slot{id: id, sc: sc, ident: sc.identity(id, local), grace: sh.load.GracefulStop, wg: wg}
+}
+
+// start runs the slot's VU (vuser.VU.Go), now or once the launcher lets
+// it; next feeds it iterations (it is called on the VU's goroutine, with
+// the slot's stop channel).
 func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struct{}) (time.Time, bool)) {
 	ctx, cancel := context.WithCancel(hard)
 	s.cancel, s.stopping = cancel, false
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	s.live.Store(true)
-	if n := int(f.running.Add(1)); n > f.maxVUs {
-		f.maxVUs = n
-	}
-	f.wg.Add(1)
-	ident := f.plan.Scenarios[0].Users.Identity(s.id)
-	vu := f.env.NewVU(s.id, ident, vuser.Signals{Stop: s.stop, Abort: s.done})
+	raise(&f.maxVUs, f.running.Add(1))
+	raise(&s.sc.peak, s.sc.running.Add(1))
+	s.wg.Add(1)
+	vu := s.sc.env.NewVU(s.id, s.ident, vuser.Signals{Stop: s.stop, Abort: s.done})
 	s.vu = vu
 	stop := s.stop
 	// The VU's first call of next (or its end) closes its first login.
@@ -350,18 +506,29 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 			cancel()
 			s.retired.Store(vu.DataExhausted())
 			s.live.Store(false)
+			s.sc.running.Add(-1)
 			f.running.Add(-1)
-			f.wg.Done()
+			s.wg.Done()
 		})
 	})
 }
 
+// raise makes m at least v.
+func raise(m *atomic.Int64, v int64) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
 // stopSlot tells a VU to finish its iteration and end its session.
-func (f *fleet) stopSlot(s *slot, now time.Time) {
+func stopSlot(s *slot, now time.Time) {
 	if s.live.Load() && !s.stopping {
 		s.stopping = true
 		close(s.stop)
-		s.deadline = now.Add(f.plan.Load.GracefulStop)
+		s.deadline = now.Add(s.grace)
 	}
 }
 
@@ -380,40 +547,37 @@ func (s *slot) abort(hard bool) {
 }
 
 // reap cancels the VUs whose graceful stop has run out.
-func (f *fleet) reap(now time.Time) {
-	for _, s := range f.slots {
+func reap(slots []*slot, now time.Time) {
+	for _, s := range slots {
 		if s.stopping && s.live.Load() && now.After(s.deadline) {
 			s.abort(true)
 		}
 	}
 }
 
-// finish stops every VU and waits for them: at once when interrupted,
-// else within the graceful-stop limit. It keeps reporting meanwhile.
-func (f *fleet) finish(interrupted bool, target int) {
+// stopAll stops the VUs of slots and waits for those counted by wg: at
+// once when interrupted, else within the graceful-stop limit.
+func (f *fleet) stopAll(slots []*slot, wg *sync.WaitGroup, interrupted bool) {
 	now := time.Now()
-	for _, s := range f.slots {
+	for _, s := range slots {
 		if !s.live.Load() {
 			continue
 		}
-		f.stopSlot(s, now)
+		stopSlot(s, now)
 		if interrupted {
 			s.abort(false)
 		}
 	}
 	allDone := make(chan struct{})
-	go func() { f.wg.Wait(); close(allDone) }()
+	go func() { wg.Wait(); close(allDone) }()
 	tick := time.NewTicker(f.opts.Tick)
 	defer tick.Stop()
 	for {
 		select {
 		case <-allDone:
-			f.report(time.Now(), target, "stopping", true)
 			return
 		case <-tick.C:
-			now := time.Now()
-			f.reap(now)
-			f.report(now, target, "stopping", false)
+			reap(slots, time.Now())
 		}
 	}
 }
@@ -477,7 +641,7 @@ func (f *fleet) report(now time.Time, target int, phase string, force bool) {
 	f.opts.OnInterval(Progress{
 		Server:   srv,
 		Elapsed:  now.Sub(f.t0),
-		Total:    f.plan.Load.Total(),
+		Total:    f.lay.total,
 		VUs:      int(f.running.Load()),
 		Target:   target,
 		Interval: iv,
@@ -496,26 +660,28 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
+// warnf records a warning for the results (and Logf); any goroutine.
 func (f *fleet) warnf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	f.mu.Lock()
 	f.warnings = append(f.warnings, msg)
+	f.mu.Unlock()
 	if f.opts.Logf != nil {
 		f.opts.Logf("warning: %s", msg)
 	}
 }
 
-// closedModel drives VUs along the plan's stages.
-type closedModel struct{ *fleet }
+// closedModel drives the VUs of one shape along its stages. VU k of the
+// shape runs scenario mix.At(k) for its life.
+type closedModel struct {
+	*fleet
+	sh    *shape
+	slots []*slot // index = the segment's local VU - 1
+	wg    sync.WaitGroup
+}
 
-func (x *closedModel) run(ctx context.Context) {
-	hard, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelAll()
-	x.t0 = time.Now()
-	x.next = x.t0.Add(x.opts.Interval)
-	if !x.begin(ctx) {
-		return
-	}
-	total := x.plan.Load.Total()
+func (x *closedModel) run(ctx, hard context.Context) {
+	total := x.sh.load.Total()
 	tick := time.NewTicker(x.opts.Tick)
 	defer tick.Stop()
 	for {
@@ -524,21 +690,27 @@ func (x *closedModel) run(ctx context.Context) {
 		if ctx.Err() != nil || elapsed >= total {
 			break
 		}
-		target := int(x.opts.Segment.Share(int64(x.plan.Load.VUsAt(elapsed))))
+		target := int(x.opts.Segment.Share(int64(x.sh.load.VUsAt(elapsed))))
+		x.sh.target.Store(int64(target))
 		x.adjust(hard, target, now)
-		x.report(now, target, "", false)
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
 		}
 	}
-	x.finish(ctx.Err() != nil, 0)
+	x.sh.target.Store(0)
+	x.sh.ended.Store(true)
+	x.stopAll(x.slots, &x.wg, ctx.Err() != nil)
 }
 
+func (x *closedModel) finish() { x.sh.ended.Store(true) } // no VU starts before the schedule
+
 // adjust starts or stops VUs to reach target. New VUs take the lowest
-// free id; ramping down stops the highest ids first (last in, first out).
+// free id; ramping down stops the highest ids first (last in, first out),
+// so the VUs running are ids 1..n and each scenario's count is within 1
+// of its share of n (Mix).
 func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
-	x.reap(now)
+	reap(x.slots, now)
 	active := 0
 	for _, s := range x.slots {
 		if s.live.Load() && !s.stopping || s.retired.Load() {
@@ -547,25 +719,25 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 	}
 	for i := len(x.slots) - 1; i >= 0 && active > target; i-- {
 		if s := x.slots[i]; s.live.Load() && !s.stopping {
-			x.stopSlot(s, now)
+			stopSlot(s, now)
 			active--
 		}
 	}
 	for i := 0; active < target; i++ {
 		if i == len(x.slots) {
-			x.slots = append(x.slots, &slot{id: x.opts.Segment.GlobalVU(i + 1)})
+			k := int64(x.opts.Segment.GlobalVU(i+1) - 1)
+			x.slots = append(x.slots, x.sh.newSlot(k, &x.wg))
 		}
 		if s := x.slots[i]; !s.live.Load() && !s.retired.Load() {
-			x.start(hard, s, x.pacer())
+			x.start(hard, s, x.pacer(s.sc.pacing))
 			active++
 		}
 	}
 }
 
-// pacer feeds one VU its iterations: back to back, or with Load.Pacing
-// one every Pacing from the VU's start, each with its intended time.
-func (x *closedModel) pacer() func(stop <-chan struct{}) (time.Time, bool) {
-	pacing := x.plan.Load.Pacing
+// pacer feeds one VU its iterations: back to back, or one every pacing
+// from the VU's start, each with its intended time.
+func (x *closedModel) pacer(pacing time.Duration) func(stop <-chan struct{}) (time.Time, bool) {
 	if pacing <= 0 {
 		return func(stop <-chan struct{}) (time.Time, bool) { return time.Time{}, !isClosed(stop) }
 	}

@@ -22,7 +22,7 @@ func (t *Target) api(w http.ResponseWriter, r *http.Request, rest string) {
 		t.issueToken(w, r)
 		return
 	}
-	s, badToken := t.apiSession(r)
+	s, bearer, badToken := t.apiSession(r)
 	if s == nil {
 		t.unauthenticated(w, r, badToken)
 		return
@@ -39,15 +39,21 @@ func (t *Target) api(w http.ResponseWriter, r *http.Request, rest string) {
 			notAllowed(w, "POST")
 			return
 		}
+	case strings.HasPrefix(rest, "echo/"):
 	default:
 		t.write(w, http.StatusNotFound, t.hJSON, []byte(`{"error":"not_found"}`))
 		return
+	}
+	if t.paths != nil {
+		t.paths.add(r.URL.Path, s.user.Load(), bearer)
 	}
 	if !t.serviceTime(r) {
 		return // the client gave up; nobody reads an answer
 	}
 	u := s.user.Load()
 	switch {
+	case strings.HasPrefix(rest, "echo/"):
+		t.echo(w, u, r.URL.Path)
 	case rest == "me":
 		t.userJSON(w, http.StatusOK, u, `"}`)
 	case rest == "catalog":
@@ -59,26 +65,27 @@ func (t *Target) api(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 }
 
-// apiSession returns the caller's authenticated session or token state.
-// A Bearer Authorization header is used alone (stateless, no cookie);
-// badToken reports one that names no live token. Other schemes are
-// ignored, as Spring's bearer filter ignores them.
-func (t *Target) apiSession(r *http.Request) (s *session, badToken bool) {
+// apiSession returns the caller's authenticated session or token state,
+// and whether it came by bearer token. A Bearer Authorization header is
+// used alone (stateless, no cookie); badToken reports one that names no
+// live token. Other schemes are ignored, as Spring's bearer filter
+// ignores them.
+func (t *Target) apiSession(r *http.Request) (s *session, bearer, badToken bool) {
 	if auth := r.Header["Authorization"]; len(auth) > 0 {
 		if scheme, tok, _ := strings.Cut(auth[0], " "); strings.EqualFold(scheme, "Bearer") {
 			if k, ok := t.parseToken(strings.TrimSpace(tok)); ok {
 				if s := t.tokens.get(k, t.now()); s != nil {
-					return s, false
+					return s, true, false
 				}
 			}
-			return nil, true
+			return nil, false, true
 		}
 	}
 	s, _ = t.cookieSession(r)
 	if s == nil || s.user.Load() == 0 {
-		return nil, false
+		return nil, false, false
 	}
-	return s, false
+	return s, false, false
 }
 
 // unauthenticated answers like Spring Security: 401 JSON to a client that
@@ -193,8 +200,9 @@ func cartTail(n, item int64) string {
 }
 
 // issueToken handles POST /api/token {"username":…,"password":…}: a bearer
-// token for API calls. No session is created; the token's state lives in
-// its own store, idles out like a session and is ended by ExpireAll.
+// token for API calls, {"token":"…","user":"user3"}. No session is
+// created; the token's state lives in its own store, idles out like a
+// session and is ended by ExpireAll.
 func (t *Target) issueToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Username string `json:"username"`
@@ -223,6 +231,7 @@ func (t *Target) issueToken(w http.ResponseWriter, r *http.Request) {
 	t.tokens.created.Add(1)
 	k := t.tokens.attach(s)
 	t.logins.Add(1)
+	t.tokenUsers[u].Add(1)
 	var b [64]byte
 	n := copy(b[:], `{"token":"`)
 	base64.RawURLEncoding.Encode(b[n:], k[:])
@@ -230,6 +239,8 @@ func (t *Target) issueToken(w http.ResponseWriter, r *http.Request) {
 	if t.cfg.Issued != nil {
 		t.cfg.Issued(string(b[len(`{"token":"`):n]))
 	}
+	n += copy(b[n:], `","user":"user`)
+	n += len(strconv.AppendInt(b[n:n], int64(u), 10))
 	n += copy(b[n:], `"}`)
 	t.write(w, http.StatusOK, t.hJSON, b[:n])
 }

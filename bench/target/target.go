@@ -9,7 +9,8 @@
 //
 // Endpoints: GET/POST /login, GET /, POST /logout, GET /api/me,
 // GET /api/catalog, POST /api/cart, GET /api/cart/{id}, POST /api/token,
-// and the test hooks GET /_stats and POST /_expire.
+// any method on /api/echo/{anything} (the user and the path), and the test
+// hooks GET /_stats and POST /_expire. Every API answer names the user.
 package target
 
 import (
@@ -60,6 +61,10 @@ type Config struct {
 	// a redirect to /login?error, whose page then says "Maximum sessions
 	// of n for this principal exceeded". 0 means no limit.
 	MaxSessionsPerUser int
+	// CountPaths counts the authenticated /api/ requests per path and per
+	// user, by cookie or bearer token (PathUsers). Off by default: it
+	// takes a lock per request.
+	CountPaths bool
 	// Issued, if set, is called with every session id and bearer token
 	// the target hands out, so a test can check none leaks into a
 	// generator's output. It must be safe for concurrent use.
@@ -126,8 +131,11 @@ type Target struct {
 	sessions store // JSESSIONID sessions
 	tokens   store // bearer tokens: no cookie, no cap, not counted as sessions
 
-	// userSessions[n] counts sessions ever authenticated as user<n>.
+	// userSessions[n] counts sessions ever authenticated as user<n>;
+	// tokenUsers[n] bearer tokens issued to user<n>.
 	userSessions []atomic.Int32
+	tokenUsers   []atomic.Int32
+	paths        *pathCounts // nil without Config.CountPaths
 
 	createdByLogin, logins, loginFailures, logouts, csrfFailures atomic.Int64
 
@@ -175,6 +183,7 @@ func New(c Config) *Target {
 		logf:         c.Logf,
 		epoch:        time.Now(),
 		userSessions: make([]atomic.Int32, c.Users+1),
+		tokenUsers:   make([]atomic.Int32, c.Users+1),
 		hJSON:        []string{"application/json"},
 		hHTML:        []string{"text/html;charset=UTF-8"},
 		hText:        []string{"text/plain;charset=UTF-8"},
@@ -192,6 +201,9 @@ func New(c Config) *Target {
 	t.tokenEnc = base64.RawURLEncoding.Strict()
 	if c.MaxSessionsPerUser > 0 {
 		t.perUser = map[int32][]userSession{}
+	}
+	if c.CountPaths {
+		t.paths = new(pathCounts)
 	}
 	t.catalogTail = (`","items":[{"id":1,"name":"Espresso","price":2.5},{"id":2,"name":"Cappuccino","price":3.2},` +
 		`{"id":3,"name":"Croissant","price":1.9},{"id":4,"name":"Bagel","price":2.1},{"id":5,"name":"Tea","price":1.5}]}`)
