@@ -78,7 +78,7 @@ var badPlans = []struct {
 	{"duplicate_key", "a key given twice"},
 	{"json_nan", "numbers JSON cannot carry"},
 	{"login_field_misplaced", "a field of another login, a var in the users template"},
-	{"check_template", "placeholders in check values, which are compared as written"},
+	{"check_template", "placeholders in checks: a bad one in json, an unextracted var in body_contains (rendered), any in body_not_contains and header contains (compared as written)"},
 	{"bad_outputs", "an empty output path, a misspelt output, a metrics address without a port number"},
 	{"bad_thresholds", "threshold metrics and conditions that do not parse, at their column; an unknown endpoint"},
 	{"password_sources", "password_env unset, password_file missing, both with a password"},
