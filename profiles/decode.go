@@ -382,6 +382,11 @@ var synonyms = map[string][]string{
 	"assert": {"check"}, "assertions": {"check"}, "checks": {"check"}, "expect": {"check"},
 	"capture": {"extract"}, "extractors": {"extract"}, "save": {"extract"},
 	"data": {"form", "body"}, "params": {"form"}, "payload": {"body"},
+	"loop": {"repeat"}, "loops": {"repeat"}, "times": {"repeat"}, "count": {"times"}, "iterations": {"times"},
+	"transaction": {"group"}, "randomswitch": {"random"}, "switch": {"random"}, "choice": {"random"},
+	"each": {"foreach"}, "when": {"if"}, "condition": {"if"}, "ifelse": {"if"},
+	"population": {"scenarios"}, "populations": {"scenarios"}, "usertypes": {"scenarios"},
+	"share": {"weight"}, "percent": {"weight"}, "ratio": {"weight"}, "probability": {"weight"},
 }
 
 // suggest returns the allowed key key is another tool's word for, or the

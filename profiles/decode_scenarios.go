@@ -187,7 +187,7 @@ func (d *decoder) checkPacing(scs []scenarioInfo, l Load) {
 		case si.sc.Load != nil:
 			d.errorf(si.pacing.key, si.path+".pacing", "not allowed with a load of the scenario's own: set %s.load.pacing", si.path)
 		case l.Open != nil:
-			d.errorf(si.pacing.key, si.path+".pacing", "only for the closed model: the plan's load is an open one (%s), where arrivals set the pace", l.Model())
+			d.errorf(si.pacing.key, si.path+".pacing", "only for the closed model: the plan's load is an open one, %s, where arrivals set the pace", l.Model())
 		}
 	}
 }

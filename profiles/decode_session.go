@@ -197,8 +197,8 @@ func (d *decoder) lifeCycle(m map[string]kv, path string, s *vuser.Script, kind 
 			if e, has := m["end"]; has {
 				n, at = resolve(e.val), path+".end"
 			}
-			d.errorf(n, at, "end: logout with login: tomcat-form needs session.logout_path (Tomcat has no logout URL: "+
-				"name a page that calls session.invalidate(), e.g. /examples/jsp/security/protected/index.jsp?logoff=true, or set end: abandon)")
+			d.errorf(n, at, "end: logout with login: tomcat-form needs %s.logout_path (Tomcat has no logout URL: "+
+				"name a page that calls session.invalidate(), e.g. /examples/jsp/security/protected/index.jsp?logoff=true, or set end: abandon)", path)
 		}
 	}
 }

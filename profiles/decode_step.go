@@ -96,6 +96,9 @@ func (d *decoder) step(n *yaml.Node, path string, target *url.URL) (vuser.Step, 
 	} else if len(fs) == 1 {
 		return d.flowStep(n, path, m, fs[0], target)
 	}
+	if d.typoOf(n, flowKeys) {
+		return st, false // a flow step with its key misspelt: no name or request is missing
+	}
 	good := d.require(n, path, m, "name")
 	if e, has := m["name"]; has {
 		if v, ok := d.nonEmpty(e.val, path+".name"); ok {
