@@ -37,8 +37,12 @@ func (d *decoder) flowStep(n *yaml.Node, path string, m map[string]kv, f kv, tar
 		good = false
 	}
 	if e, has := m["think"]; has {
-		d.errorf(e.key, path+".think", "not allowed with %s (think is the pause after a request: set it on the steps inside)", kind)
-		good = false
+		// A pause once the whole step is done; its steps pause as their own say.
+		if t, ok := d.think(e.val, path+".think"); ok {
+			st.Think = &t
+		} else {
+			good = false
+		}
 	}
 	if e, has := m["steps"]; has && kind != "group" {
 		d.errorf(e.key, path+".steps", "not allowed beside %s: write the steps inside it, %s: {..., steps: [...]}", kind, kind)

@@ -110,6 +110,10 @@ func TestDecodeScenarios(t *testing.T) {
 		t.Errorf("pick: random: %+v", x)
 	}
 
+	same(t, "group think", *buy.Script.Steps[0].Think, vuser.Think{Min: 2 * time.Second, Max: 2 * time.Second})
+	if buy.Script.Steps[1].Think != nil {
+		t.Error("a flow step without think: has a Think")
+	}
 	rep := buy.Script.Steps[0].Group.Steps[0].Repeat
 	if rep.Times == nil || rep.Times.Raw() != "3" || rep.For != 0 {
 		t.Errorf("repeat times: %+v", rep)
