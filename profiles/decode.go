@@ -27,9 +27,8 @@ type decoder struct {
 	budget    int
 	exhausted bool
 
-	names      []stepName // every request step name, for thresholds
-	groupNames []string   // every group name, for thresholds
-	uses       []varUse   // every {{.Var.x}}, checked once all steps are read
+	names []stepName // every request step name, for thresholds
+	uses  []varUse   // every {{.Var.x}}, checked once all steps are read
 	// cur is the scope of the steps being read: a scenario, or the plan's
 	// login steps; scopes are all of them, in file order.
 	cur    *scope
@@ -71,6 +70,8 @@ type varUse struct {
 // The plan's login steps are a scope of their own, which the scenarios
 // that log in with them inherit.
 type scope struct {
+	name      string          // the scenario's name ("" for a plan's only one)
+	scenario  bool            // a scenario's scope, not the plan's login steps'
 	extracted map[string]bool // every variable some step extracts
 	as        map[string]int  // each foreach item name, with the line of its as:
 	names     []stepName      // request step names, unique in the scenario

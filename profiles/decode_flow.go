@@ -66,7 +66,6 @@ func (d *decoder) flowStep(n *yaml.Node, path string, m map[string]kv, f kv, tar
 		if ok {
 			st.Name = name
 			d.cur.groups = append(d.cur.groups, stepName{name, fp, resolve(f.val)})
-			d.groupNames = append(d.groupNames, name)
 		}
 		e, has := m["steps"]
 		if !has {

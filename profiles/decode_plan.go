@@ -91,13 +91,14 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 		Scenarios: []*Scenario{one},
 		Load:      Load{GracefulStop: defaultGracefulStop},
 	}
-	d.enter() // the only scenario's scope, or the plan's login steps'
-	login := d.cur
+	login := d.enter() // the only scenario's scope, or the plan's login steps'
+
 	m, ok := d.fields(root, "", planKeys)
 	if !ok {
 		return p
 	}
 	_, many := m["scenarios"]
+	login.scenario = !many
 	if many {
 		d.require(root, "", m, "target")
 		if _, has := m["scenario"]; has {
@@ -491,18 +492,49 @@ func (d *decoder) checkThresholdEndpoints(ts []Threshold) {
 	if len(d.names) == 0 {
 		return // no scenario to check against; that is reported already
 	}
-	known := map[string]bool{stats.TotalName: true, vuser.EndpointLoginPage: true, vuser.EndpointLogin: true, vuser.EndpointLogout: true}
-	for _, n := range d.names {
-		known[n.name] = true
-	}
-	for _, g := range d.groupNames {
-		known[g] = true
-	}
 	for _, t := range ts {
-		if ep := t.Rule.Endpoint(); ep != "" && !known[ep] {
-			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "no step is named %q", ep)
+		// With the stats of scenarios and groups: t.Rule.Scenario(), t.Rule.Group().
+		if msg := d.unknownMetric("", "", t.Rule.Endpoint()); msg != "" {
+			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "%s", msg)
 		}
 	}
+}
+
+// unknownMetric says what a threshold names that the plan does not have:
+// a scenario, a group or an endpoint (in the scenario named, if one is);
+// "" when the plan has each ("" names nothing).
+func (d *decoder) unknownMetric(scenario, group, endpoint string) string {
+	scopes := d.scopes
+	in := ""
+	if scenario != "" {
+		i := slices.IndexFunc(d.scopes, func(s *scope) bool { return s.scenario && s.name == scenario })
+		if i < 0 {
+			return fmt.Sprintf("no scenario is named %q", scenario)
+		}
+		scopes, in = d.scopes[i:i+1], " in scenario "+scenario
+	}
+	has := func(names func(*scope) []stepName, name string) bool {
+		for _, s := range scopes {
+			for _, sc := range []*scope{s, s.login} {
+				if sc != nil && slices.ContainsFunc(names(sc), func(n stepName) bool { return n.name == name }) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if group != "" && !has(func(s *scope) []stepName { return s.groups }, group) {
+		return fmt.Sprintf("no group is named %q%s", group, in)
+	}
+	switch endpoint {
+	case "", stats.TotalName, vuser.EndpointLoginPage, vuser.EndpointLogin, vuser.EndpointLogout:
+		return ""
+	}
+	if !has(func(s *scope) []stepName { return s.names }, endpoint) &&
+		(group != "" || !has(func(s *scope) []stepName { return s.groups }, endpoint)) {
+		return fmt.Sprintf("no step is named %q%s", endpoint, in)
+	}
+	return ""
 }
 
 // redactAll returns the plan's text with every password scalar of pws

@@ -100,6 +100,7 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 		}
 
 		sc := d.enter()
+		sc.name, sc.scenario = si.sc.Name, true
 		if e, has := m["session"]; has {
 			si.own = true
 			s.Login.Steps = nil
@@ -224,26 +225,30 @@ func shareVUs(peak int, w, total float64) int {
 }
 
 // checkScenarioUsers checks, for each scenario, that its login has users
-// and that a users CSV has a row for each of the VUs that use it: a
-// scenario's own users for its share (or own load), the plan's users for
-// all the scenarios that use them.
+// and that a users CSV has a row for each VU that takes one. A scenario's
+// own users go by its VUs' index in it: its share of the plan's load (or
+// its own load's VUs). The plan's users, shared, go by global VU id: the
+// weighted scenarios' ids are 1..the plan load's VUs, then each scenario
+// with its own load takes the next ids, in plan order; so the plan's
+// users need a row up to the highest id of a scenario that uses them.
+// Users arriving as sessions come back from the start and need no row
+// each, as the executor hands them out.
 func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, sess sessionSection, planUsers bool, users *usersSection) {
 	var total float64
+	weighted := false
 	for _, si := range scs {
 		if si.sc.Load == nil {
 			total += si.sc.Weight
+			weighted = true
 		}
 	}
-	need := func(si scenarioInfo) (int, string, bool) {
-		if si.sc.Load != nil {
-			return si.sc.Load.MaxVUs(), "its load", si.loadOK
-		}
-		peak := l.MaxVUs()
-		return shareVUs(peak, si.sc.Weight, total),
-			fmt.Sprintf("weight %s of %s, of the load's %d", fmtNum(si.sc.Weight), fmtNum(total), peak), loadOK
+	offset, span := 0, 0 // of the shape of the scenario at hand
+	if weighted {
+		span = l.MaxVUs()
 	}
-	var shared []string
-	sum, sumOK := 0, true
+	next := span // the first id after the shapes so far
+	need, needOK := 0, true
+	var sharers []string
 	for _, si := range scs {
 		s := si.sc.Script
 		if si.own && si.sess.ok && s.Login.Kind != vuser.LoginNone && si.users == nil && !planUsers {
@@ -252,21 +257,35 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 		if !si.own && sess.ok && s.Login.Kind != vuser.LoginNone && si.users == nil && !planUsers {
 			d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template, in the plan or in scenario %s)", s.Login.Kind, si.sc.Name)
 		}
-		n, why, ok := need(si)
+		shape, ok := l, loadOK
+		n, why := 0, "its load"
+		if si.sc.Load != nil {
+			shape, ok = *si.sc.Load, si.loadOK
+			offset, span = next, shape.MaxVUs()
+			next += span
+			n = span
+		} else {
+			offset, span = 0, l.MaxVUs()
+			n = shareVUs(span, si.sc.Weight, total)
+			why = fmt.Sprintf("weight %s of %s, of the load's %d", fmtNum(si.sc.Weight), fmtNum(total), span)
+		}
+		if shape.Open != nil && shape.Open.Sessions {
+			continue // arriving users reuse the list
+		}
 		if si.users != nil {
-			if si.users.csvNode != nil && ok && n > si.users.users.Len() {
+			if have := si.users.users.Len(); si.users.csvNode != nil && ok && n > have {
 				d.errorf(si.users.csvNode, si.path+".users.csv", "scenario %s needs up to %d VUs (%s)%s but %s has %d rows",
-					si.sc.Name, n, why, d.afterOverrides(), si.users.csvFile, si.users.users.Len())
+					si.sc.Name, n, why, d.afterOverrides(), si.users.csvFile, have)
 			}
 			continue
 		}
-		sum += n
-		sumOK = sumOK && ok
-		shared = append(shared, fmt.Sprintf("%s %d", si.sc.Name, n))
+		needOK = needOK && ok
+		need = max(need, offset+span)
+		sharers = append(sharers, fmt.Sprintf("%s up to id %d", si.sc.Name, offset+span))
 	}
-	if users != nil && users.csvNode != nil && sumOK && len(shared) > 0 && sum > users.users.Len() {
-		d.errorf(users.csvNode, "users.csv", "the scenarios that use these users need up to %d VUs in all (%s)%s but %s has %d rows",
-			sum, strings.Join(shared, ", "), d.afterOverrides(), users.csvFile, users.users.Len())
+	if users != nil && users.csvNode != nil && needOK && len(sharers) > 0 && need > users.users.Len() {
+		d.errorf(users.csvNode, "users.csv", "the scenarios that share these users take one row per VU id, up to id %d (%s)%s, but %s has %d rows",
+			need, strings.Join(sharers, ", "), d.afterOverrides(), users.csvFile, users.users.Len())
 	}
 }
 

@@ -26,20 +26,7 @@ func TestStartersParse(t *testing.T) {
 			if !strings.HasPrefix(string(b), "#") {
 				t.Errorf("starter %s does not start with a comment", kind)
 			}
-			dir := t.TempDir()
-			files, err := profiles.StarterFiles(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, data := range files {
-				if !strings.Contains(string(b), name) {
-					t.Errorf("starter %s does not name its file %s", kind, name)
-				}
-				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			p, err := profiles.Parse(kind+".yaml", b, dir)
+			p, err := profiles.Parse(kind+".yaml", b, starterDir(t, kind))
 			if err != nil {
 				t.Fatalf("Parse(starter %s):\n%v", kind, err)
 			}
@@ -54,6 +41,30 @@ func TestStartersParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// starterDir is a directory holding the files starter kind names, as
+// load init writes them beside the plan.
+func starterDir(t *testing.T, kind string) string {
+	t.Helper()
+	b, err := profiles.Starter(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files, err := profiles.StarterFiles(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if !strings.Contains(string(b), name) {
+			t.Errorf("starter %s does not name its file %s", kind, name)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func TestStarterUnknown(t *testing.T) {
@@ -89,7 +100,7 @@ func TestStarterMix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := profiles.Parse("mix.yaml", b, t.TempDir())
+	p, err := profiles.Parse("mix.yaml", b, starterDir(t, "mix"))
 	if err != nil {
 		t.Fatalf("Parse(starter mix):\n%v", err)
 	}
