@@ -1,6 +1,7 @@
 package profiles_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -173,5 +174,78 @@ scenarios:
 	}
 	if p.Scenarios[0].Weight != 0 || p.Scenarios[1].Weight != 0 {
 		t.Errorf("weights %v %v, want 0 with own loads", p.Scenarios[0].Weight, p.Scenarios[1].Weight)
+	}
+}
+
+// Every users template password of the plan (the plan's and each
+// scenario's) is kept out of Plan.Source, block scalars included.
+func TestDecodeScenarioSecrets(t *testing.T) {
+	t.Parallel()
+	const plan = `
+target: http://127.0.0.1:8080
+users: {template: {username: "u{{.VU}}", password: "plan-Secret-1"}}
+session: {login: basic}
+scenarios:
+  - name: a
+    users:
+      template:
+        username: "a{{.VU}}"
+        password: |
+          block-Secret-2
+    steps: [{name: x, get: /}]
+  - name: b
+    users: {template: {username: "b{{.VU}}", password: 'quoted-Secret-3'}}
+    steps: [{name: x, get: /}]
+  - name: c
+    steps: [{name: x, get: /}]
+load: {vus: 3, duration: 1s}
+`
+	p, err := profiles.Parse("p.yaml", []byte(plan), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"plan-Secret-1", "block-Secret-2", "quoted-Secret-3"} {
+		if strings.Contains(p.Source, pw) {
+			t.Errorf("%s is in Plan.Source:\n%s", pw, p.Source)
+		}
+	}
+	for _, keep := range []string{"name: c", `username: "a{{.VU}}"`, "load: {vus: 3, duration: 1s}"} {
+		if !strings.Contains(p.Source, keep) {
+			t.Errorf("Plan.Source lost %q:\n%s", keep, p.Source)
+		}
+	}
+	got := []string{p.Scenarios[0].Users.Identity(2).Password, p.Scenarios[1].Users.Identity(2).Password, p.Scenarios[2].Users.Identity(2).Password}
+	same(t, "passwords", got, []string{"block-Secret-2\n", "quoted-Secret-3", "plan-Secret-1"})
+}
+
+// A scenario that logs in with the plan's login steps has its own copy:
+// changing one scenario's steps changes no other's.
+func TestDecodeScenarioLoginStepsCopied(t *testing.T) {
+	t.Parallel()
+	const plan = `
+target: http://127.0.0.1:8080
+headers: {X-Vu: "{{.VU}}"}
+users: {template: {username: "u{{.VU}}", password: p}}
+session: {login: steps, login_steps: [{name: sign-in, post: /login, form: {u: "{{.User}}"}, extract: {tok: {json: $.t}}}]}
+scenarios:
+  - name: a
+    steps: [{name: x, get: "/{{.Var.tok}}"}]
+  - name: b
+    steps: [{name: y, get: "/{{.Var.tok}}"}]
+load: {vus: 2, duration: 1s}
+`
+	p, err := profiles.Parse("p.yaml", []byte(plan), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.Scenarios[0].Script.Login.Steps, p.Scenarios[1].Script.Login.Steps
+	if len(a) != 1 || len(b) != 1 || a[0].Name != "sign-in" || len(a[0].Headers) != 1 || a[0].Headers[0].Name != "X-Vu" {
+		t.Fatalf("login steps: %+v / %+v", a, b)
+	}
+	a[0].Name = "changed"
+	a[0].Form[0].Name = "changed"
+	a[0].Headers[0].Name = "changed"
+	if b[0].Name != "sign-in" || b[0].Form[0].Name != "u" || b[0].Headers[0].Name != "X-Vu" {
+		t.Errorf("scenario b shares its login steps with a: %+v", b[0])
 	}
 }
