@@ -26,6 +26,8 @@ type decoder struct {
 	// exponentially (a "billion laughs" plan) cannot hang Parse.
 	budget    int
 	exhausted bool
+	// stepCount and depth bound the steps read (see maxSteps).
+	stepCount, depth int
 
 	names []stepName // every request step name, for thresholds
 	uses  []varUse   // every {{.Var.x}}, checked once all steps are read

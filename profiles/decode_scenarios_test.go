@@ -1,6 +1,7 @@
 package profiles_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,38 @@ load: {vus: 2, duration: 1s}
 	a[0].Headers[0].Name = "changed"
 	if b[0].Name != "sign-in" || b[0].Form[0].Name != "u" || b[0].Headers[0].Name != "X-Vu" {
 		t.Errorf("scenario b shares its login steps with a: %+v", b[0])
+	}
+}
+
+// Steps that aliases repeat exponentially through flow steps, or flow
+// steps nested without end, are refused quickly, not read for minutes.
+func TestDecodeStepBounds(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("target: http://127.0.0.1:8080\nx-0: &s0 [{name: a, get: \"/{{.Var.q}}\"}]\n")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&b, "x-%d: &s%d [{repeat: {times: 2, steps: *s%d}}, {group: g, steps: *s%d}, {random: [{steps: *s%d}, {steps: *s%d}]}]\n", i, i, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("scenario: *s30\nload: {vus: 1, duration: 1s}\n")
+	start := time.Now()
+	_, err := profiles.Parse("p.yaml", []byte(b.String()), t.TempDir())
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Parse took %s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "plan too large: more than 16384 steps") {
+		t.Errorf("an alias bomb of steps: %.500v", err)
+	}
+
+	// Each level indented under the previous one.
+	var d strings.Builder
+	d.WriteString("target: http://127.0.0.1:8080\nscenario:\n")
+	for i := 0; i < 40; i++ {
+		ind := strings.Repeat("  ", 2*i+1)
+		fmt.Fprintf(&d, "%s- repeat:\n%s    times: 2\n%s    steps:\n", ind, ind, ind)
+	}
+	fmt.Fprintf(&d, "%s- {name: a, get: /}\nload: {vus: 1, duration: 1s}\n", strings.Repeat("  ", 81))
+	_, err = profiles.Parse("p.yaml", []byte(d.String()), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "flow steps nested more than 32 deep") {
+		t.Errorf("40 nested repeats: %.500v", err)
 	}
 }

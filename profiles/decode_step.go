@@ -33,6 +33,13 @@ var (
 	jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 )
 
+// Bounds of a plan's steps: far above any real plan, they keep a plan
+// whose aliases repeat steps exponentially from taking long to read.
+const (
+	maxSteps     = 1 << 14 // steps in all, flow steps' insides included
+	maxFlowDepth = 32      // flow steps inside flow steps
+)
+
 // steps reads a list of at least one step.
 func (d *decoder) steps(n *yaml.Node, path string, target *url.URL) []vuser.Step {
 	items, ok := d.list(n, path)
@@ -43,9 +50,24 @@ func (d *decoder) steps(n *yaml.Node, path string, target *url.URL) []vuser.Step
 		d.errorf(resolve(n), path, "expected at least one step")
 		return nil
 	}
+	if d.depth >= maxFlowDepth {
+		d.errorf(resolve(n), path, "flow steps nested more than %d deep", maxFlowDepth)
+		return nil
+	}
+	d.depth++
+	defer func() { d.depth-- }()
 	out := make([]vuser.Step, 0, len(items))
 	for i, it := range items {
 		if !d.visit(it) {
+			break
+		}
+		if d.stepCount++; d.stepCount > maxSteps {
+			if d.stepCount == maxSteps+1 {
+				// Sorted first: the problems of the steps read may be legion.
+				r := resolve(it)
+				d.add(located{0, 0, Problem{File: d.file, Line: r.Line, Col: r.Column,
+					Msg: fmt.Sprintf("plan too large: more than %d steps (with those that aliases repeat)", maxSteps)}})
+			}
 			break
 		}
 		if st, ok := d.step(it, fmt.Sprintf("%s[%d]", path, i), target); ok {
