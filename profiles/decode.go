@@ -26,8 +26,9 @@ type decoder struct {
 	// exponentially (a "billion laughs" plan) cannot hang Parse.
 	budget    int
 	exhausted bool
-	// stepCount and depth bound the steps read (see maxSteps).
-	stepCount, depth int
+	// stepCount and depth bound the steps read (see maxSteps); loops is
+	// how many repeat and foreach steps are around the steps being read.
+	stepCount, depth, loops int
 
 	names []stepName // every request step name, for thresholds
 	uses  []varUse   // every {{.Var.x}}, checked once all steps are read
@@ -58,6 +59,9 @@ type stepName struct {
 	name string
 	path string
 	node *yaml.Node
+	// inLoop: the step is inside a repeat or foreach, where its name may
+	// be another step's too (both record into one endpoint).
+	inLoop bool
 }
 
 // varUse is one {{.Var.x}} in a template, where it was written.

@@ -65,7 +65,7 @@ func (d *decoder) flowStep(n *yaml.Node, path string, m map[string]kv, f kv, tar
 		name, ok := d.nonEmpty(f.val, fp)
 		if ok {
 			st.Name = name
-			d.cur.groups = append(d.cur.groups, stepName{name, fp, resolve(f.val)})
+			d.cur.groups = append(d.cur.groups, stepName{name, fp, resolve(f.val), d.loops > 0})
 		}
 		e, has := m["steps"]
 		if !has {
@@ -125,7 +125,9 @@ func (d *decoder) repeat(n *yaml.Node, path string, target *url.URL) (*vuser.Rep
 		r.For, ok = d.duration(e.val, path+".for", true)
 		good = good && ok
 	}
+	d.loops++
 	r.Steps, ok = d.innerSteps(n, path, m, target)
+	d.loops--
 	return r, good && ok
 }
 
@@ -320,7 +322,9 @@ func (d *decoder) foreach(n *yaml.Node, path string, target *url.URL) (*vuser.Fo
 		d.asVars = append(d.asVars, fe.As)
 		d.cur.as[fe.As] = resolve(m["as"].val).Line
 	}
+	d.loops++
 	fe.Steps, ok = d.innerSteps(n, path, m, target)
+	d.loops--
 	if fe.As != "" {
 		d.asVars = d.asVars[:len(d.asVars)-1]
 	}

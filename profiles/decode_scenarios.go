@@ -78,7 +78,7 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 					d.errorf(resolve(e.val), path+".name", "%q is already the name of %s (line %d)", name, strings.TrimSuffix(f.path, ".name"), f.node.Line)
 					good = false
 				} else {
-					first[name] = stepName{name, path + ".name", resolve(e.val)}
+					first[name] = stepName{name: name, path: path + ".name", node: resolve(e.val)}
 				}
 				si.sc.Name, s.Name = name, name
 			}

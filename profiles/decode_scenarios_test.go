@@ -90,7 +90,7 @@ func TestDecodeScenarios(t *testing.T) {
 		"group checkout", "[", "repeat", "[", "POST add", "]", "GET view", "]",
 		"if", "[", "GET ok", "else", "GET retry", "]",
 		"repeat", "[", "GET poll", "]"})
-	same(t, "api flow", shape(api.Script.Steps), []string{"GET me", "if", "[", "GET cart", "]"})
+	same(t, "api flow", shape(api.Script.Steps), []string{"GET me", "repeat", "[", "GET me", "]", "if", "[", "GET cart", "]"})
 
 	// The flow steps' fields.
 	fe := browse.Script.Steps[1].Foreach
@@ -138,7 +138,7 @@ func TestDecodeScenarios(t *testing.T) {
 	if !cond.Status || cond.Op != vuser.CondEquals || cond.Value.Raw() != "200" {
 		t.Errorf("if status: %+v", cond)
 	}
-	cond = api.Script.Steps[1].If
+	cond = api.Script.Steps[2].If
 	if cond.Var != "who" || cond.Op != vuser.CondMatches || !cond.Regexp.MatchString("user12") || cond.Else != nil {
 		t.Errorf("if var: %+v", cond)
 	}

@@ -125,8 +125,9 @@ func (d *decoder) step(n *yaml.Node, path string, target *url.URL) (vuser.Step, 
 	if e, has := m["name"]; has {
 		if v, ok := d.nonEmpty(e.val, path+".name"); ok {
 			st.Name = v
-			d.cur.names = append(d.cur.names, stepName{v, path + ".name", resolve(e.val)})
-			d.names = append(d.names, stepName{v, path + ".name", resolve(e.val)})
+			sn := stepName{v, path + ".name", resolve(e.val), d.loops > 0}
+			d.cur.names = append(d.cur.names, sn)
+			d.names = append(d.names, sn)
 		} else {
 			good = false
 		}
@@ -269,8 +270,10 @@ func (d *decoder) unique(names []stepName) {
 	})
 	first := map[string]stepName{}
 	for _, sn := range names {
-		if f, dup := first[sn.name]; dup {
+		if f, dup := first[sn.name]; dup && !sn.inLoop && !f.inLoop {
 			d.errorf(sn.node, sn.path, "%q is already the name of %s (line %d)", sn.name, strings.TrimSuffix(f.path, ".name"), f.node.Line)
+			continue
+		} else if dup {
 			continue
 		}
 		first[sn.name] = sn
