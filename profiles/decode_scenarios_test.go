@@ -283,3 +283,32 @@ func TestDecodeStepBounds(t *testing.T) {
 		t.Errorf("40 nested repeats: %.500v", err)
 	}
 }
+
+// The CLI's overrides change the plan's load, which the weighted
+// scenarios share; a plan without one refuses them.
+func TestDecodeScenariosOverrides(t *testing.T) {
+	t.Parallel()
+	const own = `
+target: http://127.0.0.1:8080
+scenarios:
+  - {name: a, load: {vus: 2, duration: 10s}, steps: [{name: x, get: /}]}
+`
+	_, err := profiles.ParseWith("p.yaml", []byte(own), t.TempDir(), profiles.Overrides{VUs: 5})
+	if err == nil || err.Error() != "--vus 5: applies to the plan's load, and every scenario of this plan has a load of its own" {
+		t.Errorf("overrides without a plan load: %v", err)
+	}
+	const mixed = `
+target: http://127.0.0.1:8080
+scenarios:
+  - {name: a, weight: 3, steps: [{name: x, get: /}]}
+  - {name: b, load: {vus: 2, duration: 10s}, steps: [{name: x, get: /}]}
+load: {vus: 4, duration: 1m}
+`
+	p, err := profiles.ParseWith("p.yaml", []byte(mixed), t.TempDir(), profiles.Overrides{VUs: 9, Duration: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Load.VUs != 9 || p.Load.Duration != 20*time.Second || p.Scenarios[1].Load.VUs != 2 || p.Scenarios[1].Load.Duration != 10*time.Second {
+		t.Errorf("loads after overrides: plan %+v, b %+v", p.Load, p.Scenarios[1].Load)
+	}
+}
