@@ -105,6 +105,8 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 			d.exclusive(present(m, []string{"scenario", "scenarios"}), "",
 				"scenario and scenarios exclude each other (scenario: is the steps of the plan's only kind of user, scenarios: a list of kinds, each with its own steps)")
 		}
+	} else if slices.Contains(d.unknown[resolve(root)], "scenarios") {
+		d.require(root, "", m, "target") // a misspelt scenarios: the rest is unknown
 	} else {
 		d.require(root, "", m, "target", "scenario", "load")
 	}

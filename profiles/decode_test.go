@@ -96,6 +96,7 @@ var badPlans = []struct {
 	{"scenarios_users_rows", "a users CSV too short for the scenarios that share it, and for one scenario's share and own load"},
 	{"scenarios_pacing", "a scenario's pacing on an open plan load, beside its own load, zero"},
 	{"scenarios_thresholds", "a threshold on a step no scenario has, among steps, groups and logins of several scenarios"},
+	{"scenarios_typo", "scenarios misspelt: suggested, and scenario not asked for"},
 	{"scenarios_own_load_bad", "a scenario's own load with mistakes, at their scenario path"},
 	{"flow_unknown_keys", "misspelt flow keys at every level, each with its key suggested (and other tools' words: loop, transaction)"},
 	{"flow_if_no_condition", "an if without a condition, without what it tests, without either"},
