@@ -130,7 +130,7 @@ func BenchmarkIdleVUMemory(b *testing.B) {
 		sess := stats.NewSessions()
 		s := script(u)
 		s.Think = vuser.Think{Min: time.Hour, Max: time.Hour}
-		env, err := vuser.NewEnv(s, pl.Transport(), rec, sess)
+		env, err := vuser.NewEnv(s, vuser.PoolTransport(pl, nil), rec, sess)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func demoTarget(b *testing.B, u *url.URL, engine string) {
 	pl := pool.New(pool.Options{Engine: engine})
 	defer pl.Close()
 	rec := stats.NewRecorder(stats.Options{})
-	env, err := vuser.NewEnv(script(u), pl.Transport(), rec, stats.NewSessions())
+	env, err := vuser.NewEnv(script(u), vuser.PoolTransport(pl, nil), rec, stats.NewSessions())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type decoder struct {
 
 	names []stepName // every request step name, for thresholds
 	uses  []varUse   // every {{.Var.x}}, checked once all steps are read
+	// dataUses are every {{.Data.s.c}} and {{.Row.c}}, checked at the end (data.go).
+	dataUses []dataUse
 	// cur is the scope of the steps being read: a scenario, or the plan's
 	// login steps; scopes are all of them, in file order.
 	cur    *scope

@@ -21,7 +21,7 @@ import (
 
 // The keys of each section, in the order messages list them.
 var (
-	planKeys = []string{"name", "target", "headers", "users", "session", "scenario", "scenarios",
+	planKeys = []string{"name", "target", "headers", "users", "data", "session", "scenario", "scenarios",
 		"think", "timeout", "max_body", "http", "load", "warmup", "thresholds", "server", "outputs"}
 	thinkKeys     = []string{"min", "max", "mean"}
 	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
@@ -131,6 +131,10 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 			one.Users = users.users
 		}
 	}
+	var data *dataDecl
+	if f, has := m["data"]; has {
+		data = d.data(f.val)
+	}
 	sess := d.session(m["session"], "session", base)
 	if f, has := m["scenario"]; has && !many {
 		base.Steps = d.steps(f.val, "scenario", base.Target)
@@ -211,6 +215,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 
 	d.checkVars()
+	d.checkData(p, data, m["users"].key != nil && users == nil || slices.ContainsFunc(scs, func(si scenarioInfo) bool { return si.usersBad }))
 	d.checkThresholdEndpoints(p.Thresholds)
 	if !many {
 		if sess.ok && base.Login.Kind != vuser.LoginNone && m["users"].key == nil {

@@ -25,11 +25,13 @@ var scenarioName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 type scenarioInfo struct {
 	sc     *Scenario
 	path   string
-	loadOK bool           // its own load decoded cleanly
-	users  *usersSection  // its own users; nil: the plan's
-	sess   sessionSection // its own session, when ownSession
-	own    bool           // it has its own session
-	pacing kv             // its pacing key, if any
+	loadOK bool          // its own load decoded cleanly
+	users  *usersSection // its own users; nil: the plan's
+	// usersBad: its own users section had problems (reported).
+	usersBad bool
+	sess     sessionSection // its own session, when ownSession
+	own      bool           // it has its own session
+	pacing   kv             // its pacing key, if any
 }
 
 // scenarios reads the scenarios list: each item a kind of user with its
@@ -118,7 +120,7 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 			si.users = d.users(e.val)
 			d.keepSecret()
 			if si.users == nil {
-				good = false
+				good, si.usersBad = false, true
 			} else {
 				si.sc.Users = si.users.users
 			}

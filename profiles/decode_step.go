@@ -234,6 +234,7 @@ func (d *decoder) noteVars(t *vuser.Template, n *yaml.Node, path string) {
 		}
 		d.uses = append(d.uses, varUse{v, path, line, col, d.cur})
 	}
+	d.noteData(t, n, path)
 }
 
 // checkVars reports variables used but never extracted in their

@@ -104,7 +104,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	so.Gauges = func() stats.Gauges { return stats.Gauges{VUs: int(f.running.Load()), Sessions: f.sessions.Counts()} }
 	so.AwaitBegin = true // the window is the schedule's: see fleet.begin
 	f.rec = stats.NewRecorder(so)
-	env, err := vuser.NewEnv(p.Scenarios[0].Script, pl.Transport(), f.rec, f.sessions)
+	env, err := vuser.NewEnv(p.RunScripts(o.Segment)[0], vuser.PoolTransport(pl, nil), f.rec, f.sessions) // the run's own data cursors (data.go)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +172,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
 	}
 	res.Warnings = append(res.Warnings, f.warnings...)
+	res.Warnings = append(res.Warnings, p.DataWarnings()...) // users.pick: circular, short sequences (data.go)
 	res.Warnings = append(res.Warnings, gen.Warnings...)
 	if p.Pool.InsecureSkipVerify {
 		res.Warnings = append(res.Warnings, "TLS certificate verification was off (http.insecure_skip_verify)")
@@ -306,6 +307,7 @@ func (f *fleet) checkAborts(now time.Time) {
 type slot struct {
 	id       int
 	live     atomic.Bool   // a goroutine runs this id (until it returns)
+	retired  atomic.Bool   // its VU stopped for want of data rows: never started again (set before live goes false)
 	stopping bool          // told to stop (run goroutine only)
 	stop     chan struct{} // closed: finish the current iteration, then end
 	done     chan struct{} // closed: stop waiting (think times too)
@@ -346,6 +348,7 @@ func (f *fleet) start(hard context.Context, s *slot, next func(stop <-chan struc
 		}, func() {
 			launched()
 			cancel()
+			s.retired.Store(vu.DataExhausted())
 			s.live.Store(false)
 			f.running.Add(-1)
 			f.wg.Done()
@@ -538,8 +541,8 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 	x.reap(now)
 	active := 0
 	for _, s := range x.slots {
-		if s.live.Load() && !s.stopping {
-			active++
+		if s.live.Load() && !s.stopping || s.retired.Load() {
+			active++ // a retired VU keeps its place: another would find no rows either
 		}
 	}
 	for i := len(x.slots) - 1; i >= 0 && active > target; i-- {
@@ -552,7 +555,7 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 		if i == len(x.slots) {
 			x.slots = append(x.slots, &slot{id: x.opts.Segment.GlobalVU(i + 1)})
 		}
-		if s := x.slots[i]; !s.live.Load() {
+		if s := x.slots[i]; !s.live.Load() && !s.retired.Load() {
 			x.start(hard, s, x.pacer())
 			active++
 		}

@@ -8,10 +8,11 @@ import (
 )
 
 // Hash identifies what the plan tests (stats.Results.PlanHash): a short
-// hex hash of its content (the text, secrets removed) and its effective
-// load shape (after Override, SetWarmup). The target, the seed and the
-// segment are not part of it: the same test against another host, with
-// other think times or split across processes is the same test.
+// hex hash of its content (the text, secrets removed, and the rows of
+// the data files it uses) and its effective load shape (after Override,
+// SetWarmup). The target, the seed and the segment are not part of it:
+// the same test against another host, with other think times or split
+// across processes is the same test.
 func (p *Plan) Hash() string {
 	h := sha256.New()
 	l := p.Load
@@ -19,6 +20,9 @@ func (p *Plan) Hash() string {
 	fmt.Fprintf(h, "%s\x00%+v\x00warmup %s\x00", p.Source, l, p.Warmup)
 	if o := p.Load.Open; o != nil {
 		fmt.Fprintf(h, "%+v", *o)
+	}
+	if dd := p.dataDigest(); dd != "" {
+		fmt.Fprintf(h, "\x00data %s", dd) // the rows handed out are part of the test (data.go)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -73,6 +73,10 @@ type Users interface {
 	Len() int
 }
 
+// NoUsers gives every VU the empty identity: for scenarios with no login
+// or a login that needs no credentials.
+func NoUsers() Users { return noUsers{} }
+
 // Load is the load shape. The closed model (Open == nil) ramps a number
 // of VUs along stages; the open model schedules arrivals at a rate.
 type Load struct {

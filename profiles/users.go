@@ -1,14 +1,13 @@
 package profiles
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -16,7 +15,10 @@ import (
 	"github.com/sessionload/load/vuser"
 )
 
-var usersKeys = []string{"csv", "template"}
+var (
+	usersKeys  = []string{"csv", "template", "pick"}
+	usersPicks = []string{string(PickSequence), string(PickCircular)}
+)
 
 // Limits of a users CSV: beyond them the file is not a list of users.
 const (
@@ -24,23 +26,48 @@ const (
 	maxCSVProblems = 20 // a wrong file is reported in a screenful, not a million lines
 )
 
-// csvUsers are identities read from a CSV: VU i takes row i.
+// csvUsers are identities read from a CSV: VU i takes row i, or, with
+// circular, row (i-1) mod n + 1, so that more VUs than rows share them.
 type csvUsers struct {
-	file string
-	ids  []vuser.Identity
+	file     string
+	ids      []vuser.Identity
+	extra    []string // the columns beyond username,password ({{.Row.NAME}})
+	circular bool
 }
 
 // Identity returns row vu of the file (counting from 1), or the zero
 // identity for a VU beyond the file (the plan loader prevents that).
+// Circular users wrap around.
 func (u *csvUsers) Identity(vu int) vuser.Identity {
+	if u.circular && vu >= 1 && len(u.ids) > 0 {
+		return u.ids[(vu-1)%len(u.ids)]
+	}
 	if vu < 1 || vu > len(u.ids) {
 		return vuser.Identity{}
 	}
 	return u.ids[vu-1]
 }
 
-// Len is the number of rows.
-func (u *csvUsers) Len() int { return len(u.ids) }
+// Len is the number of rows; 0 (no end) for circular users.
+func (u *csvUsers) Len() int {
+	if u.circular {
+		return 0
+	}
+	return len(u.ids)
+}
+
+// CircularUsers gives VU i row (i-1) mod n + 1 of users read by
+// ReadUsers: more VUs than rows share identities (each user then holds
+// several sessions at once).
+func CircularUsers(u Users) (Users, error) {
+	c, ok := u.(*csvUsers)
+	if !ok {
+		return nil, fmt.Errorf("circular users: %T is not a users CSV", u)
+	}
+	cc := *c
+	cc.circular = true
+	return &cc, nil
+}
 
 // templateUsers render each VU's identity from templates of {{.VU}}.
 type templateUsers struct {
@@ -83,14 +110,14 @@ var (
 // ReadUsers reads a users CSV (header username,password) for a Go program
 // building its own Plan. Problems in the file come back as Problems.
 func ReadUsers(path string) (Users, error) {
-	ids, probs, err := readUsersCSV(path)
+	ids, extra, probs, err := readUsersCSV(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	return &csvUsers{file: path, ids: ids}, nil
+	return &csvUsers{file: path, ids: ids, extra: extra}, nil
 }
 
 // TemplateUsers gives VU i the identity rendered from the username and
@@ -123,7 +150,7 @@ func (d *decoder) users(n *yaml.Node) *usersSection {
 	if e, has := m["template"]; has {
 		d.secretOf(e.val)
 	}
-	switch es := present(m, usersKeys); len(es) {
+	switch es := present(m, []string{"csv", "template"}); len(es) {
 	case 0:
 		if !d.hasUnknown(n) {
 			d.errorf(resolve(n), "users", "expected one of the keys csv, template")
@@ -132,6 +159,21 @@ func (d *decoder) users(n *yaml.Node) *usersSection {
 	case 2:
 		d.exclusive(es, "users", "csv and template exclude each other")
 		return nil
+	}
+	circular := false
+	if e, has := m["pick"]; has {
+		v, ok := d.str(e.val, "users.pick")
+		switch {
+		case !ok:
+			return nil
+		case m["csv"].key == nil:
+			d.errorf(e.key, "users.pick", "only for users.csv (a template gives every VU its own user)")
+			return nil
+		case !slices.Contains(usersPicks, v):
+			d.errorf(resolve(e.val), "users.pick", "expected %s (VU i takes row i, or wraps around to share the rows), got %q%s", strings.Join(usersPicks, " or "), v, didYouMean(v, usersPicks))
+			return nil
+		}
+		circular = v == string(PickCircular)
 	}
 	if e, has := m["template"]; has {
 		u, ok := d.userTemplate(e.val)
@@ -150,7 +192,7 @@ func (d *decoder) users(n *yaml.Node) *usersSection {
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(d.dir, file)
 	}
-	ids, probs, err := readUsersCSV(file)
+	ids, extra, probs, err := readUsersCSV(file)
 	if err != nil {
 		d.errorf(node, "users.csv", "%v", err)
 		return nil
@@ -161,7 +203,11 @@ func (d *decoder) users(n *yaml.Node) *usersSection {
 	if len(probs) > 0 {
 		return nil
 	}
-	return &usersSection{users: &csvUsers{file: file, ids: ids}, csvNode: node, csvFile: file}
+	u := &usersSection{users: &csvUsers{file: file, ids: ids, extra: extra, circular: circular}, csvFile: file}
+	if !circular {
+		u.csvNode = node // circular users never run out: no row count to check
+	}
+	return u
 }
 
 // secretOf notes the template password scalar, to redact from Plan.Source.
@@ -278,90 +324,68 @@ func (d *decoder) passwordFile(n *yaml.Node, path string) (string, bool) {
 	return s, true
 }
 
-// readUsersCSV reads a users file. An error means the file could not be
-// read; problems are about its content, each at its line.
-func readUsersCSV(file string) ([]vuser.Identity, Problems, error) {
-	f, err := os.Open(file)
+// readUsersCSV reads a users file: the header username,password, then
+// any extra columns; extra are their names. An error means the file could
+// not be read; problems are about its content, each at its line.
+func readUsersCSV(file string) (ids []vuser.Identity, extra []string, _ Problems, _ error) {
+	r, f, err := openCSV(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file", file)
-	}
-	if st.Size() > maxCSVBytes {
-		return nil, nil, fmt.Errorf("%s is larger than %d MiB", file, maxCSVBytes>>20)
-	}
-	br := bufio.NewReader(io.LimitReader(f, maxCSVBytes))
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3) // spreadsheets save UTF-8 with a BOM
-	}
-	r := csv.NewReader(br)
-	r.FieldsPerRecord = -1 // field counts are checked below, with a clearer message
-
-	var (
-		probs Problems
-		extra int
-		ids   []vuser.Identity
-		seen  = map[string]int{}
-	)
-	problem := func(line, col int, format string, args ...any) {
-		if len(probs) == maxCSVProblems {
-			extra++
-			return
-		}
-		probs = append(probs, Problem{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
-	}
+	c := &csvProblems{file: file}
 	header, err := r.Read()
 	switch {
 	case errors.Is(err, io.EOF):
-		problem(1, 0, `empty file: expected the header "username,password"`)
-		return nil, probs, nil
+		c.at(1, 0, `empty file: expected the header "username,password"`)
+		return nil, nil, c.done(), nil
 	case err != nil:
-		return nil, append(probs, csvProblem(file, err)), nil
-	case len(header) != 2 || header[0] != "username" || header[1] != "password":
-		line, _ := r.FieldPos(0)
-		problem(line, 0, `header must be exactly "username,password", got %q`, strings.Join(header, ","))
+		return nil, nil, Problems{csvProblem(file, err)}, nil
 	}
+	want, names := 2, "username,password" // the fields of a row
+	if len(header) < 2 || header[0] != "username" || header[1] != "password" {
+		line, _ := r.FieldPos(0)
+		c.at(line, 0, `header must start with "username,password" (extra columns may follow), got %q`, strings.Join(header, ","))
+	} else {
+		checkHeader(c, r, header, 2)
+		extra = header[2:]
+		want, names = len(header), strings.Join(header, ",")
+	}
+	seen := map[string]int{}
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			// The reader cannot be trusted past a syntax error.
-			if len(probs) < maxCSVProblems {
-				probs = append(probs, csvProblem(file, err))
-			} else {
-				extra++
-			}
+			c.add(csvProblem(file, err)) // the reader cannot be trusted past a syntax error
 			break
 		}
 		line, _ := r.FieldPos(0)
 		switch {
-		case len(rec) != 2:
-			problem(line, 0, "expected 2 fields (username,password), got %d", len(rec))
+		case len(rec) != want:
+			c.at(line, 0, "expected %d fields (%s), got %d", want, names, len(rec))
 		case rec[0] == "":
-			problem(line, 0, "empty username")
+			c.at(line, 0, "empty username")
 		case seen[rec[0]] > 0:
 			// Two VUs as one user would share the server's session limits.
-			problem(line, 0, "username %q is also on line %d", rec[0], seen[rec[0]])
+			c.at(line, 0, "username %q is also on line %d", rec[0], seen[rec[0]])
 		default:
 			seen[rec[0]] = line
-			ids = append(ids, vuser.Identity{Username: rec[0], Password: rec[1]})
+			id := vuser.Identity{Username: rec[0], Password: rec[1]}
+			if len(rec) > 2 {
+				id.Row = make(map[string]string, len(rec)-2)
+				for i, v := range rec[2:] {
+					id.Row[header[2+i]] = v
+				}
+			}
+			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 && len(probs) == 0 {
-		problem(1, 0, "no users: the file has only its header")
+	if len(ids) == 0 && len(c.probs) == 0 {
+		c.at(1, 0, "no users: the file has only its header")
 	}
-	if extra > 0 {
-		probs = append(probs, Problem{File: file, Msg: fmt.Sprintf("and %d more problems", extra)})
-	}
-	return ids, probs, nil
+	return ids, extra, c.done(), nil
 }
 
 func csvProblem(file string, err error) Problem {

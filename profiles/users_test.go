@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -27,9 +28,11 @@ func TestReadUsersCSV(t *testing.T) {
 		{"empty password", "username,password\na,\n", 1, ""},
 		{"empty file", "", 0, `F:1: empty file: expected the header "username,password"`},
 		{"only a header", "username,password\n", 0, "F:1: no users: the file has only its header"},
-		{"header in another order", "password,username\na,1\n", 1, `F:1: header must be exactly "username,password", got "password,username"`},
+		{"header in another order", "password,username\na,1\n", 1, `F:1: header must start with "username,password" (extra columns may follow), got "password,username"`},
 		{"bad quote", "username,password\na,\"1\nb,2\n", 0, `F:3:5: extraneous or missing " in quoted-field`},
 		{"too many problems", many, 0, manyProblems()},
+		{"extra columns", "username,password,tenant,tier\na,1,x,gold\nb,2,y\n", 1, "F:3: expected 4 fields (username,password,tenant,tier), got 3"},
+		{"extra column named username", "username,password,username\na,1,x\n", 1, `F:1:19: duplicate column name "username" (also column 1)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +41,7 @@ func TestReadUsersCSV(t *testing.T) {
 			if err := os.WriteFile(f, []byte(tc.text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			ids, probs, err := readUsersCSV(f)
+			ids, _, probs, err := readUsersCSV(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,10 +70,10 @@ func manyProblems() string {
 func TestReadUsersCSVNotAFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if _, _, err := readUsersCSV(dir); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+	if _, _, _, err := readUsersCSV(dir); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
 		t.Errorf("readUsersCSV(dir) = %v, want not a regular file", err)
 	}
-	if _, _, err := readUsersCSV(filepath.Join(dir, "none.csv")); !errors.Is(err, os.ErrNotExist) {
+	if _, _, _, err := readUsersCSV(filepath.Join(dir, "none.csv")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("readUsersCSV(missing) = %v, want not exist", err)
 	}
 }
@@ -81,7 +84,7 @@ func TestUsersConstructors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := u.Identity(12), (vuser.Identity{Username: "u12", Password: "p12"}); got != want {
+	if got, want := u.Identity(12), (vuser.Identity{Username: "u12", Password: "p12"}); !reflect.DeepEqual(got, want) {
 		t.Errorf("Identity(12) = %+v, want %+v", got, want)
 	}
 	if u.Len() != 0 {
@@ -99,8 +102,34 @@ func TestUsersConstructors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Identity(1); got != (vuser.Identity{Username: "a", Password: "1"}) || c.Len() != 1 {
+	if got := c.Identity(1); !reflect.DeepEqual(got, vuser.Identity{Username: "a", Password: "1"}) || c.Len() != 1 {
 		t.Errorf("ReadUsers: Identity(1) = %+v, Len %d", got, c.Len())
+	}
+	if err := os.WriteFile(f, []byte("username,password,tenant\na,1,acme\nb,2,initech\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = ReadUsers(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := vuser.Identity{Username: "b", Password: "2", Row: map[string]string{"tenant": "initech"}}
+	if got := c.Identity(2); !reflect.DeepEqual(got, want) || c.Len() != 2 {
+		t.Errorf("ReadUsers: Identity(2) = %+v, Len %d", got, c.Len())
+	}
+	if got := c.Identity(3); !reflect.DeepEqual(got, vuser.Identity{}) {
+		t.Errorf("VU 3 of 2 users: %+v, want none", got)
+	}
+	cc, err := CircularUsers(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for vu, name := range map[int]string{1: "a", 2: "b", 3: "a", 4: "b", 101: "a"} {
+		if got := cc.Identity(vu); got.Username != name {
+			t.Errorf("circular: VU %d is %q, want %q", vu, got.Username, name)
+		}
+	}
+	if cc.Len() != 0 || c.Len() != 2 {
+		t.Errorf("circular Len %d (want 0: no end), original's %d (want 2)", cc.Len(), c.Len())
 	}
 	if err := os.WriteFile(f, []byte("user\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -153,6 +153,9 @@ type CompareRow struct {
 	// overlap); Limit then says which tolerance.
 	Regressed bool
 	Limit     string
+	// mix says the row is of several endpoints' figures (the totals, a
+	// scenario's): its latencies are not judged.
+	mix bool
 }
 
 // Name is the row's figure as regression lines and JUnit name it:
@@ -240,38 +243,34 @@ func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, 
 			c.Notes = append(c.Notes, who+" run's generator: "+w)
 		}
 	}
-	var names []string
-	for _, r := range append(slices.Clone(bases), next) {
-		for _, e := range r.Endpoints {
-			if !slices.Contains(names, e.Name) {
-				names = append(names, e.Name)
-			}
-		}
-	}
 	z := math.Sqrt2 * math.Erfinv(opt.Confidence)
-	for _, name := range append(names, TotalName) {
+	for _, sub := range compareSubjects(append(slices.Clone(bases), next)) {
+		figures := func(r *Results) (*runFigures, error) {
+			e, iters, err := sub.get(r)
+			if err != nil {
+				return nil, err
+			}
+			f, err := figuresOf(e, sub.mix, z)
+			if err != nil {
+				return nil, err
+			}
+			f.iterations = iters
+			f.widen(lagOf(r))
+			return f, nil
+		}
 		runs := make([]*runFigures, len(bases))
 		for i, b := range bases {
-			f, err := figuresOf(endpointOf(b, name), z)
+			f, err := figures(b)
 			if err != nil {
 				return nil, fmt.Errorf("base %d: %w", i+1, err)
 			}
-			if name == TotalName {
-				f.iterations = b.Iterations.Completed
-			}
-			f.widen(lagOf(b))
 			runs[i] = f
 		}
-		fb := median(runs)
-		fn, err := figuresOf(endpointOf(next, name), z)
+		fn, err := figures(next)
 		if err != nil {
 			return nil, fmt.Errorf("new: %w", err)
 		}
-		if name == TotalName {
-			fn.iterations = next.Iterations.Completed
-		}
-		fn.widen(lagOf(next))
-		c.compareEndpoint(name, fb, fn, tol)
+		c.compareEndpoint(sub, median(runs), fn, tol)
 	}
 	for _, r := range c.Rows {
 		if r.Regressed {
@@ -281,17 +280,92 @@ func Compare(bases []*Results, next *Results, opt CompareOptions) (*Comparison, 
 	return c, nil
 }
 
-// endpointOf returns r's endpoint name (its totals for TotalName), or nil.
-func endpointOf(r *Results, name string) *EndpointResult {
-	if name == TotalName {
-		return &r.Totals
-	}
-	for i := range r.Endpoints {
-		if r.Endpoints[i].Name == name {
-			return &r.Endpoints[i]
+// compareSubject is one thing a comparison compares: an endpoint, a
+// group, a scenario's totals or the run's.
+type compareSubject struct {
+	label string
+	// mix says the figures are of several endpoints: their latencies are
+	// shown, not judged; iters that iterations are compared.
+	mix, iters bool
+	// get returns the subject's figures in r (nil: r does not have it)
+	// and its iterations.
+	get func(r *Results) (*EndpointResult, int64, error)
+}
+
+// compareSubjects are the subjects of rs, in order: every endpoint of any
+// of them (by scenario, group and name), every group, each scenario's
+// totals where a run has several scenarios, then the run's totals.
+// Labels follow the threshold grammar: "catalog", "scenario browse
+// catalog", "group checkout", "scenario buy group checkout", "scenario
+// browse".
+func compareSubjects(rs []*Results) []compareSubject {
+	var out []compareSubject
+	seen := map[string]bool{}
+	add := func(s compareSubject) {
+		if !seen[s.label] {
+			seen[s.label] = true
+			out = append(out, s)
 		}
 	}
-	return nil
+	find := func(list func(*Results) []EndpointResult, k EndpointKey) func(*Results) (*EndpointResult, int64, error) {
+		return func(r *Results) (*EndpointResult, int64, error) {
+			es := list(r)
+			for i := range es {
+				if es[i].Key() == k {
+					return &es[i], 0, nil
+				}
+			}
+			return nil, 0, nil
+		}
+	}
+	for _, l := range []func(*Results) []EndpointResult{
+		func(r *Results) []EndpointResult { return r.Endpoints },
+		func(r *Results) []EndpointResult { return r.Groups },
+	} {
+		for _, r := range rs {
+			for _, e := range l(r) {
+				add(compareSubject{label: compareLabel(&e), get: find(l, e.Key())})
+			}
+		}
+	}
+	for _, r := range rs {
+		scs := summaryScenarios(r)
+		if len(scs) < 2 {
+			continue
+		}
+		for _, name := range scs {
+			add(compareSubject{label: "scenario " + name, mix: true, iters: true, get: func(r *Results) (*EndpointResult, int64, error) {
+				if !slices.Contains(summaryScenarios(r), name) {
+					return nil, 0, nil
+				}
+				t, err := r.ScenarioTotals(name)
+				var iters int64
+				if sc := r.scenarioNamed(name); sc != nil {
+					iters = sc.Iterations
+				}
+				return &t, iters, err
+			}})
+		}
+	}
+	add(compareSubject{label: TotalName, mix: true, iters: true, get: func(r *Results) (*EndpointResult, int64, error) {
+		return &r.Totals, r.Iterations.Completed, nil
+	}})
+	return out
+}
+
+// compareLabel names an endpoint or group as a threshold would.
+func compareLabel(e *EndpointResult) string {
+	l := e.Name
+	if e.Kind == KindGroup {
+		l = "group " + l
+	}
+	if e.Group != "" {
+		l += " (" + e.Group + ")"
+	}
+	if e.Scenario != "" {
+		l = "scenario " + e.Scenario + " " + l
+	}
+	return l
 }
 
 // samePlan reports whether a and b are runs of one test, by PlanHash, or,
@@ -334,12 +408,12 @@ type runFigures struct {
 	service, corrected map[string]Estimate
 }
 
-// figuresOf computes e's figures (nil e, or no requests: absent) with intervals of z
-// standard deviations. Percentiles come from the embedded histograms, not
-// the rounded JSON figures.
-func figuresOf(e *EndpointResult, z float64) (*runFigures, error) {
+// figuresOf computes e's figures (nil e, or no requests unless a mix:
+// absent) with intervals of z standard deviations. Percentiles come from
+// the embedded histograms, not the rounded JSON figures.
+func figuresOf(e *EndpointResult, mix bool, z float64) (*runFigures, error) {
 	f := &runFigures{}
-	if e == nil || (e.Requests == 0 && e.Name != TotalName) {
+	if e == nil || (e.Requests == 0 && !mix) {
 		// An endpoint without requests (the run registers every step
 		// whether or not a VU got to it) is as absent as a missing one.
 		return f, nil
@@ -547,8 +621,9 @@ func medianEstimate(es []Estimate) Estimate {
 	}
 }
 
-// compareEndpoint adds the rows of one endpoint.
-func (c *Comparison) compareEndpoint(name string, fb, fn *runFigures, tol Tolerances) {
+// compareEndpoint adds the rows of one subject.
+func (c *Comparison) compareEndpoint(sub compareSubject, fb, fn *runFigures, tol Tolerances) {
+	name := sub.label
 	count := func(v float64) Estimate { return Estimate{Value: v, Lo: v, Hi: v} }
 	switch {
 	case !fb.present && !fn.present:
@@ -564,12 +639,12 @@ func (c *Comparison) compareEndpoint(name string, fb, fn *runFigures, tol Tolera
 		return
 	}
 	add := func(row CompareRow) {
-		row.Endpoint = name
+		row.Endpoint, row.mix = name, sub.mix
 		c.judge(&row, tol)
 		c.Rows = append(c.Rows, row)
 	}
 	add(CompareRow{Metric: "requests", Base: fb.requests, New: fn.requests})
-	if name == TotalName {
+	if sub.iters {
 		add(CompareRow{Metric: "iterations", Base: count(float64(fb.iterations)), New: count(float64(fn.iterations))})
 	}
 	add(CompareRow{Metric: "rps", Base: count(fb.rps), New: count(fn.rps)})
@@ -624,7 +699,7 @@ func (c *Comparison) judge(row *CompareRow, tol Tolerances) {
 		c.overlap(row, beyond)
 		return
 	}
-	if row.Endpoint == TotalName {
+	if row.mix {
 		// More logins or a slow small endpoint move the totals' tail
 		// without any endpoint getting slower.
 		row.Note = "not judged: a mix of endpoints, each judged on its own"

@@ -14,7 +14,10 @@ import (
 // HistogramLogProcessor and hdrhistogram-go's HistogramLogReader. Each
 // endpoint is one tag (its name, with spaces and commas made "_");
 // corrected latencies, where there are any, go under the tag
-// "NAME.corrected". Values are microseconds, so HistogramLogProcessor
+// "NAME.corrected". An endpoint of a named scenario is tagged
+// "SCENARIO/NAME", one inside a group "SCENARIO/GROUP/NAME"; a group is
+// "group:NAME" (its durations; ".service" its service times), so names
+// that recur across scenarios stay apart. Values are microseconds, so HistogramLogProcessor
 // wants -outputValueUnitRatio 1000 for milliseconds; the Interval_Max
 // column is in milliseconds. Timestamps are seconds since the run started
 // (the log's BaseTime and StartTime).
@@ -74,12 +77,30 @@ func (h *HlogWriter) Interval(iv *Interval, hists []IntervalHistograms) {
 		if e >= len(iv.Endpoints) {
 			break
 		}
-		tag := HlogTag(iv.Endpoints[e].Name)
+		tag := hlogTagOf(&iv.Endpoints[e])
 		h.line(tag, start, length, hs.Latency)
 		if hs.Corrected != nil {
 			h.line(tag+".corrected", start, length, hs.Corrected)
 		}
+		if hs.Service != nil {
+			h.line(tag+".service", start, length, hs.Service)
+		}
 	}
+}
+
+// hlogTagOf is an interval row's tag (see HlogWriter).
+func hlogTagOf(s *IntervalStats) string {
+	name := s.Name
+	if s.IsGroup {
+		name = KindGroup + ":" + name
+	}
+	if s.Group != "" {
+		name = s.Group + "/" + name
+	}
+	if s.Scenario != "" {
+		name = s.Scenario + "/" + name
+	}
+	return HlogTag(name)
 }
 
 func (h *HlogWriter) line(tag string, start, length float64, hist *hdrhistogram.Histogram) {

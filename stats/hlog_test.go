@@ -137,7 +137,7 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(rows) != 1+5*3 || !strings.HasPrefix(rows[0], "t_s,duration_s,endpoint,requests") || !strings.HasSuffix(rows[0], ",sessions_held") {
+	if len(rows) != 1+5*3 || !strings.HasPrefix(rows[0], "t_s,duration_s,endpoint,requests") || !strings.HasSuffix(rows[0], ",sessions_held,scenario,group,kind") {
 		t.Fatalf("csv: %d rows:\n%s", len(rows), buf.String())
 	}
 	if !strings.HasPrefix(rows[2], "1,1,view cart,50,") || !strings.HasPrefix(rows[1], "1,1,login,150,2,150,") {

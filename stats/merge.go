@@ -72,6 +72,13 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 			out.Ended = r.Ended
 		}
 		out.VUs.Max += r.VUs.Max // peaks of disjoint VU sets: an upper bound of the whole's peak
+		for k, n := range r.VUs.Stopped {
+			if out.VUs.Stopped == nil {
+				out.VUs.Stopped = map[string]int64{}
+			}
+			out.VUs.Stopped[k] += n
+		}
+		out.Scenarios = mergeScenarios(out.Scenarios, r.Scenarios)
 		out.Sessions.Add(r.Sessions)
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Partial = out.Partial || r.Partial
@@ -96,25 +103,15 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 	// their windows, so a wait or a gap between them dilutes nothing.
 	out.DurationS = unionSeconds(rs)
 	out.Warnings = append(out.Warnings, lateSegments(rs, cmp.Or(o.LateAfter, defaultLateAfter))...)
-	// Endpoints in the order they first appear.
-	var names []string
-	byName := map[string][]*EndpointResult{}
-	for _, r := range rs {
-		for i := range r.Endpoints {
-			e := &r.Endpoints[i]
-			if _, ok := byName[e.Name]; !ok {
-				names = append(names, e.Name)
-			}
-			byName[e.Name] = append(byName[e.Name], e)
-		}
+	// Endpoints and groups in the order they first appear.
+	var err error
+	if out.Endpoints, err = mergeAll(rs, func(r *Results) []EndpointResult { return r.Endpoints }, out.DurationS); err != nil {
+		return nil, err
 	}
-	for _, name := range names {
-		e, err := mergeEndpoint(name, byName[name], out.DurationS)
-		if err != nil {
-			return nil, err
-		}
-		out.Endpoints = append(out.Endpoints, e)
+	if out.Groups, err = mergeAll(rs, func(r *Results) []EndpointResult { return r.Groups }, out.DurationS); err != nil {
+		return nil, err
 	}
+	fillScenarioCounts(out.Scenarios, out)
 	totals := make([]*EndpointResult, len(rs))
 	for i, r := range rs {
 		totals[i] = &r.Totals
@@ -128,6 +125,56 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		out.Connections.ReuseRatio = float64(out.Connections.Reused) / float64(t.Requests)
 	}
 	out.Timeline = mergeTimelines(rs, out.Started)
+	return out, nil
+}
+
+// mergeScenarios adds the scenarios of one segment into out, by name:
+// iterations summed, the VU peaks summed (as VUs.Max), the weight kept.
+// Requests and errors are the merged endpoints' (fillScenarioCounts).
+func mergeScenarios(out, add []ScenarioResult) []ScenarioResult {
+	for _, s := range add {
+		i := slices.IndexFunc(out, func(o ScenarioResult) bool { return o.Name == s.Name })
+		if i < 0 {
+			out = append(out, ScenarioResult{Name: s.Name, Weight: s.Weight})
+			i = len(out) - 1
+		}
+		out[i].Iterations += s.Iterations
+		out[i].VUsMax += s.VUsMax
+	}
+	return out
+}
+
+// EndpointKey is what tells endpoints apart across results: one name may
+// be in several scenarios, and in several groups of one.
+type EndpointKey struct{ Scenario, Group, Name string }
+
+// Key is e's EndpointKey.
+func (e *EndpointResult) Key() EndpointKey { return EndpointKey{e.Scenario, e.Group, e.Name} }
+
+// mergeAll merges the endpoints (or groups) that list picks from each
+// result, by key, in the order they first appear.
+func mergeAll(rs []*Results, list func(*Results) []EndpointResult, secs float64) ([]EndpointResult, error) {
+	var keys []EndpointKey
+	byKey := map[EndpointKey][]*EndpointResult{}
+	for _, r := range rs {
+		es := list(r)
+		for i := range es {
+			k := es[i].Key()
+			if _, ok := byKey[k]; !ok {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], &es[i])
+		}
+	}
+	var out []EndpointResult
+	for _, k := range keys {
+		e, err := mergeEndpoint(k.Name, byKey[k], secs)
+		if err != nil {
+			return nil, err
+		}
+		e.Scenario, e.Group, e.Kind = k.Scenario, k.Group, byKey[k][0].Kind
+		out = append(out, e)
+	}
 	return out, nil
 }
 
@@ -254,41 +301,32 @@ func parseSegment(s string) (i, n int, err error) {
 	return i, n, nil
 }
 
-// mergeEndpoint adds one endpoint's results from several segments.
+// mergeEndpoint adds the results of one endpoint from several segments
+// (or of several endpoints into one figure): counts summed, histograms
+// merged exactly.
 func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointResult, error) {
-	out := EndpointResult{Name: name, Status: map[string]int64{}, ErrorsByKind: map[string]int64{}}
-	var lat, corr *hdrhistogram.Histogram
-	var reused float64
+	out := EndpointResult{Name: name}
+	var c Counts
+	var lat, corr, svc *hdrhistogram.Histogram
 	for _, e := range es {
-		out.Requests += e.Requests
-		out.Errors += e.Errors
-		out.BytesIn += e.BytesIn
-		out.BytesOut += e.BytesOut
-		out.Overflow += e.Overflow
-		out.CorrectedOverflow += e.CorrectedOverflow
-		out.CorrectedRequests += e.CorrectedRequests
-		reused += e.ReuseRatio * float64(e.Requests)
-		for k, n := range e.Status {
-			out.Status[k] += n
-		}
-		for k, n := range e.ErrorsByKind {
-			out.ErrorsByKind[k] += n
-		}
-		var err error
-		if lat, err = addHDR(lat, e.HDR); err != nil {
+		ec, err := e.Counts()
+		if err != nil {
 			return out, fmt.Errorf("merge %s: %w", name, err)
 		}
-		if e.CorrectedHDR != "" {
-			if corr, err = addHDR(corr, e.CorrectedHDR); err != nil {
-				return out, fmt.Errorf("merge %s corrected: %w", name, err)
+		c.Add(&ec)
+		for _, h := range []struct {
+			enc  string
+			dst  **hdrhistogram.Histogram
+			what string
+		}{{e.HDR, &lat, ""}, {e.CorrectedHDR, &corr, " corrected"}, {e.ServiceHDR, &svc, " service"}} {
+			if *h.dst, err = addHDR(*h.dst, h.enc); err != nil {
+				return out, fmt.Errorf("merge %s%s: %w", name, h.what, err)
 			}
 		}
 	}
+	c.fill(&out)
 	if secs > 0 {
 		out.RPS = float64(out.Requests) / secs
-	}
-	if out.Requests > 0 {
-		out.ReuseRatio = math.Round(reused) / float64(out.Requests)
 	}
 	if lat == nil {
 		lat = newHistogram()
@@ -298,10 +336,17 @@ func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointRes
 	if out.HDR, err = encodeHDR(lat); err != nil {
 		return out, err
 	}
-	if corr != nil && corr.TotalCount() > 0 {
-		p := percentiles(corr)
-		out.Corrected = &p
-		if out.CorrectedHDR, err = encodeHDR(corr); err != nil {
+	for _, h := range []struct {
+		hist *hdrhistogram.Histogram
+		p    **Percentiles
+		enc  *string
+	}{{corr, &out.Corrected, &out.CorrectedHDR}, {svc, &out.Service, &out.ServiceHDR}} {
+		if h.hist == nil || h.hist.TotalCount() == 0 {
+			continue
+		}
+		p := percentiles(h.hist)
+		*h.p = &p
+		if *h.enc, err = encodeHDR(h.hist); err != nil {
 			return out, err
 		}
 	}
@@ -359,15 +404,8 @@ func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 			m.Iterations += p.Iterations
 			m.Dropped += p.Dropped
 			addTimelineEndpoint(&m.Total, &p.Total)
-			for i := range p.Endpoints {
-				e := &p.Endpoints[i]
-				j := slices.IndexFunc(m.Endpoints, func(x TimelineEndpoint) bool { return x.Name == e.Name })
-				if j < 0 {
-					m.Endpoints = append(m.Endpoints, TimelineEndpoint{Name: e.Name})
-					j = len(m.Endpoints) - 1
-				}
-				addTimelineEndpoint(&m.Endpoints[j], e)
-			}
+			m.Endpoints = addTimelineEndpoints(m.Endpoints, p.Endpoints)
+			m.Groups = addTimelineEndpoints(m.Groups, p.Groups)
 		}
 	}
 	keys := slices.Sorted(maps.Keys(byBucket))
@@ -376,6 +414,22 @@ func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 		out = append(out, *byBucket[k])
 	}
 	return out
+}
+
+// addTimelineEndpoints adds es into ms by scenario, group and name.
+func addTimelineEndpoints(ms, es []TimelineEndpoint) []TimelineEndpoint {
+	for i := range es {
+		e := &es[i]
+		j := slices.IndexFunc(ms, func(x TimelineEndpoint) bool {
+			return x.Name == e.Name && x.Scenario == e.Scenario && x.Group == e.Group
+		})
+		if j < 0 {
+			ms = append(ms, TimelineEndpoint{Name: e.Name, Scenario: e.Scenario, Group: e.Group})
+			j = len(ms) - 1
+		}
+		addTimelineEndpoint(&ms[j], e)
+	}
+	return ms
 }
 
 func addTimelineEndpoint(m, e *TimelineEndpoint) {

@@ -71,44 +71,14 @@ type Options struct {
 	AwaitBegin bool
 }
 
-// counters are the plain counts of one endpoint.
-type counters struct {
-	requests     int64
-	errors       int64
-	corrected    int64 // samples with an intended time
-	bytesIn      int64
-	bytesOut     int64
-	reused       int64
-	overflow     int64 // latencies clamped into the histogram's range
-	corrOverflow int64 // corrected latencies clamped
-	kinds        [NumKinds]int64
-	status       [statusSlots]int64
-}
-
-func (c *counters) add(o *counters) {
-	c.requests += o.requests
-	c.errors += o.errors
-	c.corrected += o.corrected
-	c.bytesIn += o.bytesIn
-	c.bytesOut += o.bytesOut
-	c.reused += o.reused
-	c.overflow += o.overflow
-	c.corrOverflow += o.corrOverflow
-	for i, n := range o.kinds {
-		c.kinds[i] += n
-	}
-	for i, n := range o.status {
-		c.status[i] += n
-	}
-}
-
 // data is one endpoint's histograms and counters: for one shard in the
 // current interval, for a whole interval, or for the whole run.
 type data struct {
 	lat  *hdrhistogram.Histogram
 	corr *hdrhistogram.Histogram // nil until a sample has an intended time
+	svc  *hdrhistogram.Histogram // nil until a sample has a Service time (groups)
 	ph   *phaseSet               // nil until a sample has phases
-	c    counters
+	c    Counts
 }
 
 // merge adds o into d exactly, through m.
@@ -123,13 +93,19 @@ func (d *data) merge(o *data, m *merger) {
 		}
 		m.add(d.corr, o.corr)
 	}
+	if o.svc != nil && o.svc.TotalCount() > 0 {
+		if d.svc == nil {
+			d.svc = newHistogram()
+		}
+		m.add(d.svc, o.svc)
+	}
 	if o.ph != nil && !o.ph.empty() {
 		if d.ph == nil {
 			d.ph = newPhaseSet()
 		}
 		d.ph.merge(o.ph)
 	}
-	d.c.add(&o.c)
+	d.c.Add(&o.c)
 }
 
 // merger adds histograms of the run's geometry exactly. Histogram.Merge
@@ -163,10 +139,13 @@ func (d *data) reset() {
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		d.corr.Reset()
 	}
+	if d.svc != nil && d.svc.TotalCount() > 0 {
+		d.svc.Reset()
+	}
 	if d.ph != nil {
 		d.ph.reset()
 	}
-	d.c = counters{}
+	d.c = Counts{}
 }
 
 // shardState is what one shard records into.
@@ -181,6 +160,7 @@ type shardState struct {
 	mu         sync.Mutex
 	eps        []*data // by endpoint id; entries created on first use
 	iterations int64
+	scIters    []int64 // iterations by scenario id; grown on first use
 	dropped    int64
 }
 
@@ -229,14 +209,17 @@ type Recorder struct {
 	shards     []shard
 	mask       uint
 
-	// Concurrency: epMu guards ids and names. names is append-only, so a
-	// copy of its header stays valid. nEps is len(names), published after
-	// the append so that Record can bound-check an id without the lock.
+	// Concurrency: epMu guards ids, eps and scenarios. eps and scenarios
+	// are append-only, so a copy of their headers stays valid. nEps is
+	// len(eps), published after the append so that Record can bound-check
+	// an id without the lock.
 	epMu      sync.Mutex
-	ids       map[string]int
-	names     []string
+	ids       map[endpointKey]int
+	eps       []endpointKey // by endpoint id
 	nEps      atomic.Int64
-	scenarios []string // by scenario id (Scenario)
+	scenarios []*scenarioMeta // by scenario id (Scenario)
+	// stopped counts VUs stopped before the run's end, by reason.
+	stopped [NumKinds]atomic.Int64
 
 	// Concurrency: snapMu is held by the one goroutine taking a snapshot
 	// (Snapshot or Result). It guards every field below; recorders never
@@ -249,8 +232,9 @@ type Recorder struct {
 	ivTotal    data                      // all endpoints of the interval
 	merger     *merger                   // scratch for merging histograms
 	spares     []*data                   // empty shard data, swapped in for full ones
-	spareCorr  []*hdrhistogram.Histogram // corrected histograms of spares that need none
+	spareHists []*hdrhistogram.Histogram // corrected or service histograms of spares that need none
 	iterations int64
+	scIters    []int64 // by scenario id: iterations of the measured window
 	dropped    int64
 	timeline   []TimelinePoint
 	hists      []IntervalHistograms // scratch for sinks
@@ -287,7 +271,7 @@ func NewRecorder(o Options) *Recorder {
 		sinks:      o.Sinks,
 		shards:     make([]shard, size),
 		mask:       uint(size - 1),
-		ids:        make(map[string]int),
+		ids:        make(map[endpointKey]int),
 		merger:     newMerger(),
 		start:      t,
 		last:       t,
@@ -317,93 +301,163 @@ func (r *Recorder) Begin(from time.Time, setup time.Duration) {
 // Shards returns the number of recording shards.
 func (r *Recorder) Shards() int { return len(r.shards) }
 
-// Endpoint returns the id of the endpoint called name, registering it the
-// first time. Ids count from 0 in registration order. It is meant for
-// script compile time, not the hot path.
+// endpointKey identifies an endpoint, and is what its id stands for:
+// steps of one name in one scenario and group share one.
+type endpointKey struct {
+	sc int // scenario id
+	// group is the group a request endpoint is inside ("" for none).
+	group string
+	// isGroup says the endpoint is a group: its samples are the group's
+	// durations, with their service times.
+	isGroup bool
+	name    string
+}
+
+// scenarioMeta is a registered scenario.
+type scenarioMeta struct {
+	name   string
+	weight float64      // set by ScenarioWeight; guarded by epMu
+	vusMax atomic.Int64 // the peak reported by ScenarioVUs
+}
+
+// Endpoint returns the id of the endpoint called name in scenario ""
+// (a plan's only scenario), outside any group: EndpointIn(Scenario(""),
+// "", name). Registration is for script compile time, not the hot path.
 func (r *Recorder) Endpoint(name string) int {
-	r.epMu.Lock()
-	defer r.epMu.Unlock()
-	if id, ok := r.ids[name]; ok {
-		return id
-	}
-	id := len(r.names)
-	r.ids[name] = id
-	r.names = append(r.names, name)
-	r.nEps.Store(int64(len(r.names)))
-	return id
+	return r.EndpointIn(r.Scenario(""), "", name)
 }
 
 // Scenario returns the id of the scenario called name (for EndpointIn,
 // Group and IterationIn), registering it the first time; "" is a plan's
-// only scenario. Ids count from 0 in registration order.
+// only scenario. Ids count from 0 in registration order, which is the
+// order of Results.Scenarios: register a plan's scenarios in plan order
+// before the run.
 func (r *Recorder) Scenario(name string) int {
 	r.epMu.Lock()
 	defer r.epMu.Unlock()
-	for i, n := range r.scenarios {
-		if n == name {
-			return i
+	return r.scenarioLocked(name)
+}
+
+// ScenarioWeight sets scenario sc's weight, its share of the plan's load
+// (0, the default, for a scenario on a load shape of its own), for
+// Results.Scenarios.
+func (r *Recorder) ScenarioWeight(sc int, weight float64) {
+	r.epMu.Lock()
+	defer r.epMu.Unlock()
+	if sc >= 0 && sc < len(r.scenarios) {
+		r.scenarios[sc].weight = weight
+	}
+}
+
+// ScenarioVUs reports how many VUs scenario sc runs now; the recorder
+// keeps the peak (Results.Scenarios' vus_max). Call it when the count
+// changes; it takes the registry's lock, so not per request.
+func (r *Recorder) ScenarioVUs(sc, running int) {
+	r.epMu.Lock()
+	var m *scenarioMeta
+	if sc >= 0 && sc < len(r.scenarios) {
+		m = r.scenarios[sc]
+	}
+	r.epMu.Unlock()
+	if m == nil {
+		return
+	}
+	for {
+		cur := m.vusMax.Load()
+		if int64(running) <= cur || m.vusMax.CompareAndSwap(cur, int64(running)) {
+			return
 		}
 	}
-	r.scenarios = append(r.scenarios, name)
-	return len(r.scenarios) - 1
 }
 
 // EndpointIn returns the id of endpoint name of scenario sc, inside group
 // ("" for none), registering it the first time. Steps of one name in one
-// scenario and group share an endpoint.
+// scenario and group share an endpoint; the results name it as written,
+// with its scenario and group apart (EndpointResult.Scenario, .Group).
 func (r *Recorder) EndpointIn(sc int, group, name string) int {
-	return r.Endpoint(r.scenarioKey(sc, "", group, name))
+	return r.register(endpointKey{sc: sc, group: group, name: name})
 }
 
 // Group returns the id of group name of scenario sc: an endpoint whose
-// samples are the group's durations (Sample.Service the sum of its
-// requests' service times), registering it the first time.
+// samples are the group's durations, End−Start from its first request's
+// start to its last's end, think times inside included (End−Intended when
+// Intended is set), with Sample.Service the sum of its requests' service
+// times; registering it the first time. Groups are reported apart from
+// endpoints (Results.Groups) and count in no total.
 func (r *Recorder) Group(sc int, name string) int {
-	return r.Endpoint(r.scenarioKey(sc, "group ", "", name))
+	return r.register(endpointKey{sc: sc, isGroup: true, name: name})
 }
 
-// scenarioKey is the registration key of an endpoint of scenario sc.
-// TODO(#13): the endpoint's scenario and group become fields of the
-// endpoint, reported apart (EndpointResult.Scenario, .Group).
-func (r *Recorder) scenarioKey(sc int, kind, group, name string) string {
+// register returns k's id, registering it the first time. An unknown
+// scenario id is taken as scenario "".
+func (r *Recorder) register(k endpointKey) int {
 	r.epMu.Lock()
-	scen := ""
-	if sc >= 0 && sc < len(r.scenarios) {
-		scen = r.scenarios[sc]
+	defer r.epMu.Unlock()
+	if k.sc < 0 || k.sc >= len(r.scenarios) {
+		k.sc = r.scenarioLocked("")
 	}
-	r.epMu.Unlock()
-	key := kind + name
-	if group != "" {
-		key = group + "/" + key
+	if id, ok := r.ids[k]; ok {
+		return id
 	}
-	if scen != "" {
-		key = scen + ": " + key
+	id := len(r.eps)
+	r.ids[k] = id
+	r.eps = append(r.eps, k)
+	r.nEps.Store(int64(len(r.eps)))
+	return id
+}
+
+// scenarioLocked is Scenario; the caller holds epMu.
+func (r *Recorder) scenarioLocked(name string) int {
+	for i, sc := range r.scenarios {
+		if sc.name == name {
+			return i
+		}
 	}
-	return key
+	r.scenarios = append(r.scenarios, &scenarioMeta{name: name})
+	return len(r.scenarios) - 1
 }
 
 // IterationIn counts one completed iteration of scenario sc on the shard
 // picked by the hint.
 func (r *Recorder) IterationIn(shard, sc int) {
-	r.Iteration(shard) // TODO(#13): per-scenario counts
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	sh.iterations++
+	if sc >= 0 {
+		if sc >= len(sh.scIters) {
+			sh.scIters = append(sh.scIters, make([]int64, sc+1-len(sh.scIters))...)
+		}
+		sh.scIters[sc]++
+	}
+	sh.mu.Unlock()
 }
 
 // VUStopped counts a VU that stopped before the run's end for reason k
-// (DataExhausted), on the shard picked by the hint.
-// TODO(#13): counted into Results.VUs.Stopped.
-func (r *Recorder) VUStopped(shard int, k Kind) {}
+// (DataExhausted, say) into Results.VUs.Stopped; the shard hint is
+// unused (a stop is rare).
+func (r *Recorder) VUStopped(_ int, k Kind) {
+	if k >= NumKinds {
+		k = Other
+	}
+	r.stopped[k].Add(1)
+}
 
-// endpointNames returns the registered names, indexed by id.
-func (r *Recorder) endpointNames() []string {
+// registry returns the registered endpoints, indexed by id, and the
+// scenarios' names, indexed by id.
+func (r *Recorder) registry() ([]endpointKey, []string) {
 	r.epMu.Lock()
 	defer r.epMu.Unlock()
-	return r.names[:len(r.names):len(r.names)]
+	names := make([]string, len(r.scenarios))
+	for i, sc := range r.scenarios {
+		names[i] = sc.name
+	}
+	return r.eps[:len(r.eps):len(r.eps)], names
 }
 
 // Record folds s into the shard picked by the hint (a VU id, say; any int,
 // taken modulo the shard count). It does not keep s and does not allocate,
-// except the first time a shard sees an endpoint, or an intended time for
-// it. It panics on an endpoint id that Endpoint did not return.
+// except the first time a shard sees an endpoint, or an intended or
+// service time for it. It panics on an endpoint id that Endpoint did not return.
 func (r *Recorder) Record(shard int, s *Sample) {
 	e := s.Endpoint
 	if uint64(e) >= uint64(r.nEps.Load()) {
@@ -435,29 +489,36 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	// Values are clamped into range, so recording cannot fail.
 	_ = d.lat.RecordValue(lat)
 	c := &d.c
-	c.requests++
+	c.Requests++
 	if latOver {
-		c.overflow++
+		c.Overflow++
 	}
 	if hasCorr {
 		if d.corr == nil {
 			d.corr = newHistogram()
 		}
 		_ = d.corr.RecordValue(corr)
-		c.corrected++
+		c.Corrected++
 		if corrOver {
-			c.corrOverflow++
+			c.CorrectedOverflow++
 		}
 	}
-	if k.IsError() {
-		c.errors++
+	if s.Service > 0 {
+		if d.svc == nil {
+			d.svc = newHistogram()
+		}
+		svc, _ := micros(s.Service)
+		_ = d.svc.RecordValue(svc)
 	}
-	c.kinds[k]++
-	c.status[status]++
-	c.bytesIn += s.BytesIn
-	c.bytesOut += s.BytesOut
+	if k.IsError() {
+		c.Errors++
+	}
+	c.Kinds[k]++
+	c.Status[status]++
+	c.BytesIn += s.BytesIn
+	c.BytesOut += s.BytesOut
 	if s.Reused {
-		c.reused++
+		c.Reused++
 	}
 	if s.Phases.any() {
 		if d.ph == nil {
@@ -485,13 +546,9 @@ func micros(d time.Duration) (int64, bool) {
 	return us, false
 }
 
-// Iteration counts one completed iteration on the shard picked by the hint.
-func (r *Recorder) Iteration(shard int) {
-	sh := &r.shards[uint(shard)&r.mask]
-	sh.mu.Lock()
-	sh.iterations++
-	sh.mu.Unlock()
-}
+// Iteration counts one completed iteration on the shard picked by the
+// hint, of no scenario in particular: with one scenario, its.
+func (r *Recorder) Iteration(shard int) { r.IterationIn(shard, -1) }
 
 // Dropped counts one iteration the schedule dropped (no VU was free).
 func (r *Recorder) Dropped(shard int) {
@@ -504,10 +561,17 @@ func (r *Recorder) Dropped(shard int) {
 // Interval is what the run did between two snapshots.
 type Interval struct {
 	Start, End time.Time
-	Endpoints  []IntervalStats // by endpoint id
-	Total      IntervalStats   // all endpoints
-	Iterations int64           // completed in the interval
-	Dropped    int64           // dropped in the interval
+	// Endpoints are by endpoint id: request endpoints and groups
+	// (IntervalStats.IsGroup) as registered.
+	Endpoints []IntervalStats
+	Total     IntervalStats // all request endpoints (no group)
+	// Iterations were completed in the interval; ScenarioIterations are
+	// those of them counted by scenario (IterationIn), by scenario id.
+	Iterations         int64
+	ScenarioIterations []int64
+	Dropped            int64 // dropped in the interval
+	// Scenarios are the registered scenarios' names, by scenario id.
+	Scenarios []string
 	// Gauges is the live state at the end of the interval, from
 	// Options.Gauges (zero without it).
 	Gauges Gauges
@@ -516,55 +580,31 @@ type Interval struct {
 	RunStart time.Time
 }
 
-// IntervalStats is one endpoint's (or the total's) figures for an interval.
-// Latencies are in milliseconds.
+// IntervalStats is one endpoint's, group's or the total's figures for an
+// interval. Latencies are in milliseconds; a group's are its durations.
 type IntervalStats struct {
-	Name         string
-	Requests     int64
-	Errors       int64
+	Name string
+	// Scenario is the endpoint's scenario; Group the group a request
+	// endpoint is inside; IsGroup says the row is a group itself.
+	Scenario string
+	Group    string
+	IsGroup  bool
+	// Counts are the interval's counts (Corrected > 0: CorrectedP50..99
+	// are set).
+	Counts
 	RPS          float64
 	P50          float64
 	P95          float64
 	P99          float64
-	Corrected    int64   // samples with an intended time; CorrectedP50..99 are set when > 0
 	CorrectedP50 float64 // p50 of End−Intended
 	CorrectedP95 float64 // p95 of End−Intended
 	CorrectedP99 float64 // p99 of End−Intended
-	BytesIn      int64
-	BytesOut     int64
-	ErrorsByKind [NumKinds]int64
-	// Status counts responses by status code (no response: not there);
-	// Reused, Overflow and CorrectedOverflow are as in EndpointResult.
-	Status            map[int]int64
-	Reused            int64
-	Overflow          int64
-	CorrectedOverflow int64
 }
 
 func (d *data) intervalStats(name string, secs float64) IntervalStats {
-	s := IntervalStats{
-		Name:              name,
-		Requests:          d.c.requests,
-		Errors:            d.c.errors,
-		Corrected:         d.c.corrected,
-		BytesIn:           d.c.bytesIn,
-		BytesOut:          d.c.bytesOut,
-		ErrorsByKind:      d.c.kinds,
-		Reused:            d.c.reused,
-		Overflow:          d.c.overflow,
-		CorrectedOverflow: d.c.corrOverflow,
-	}
-	s.ErrorsByKind[OK] = 0
-	for code, n := range d.c.status {
-		if code > 0 && n > 0 {
-			if s.Status == nil {
-				s.Status = map[int]int64{}
-			}
-			s.Status[code] = n
-		}
-	}
+	s := IntervalStats{Name: name, Counts: d.c}
 	if secs > 0 {
-		s.RPS = float64(d.c.requests) / secs
+		s.RPS = float64(d.c.Requests) / secs
 	}
 	if d.lat != nil && d.lat.TotalCount() > 0 {
 		s.P50 = ms(d.lat.ValueAtQuantile(50))
@@ -597,13 +637,14 @@ func (r *Recorder) Snapshot() Interval {
 // after the executor's own last snapshot) reaches no sink or timeline.
 func (r *Recorder) snapshot(final bool) Interval {
 	end := r.now()
-	names := r.endpointNames()
-	n := len(names)
+	eps, scens := r.registry()
+	n := len(eps)
 	for len(r.run) < n {
 		r.run = append(r.run, data{})
 		r.interval = append(r.interval, data{})
 	}
-	iv := Interval{Start: r.last, End: end, Endpoints: make([]IntervalStats, n), RunStart: r.start}
+	iv := Interval{Start: r.last, End: end, Endpoints: make([]IntervalStats, n), RunStart: r.start,
+		Scenarios: scens, ScenarioIterations: make([]int64, len(scens))}
 	if r.gauges != nil {
 		iv.Gauges = r.gauges()
 	}
@@ -615,6 +656,12 @@ func (r *Recorder) snapshot(final bool) Interval {
 		sh.mu.Lock()
 		iv.Iterations += sh.iterations
 		iv.Dropped += sh.dropped
+		for sc, k := range sh.scIters {
+			if sc < len(iv.ScenarioIterations) {
+				iv.ScenarioIterations[sc] += k
+			}
+			sh.scIters[sc] = 0
+		}
 		sh.iterations, sh.dropped = 0, 0
 		sh.mu.Unlock()
 	}
@@ -628,11 +675,13 @@ func (r *Recorder) snapshot(final bool) Interval {
 	}
 	secs := end.Sub(r.last).Seconds()
 	r.ivTotal.reset()
-	for e := range n {
-		iv.Endpoints[e] = r.interval[e].intervalStats(names[e], secs)
-	}
-	for e := range n {
-		r.ivTotal.merge(&r.interval[e], r.merger)
+	for e, m := range eps {
+		st := r.interval[e].intervalStats(m.name, secs)
+		st.Scenario, st.Group, st.IsGroup = scens[m.sc], m.group, m.isGroup
+		iv.Endpoints[e] = st
+		if !m.isGroup {
+			r.ivTotal.merge(&r.interval[e], r.merger)
+		}
 	}
 	iv.Total = r.ivTotal.intervalStats(TotalName, secs)
 	if outside {
@@ -647,8 +696,11 @@ func (r *Recorder) snapshot(final bool) Interval {
 		for e := range n {
 			d := &r.interval[e]
 			h := IntervalHistograms{Latency: d.lat}
-			if d.c.corrected > 0 {
+			if d.c.Corrected > 0 {
 				h.Corrected = d.corr
+			}
+			if d.svc != nil && d.svc.TotalCount() > 0 {
+				h.Service = d.svc
 			}
 			r.hists = append(r.hists, h)
 		}
@@ -660,18 +712,24 @@ func (r *Recorder) snapshot(final bool) Interval {
 		d := &r.interval[e]
 		if r.onInterval != nil {
 			var corr *hdrhistogram.Histogram
-			if d.c.corrected > 0 {
+			if d.c.Corrected > 0 {
 				corr = d.corr
 			}
 			if d.lat == nil {
 				d.lat = newHistogram()
 			}
-			r.onInterval(e, names[e], d.lat, corr)
+			r.onInterval(e, eps[e].name, d.lat, corr)
 		}
 		r.run[e].merge(d, r.merger)
 		d.reset()
 	}
 	r.iterations += iv.Iterations
+	for len(r.scIters) < len(scens) {
+		r.scIters = append(r.scIters, 0)
+	}
+	for sc, k := range iv.ScenarioIterations {
+		r.scIters[sc] += k
+	}
 	r.dropped += iv.Dropped
 	r.last = end
 	if !skip {
@@ -700,10 +758,10 @@ func (r *Recorder) keepOutside(n int) {
 func (r *Recorder) swap(sh *shard, e int) {
 	// Endpoints that have seen intended times get spares with a corrected
 	// histogram, so the hot path does not allocate one every interval.
-	sp := r.spare(r.run[e].corr != nil || r.interval[e].corr != nil)
+	sp := r.spare(r.run[e].corr != nil || r.interval[e].corr != nil, r.run[e].svc != nil || r.interval[e].svc != nil)
 	sh.mu.Lock()
 	var old *data
-	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.requests > 0 {
+	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.Requests > 0 {
 		old, sh.eps[e], sp = sh.eps[e], sp, nil
 	}
 	sh.mu.Unlock()
@@ -716,8 +774,9 @@ func (r *Recorder) swap(sh *shard, e int) {
 	r.spares = append(r.spares, old)
 }
 
-// spare returns empty shard data, with a corrected histogram if withCorr.
-func (r *Recorder) spare(withCorr bool) *data {
+// spare returns empty shard data, with a corrected histogram if withCorr
+// and a service one if withSvc.
+func (r *Recorder) spare(withCorr, withSvc bool) *data {
 	var d *data
 	if k := len(r.spares); k > 0 {
 		d = r.spares[k-1]
@@ -725,17 +784,23 @@ func (r *Recorder) spare(withCorr bool) *data {
 	} else {
 		d = &data{lat: newHistogram()}
 	}
-	switch {
-	case withCorr && d.corr == nil:
-		if k := len(r.spareCorr); k > 0 {
-			d.corr = r.spareCorr[k-1]
-			r.spareCorr = r.spareCorr[:k-1]
-		} else {
-			d.corr = newHistogram()
-		}
-	case !withCorr && d.corr != nil:
-		r.spareCorr = append(r.spareCorr, d.corr)
-		d.corr = nil
-	}
+	r.fit(&d.corr, withCorr)
+	r.fit(&d.svc, withSvc)
 	return d
+}
+
+// fit gives *h a histogram from the spare ones if want, or takes it back.
+func (r *Recorder) fit(h **hdrhistogram.Histogram, want bool) {
+	switch {
+	case want && *h == nil:
+		if k := len(r.spareHists); k > 0 {
+			*h = r.spareHists[k-1]
+			r.spareHists = r.spareHists[:k-1]
+		} else {
+			*h = newHistogram()
+		}
+	case !want && *h != nil:
+		r.spareHists = append(r.spareHists, *h)
+		*h = nil
+	}
 }

@@ -221,7 +221,7 @@ func TestSnapshotIntervals(t *testing.T) {
 	if !near(iv.Endpoints[a].P50, 4) || !near(iv.Endpoints[a].P99, 4) || iv.Endpoints[a].Corrected != 0 {
 		t.Errorf("endpoint a latency: %+v", iv.Endpoints[a])
 	}
-	if e := iv.Endpoints[b]; e.Errors != 1 || e.ErrorsByKind[Timeout] != 1 {
+	if e := iv.Endpoints[b]; e.Errors != 1 || e.Kinds[Timeout] != 1 {
 		t.Errorf("endpoint b: %+v", e)
 	}
 	if iv.Total.Requests != 21 || iv.Total.Errors != 1 || iv.Total.Name != TotalName || iv.Iterations != 1 {

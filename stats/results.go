@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -42,9 +41,14 @@ type Results struct {
 	Iterations IterationCounts `json:"iterations"`
 	// Scenarios is each scenario's share of the run, in plan order (one
 	// entry even for a plan's only scenario).
-	Scenarios    []ScenarioResult `json:"scenarios,omitempty"`
-	Connections  ConnectionCounts `json:"connections"`
-	Endpoints    []EndpointResult `json:"endpoints"`
+	Scenarios   []ScenarioResult `json:"scenarios,omitempty"`
+	Connections ConnectionCounts `json:"connections"`
+	// Endpoints are the request endpoints, each with its scenario and
+	// group; one name may be in several scenarios.
+	Endpoints []EndpointResult `json:"endpoints"`
+	// Groups are the plan's groups (transactions), as EndpointResults of
+	// kind "group"; see EndpointResult. They count in no total.
+	Groups       []EndpointResult `json:"groups,omitempty"`
 	Totals       EndpointResult   `json:"totals"`
 	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
 	Warnings     []string         `json:"warnings,omitempty"`
@@ -94,7 +98,9 @@ type VUCounts struct {
 	Stopped map[string]int64 `json:"stopped,omitempty"`
 }
 
-// ScenarioResult is one scenario's share of a run.
+// ScenarioResult is one scenario's share of a run. The recorder fills
+// it (Recorder.Scenario, ScenarioWeight, ScenarioVUs, IterationIn);
+// Requests and Errors are its endpoints' (groups not counted).
 type ScenarioResult struct {
 	Name string `json:"name"`
 	// Weight is the scenario's share of the plan's load; 0 when it ran
@@ -104,7 +110,12 @@ type ScenarioResult struct {
 	Iterations int64   `json:"iterations"`
 	Requests   int64   `json:"requests"`
 	Errors     int64   `json:"errors"`
+	// RPS is Requests over the run's duration.
+	RPS float64 `json:"rps"`
 }
+
+// KindGroup is EndpointResult.Kind of a group.
+const KindGroup = "group"
 
 // IterationCounts counts scenario iterations.
 type IterationCounts struct {
@@ -120,12 +131,24 @@ type ConnectionCounts struct {
 	ReuseRatio float64 `json:"reuse_ratio"` // Reused / requests
 }
 
-// EndpointResult is one endpoint's (or the totals') whole-run figures.
+// EndpointResult is one endpoint's (or a group's, or the totals')
+// whole-run figures.
+//
+// A group (Kind "group", in Results.Groups) is a transaction: Requests
+// counts the times it ran, Errors those in which a request failed,
+// Latency (latency_ms, hdr) is its duration from its first request's
+// start to its last's end with the think times inside, Corrected that
+// from its intended start, and Service (service_ms, service_hdr) the sum
+// of its requests' service times.
 type EndpointResult struct {
 	Name string `json:"name"`
-	// Scenario names the scenario the endpoint belongs to, when the plan
-	// has several; "" when it has one (the report groups by it).
-	Scenario string  `json:"scenario,omitempty"`
+	// Scenario names the scenario the endpoint belongs to; "" in a plan
+	// of one scenario.
+	Scenario string `json:"scenario,omitempty"`
+	// Group is the group a request endpoint is inside ("" for none).
+	Group string `json:"group,omitempty"`
+	// Kind is "group" for a group, "" for a request endpoint or the totals.
+	Kind     string  `json:"kind,omitempty"`
 	Requests int64   `json:"requests"`
 	Errors   int64   `json:"errors"`
 	RPS      float64 `json:"rps"`
@@ -148,8 +171,14 @@ type EndpointResult struct {
 	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
 	HDR          string `json:"hdr"`
 	CorrectedHDR string `json:"corrected_hdr,omitempty"`
-	// ReuseRatio is the share of requests sent on a reused connection.
+	// ReuseRatio is the share of requests sent on a reused connection,
+	// Reused their count.
 	ReuseRatio float64 `json:"reuse_ratio"`
+	Reused     int64   `json:"reused,omitempty"`
+	// Service is a group's service time (the sum of its requests'),
+	// ServiceHDR its histogram; nil and "" for request endpoints.
+	Service    *Percentiles `json:"service_ms,omitempty"`
+	ServiceHDR string       `json:"service_hdr,omitempty"`
 	// Phases is where the time went (httptrace), when it was measured.
 	Phases *PhaseResults `json:"phases_ms,omitempty"`
 }
@@ -240,68 +269,142 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		d = r.last.Sub(r.start)
 	}
 	secs := d.Seconds()
-	names := r.endpointNames()
+	eps, scens := r.registry()
 	res := &Results{
 		Schema:     SchemaV1,
 		DurationS:  secs,
 		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped},
-		Endpoints:  make([]EndpointResult, 0, len(names)),
+		Endpoints:  make([]EndpointResult, 0, len(eps)),
 		Timeline:   slices.Clone(r.timeline),
 	}
-	var total data
-	for e, name := range names {
-		er, err := endpointResult(name, &r.run[e], secs)
-		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: %w", name, err)
+	for k := range r.stopped {
+		if n := r.stopped[k].Load(); n > 0 {
+			if res.VUs.Stopped == nil {
+				res.VUs.Stopped = map[string]int64{}
+			}
+			res.VUs.Stopped[Kind(k).String()] = n
 		}
-		res.Endpoints = append(res.Endpoints, er)
-		total.merge(&r.run[e], r.merger)
 	}
-	tr, err := endpointResult(TotalName, &total, secs)
-	if err != nil {
-		return nil, fmt.Errorf("totals: %w", err)
+	var total data
+	for e, k := range eps {
+		if err := res.addEndpoint(k, scens[k.sc], &r.run[e], &total, r.merger); err != nil {
+			return nil, err
+		}
 	}
-	res.Totals = tr
-	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
+	if err := res.addTotals(&total); err != nil {
+		return nil, err
+	}
 	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
-	res.Connections.Reused = total.c.reused
-	if total.c.requests > 0 {
-		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)
-	}
-	for e, name := range names {
-		if e >= len(r.setup) || r.setup[e].c.requests == 0 {
+	res.Scenarios = r.scenarioResults(res, scens)
+	for e, m := range eps {
+		if e >= len(r.setup) || r.setup[e].c.Requests == 0 || m.isGroup {
 			continue
 		}
-		er, err := endpointResult(name, &r.setup[e], r.setupDur.Seconds())
+		er, err := endpointResult(m.name, &r.setup[e], r.setupDur.Seconds())
 		if err != nil {
-			return nil, fmt.Errorf("setup %s: %w", name, err)
+			return nil, fmt.Errorf("setup %s: %w", m.name, err)
 		}
+		er.Scenario, er.Group = scens[m.sc], m.group
 		res.Setup = append(res.Setup, er)
 	}
 	return res, nil
 }
 
+// addEndpoint adds the results of endpoint k's run data d, of scenario
+// scenario, to res: to its groups, or to its endpoints and to total.
+func (res *Results) addEndpoint(k endpointKey, scenario string, d, total *data, m *merger) error {
+	er, err := endpointResult(k.name, d, res.DurationS)
+	if err != nil {
+		return fmt.Errorf("endpoint %s: %w", k.name, err)
+	}
+	er.Scenario, er.Group = scenario, k.group
+	if k.isGroup {
+		er.Kind = KindGroup
+		res.Groups = append(res.Groups, er)
+		return nil
+	}
+	res.Endpoints = append(res.Endpoints, er)
+	total.merge(d, m)
+	return nil
+}
+
+// addTotals sets res's totals, errors by kind and connection reuse from
+// the endpoints' run data total.
+func (res *Results) addTotals(total *data) error {
+	tr, err := endpointResult(TotalName, total, res.DurationS)
+	if err != nil {
+		return fmt.Errorf("totals: %w", err)
+	}
+	res.Totals = tr
+	res.ErrorsByKind = maps.Clone(tr.ErrorsByKind)
+	res.Connections.Reused = total.c.Reused
+	res.Connections.ReuseRatio = total.c.ReuseRatio()
+	return nil
+}
+
+// scenarioResults are the scenarios' shares of res, in registration
+// order. Scenario "" (Endpoint without a scenario) is left out beside
+// named ones where it did nothing.
+func (r *Recorder) scenarioResults(res *Results, names []string) []ScenarioResult {
+	out := make([]ScenarioResult, len(names))
+	r.epMu.Lock()
+	for i, m := range r.scenarios[:len(names)] {
+		out[i] = ScenarioResult{Name: m.name, Weight: m.weight, VUsMax: int(m.vusMax.Load())}
+	}
+	r.epMu.Unlock()
+	for i := range out {
+		if i < len(r.scIters) {
+			out[i].Iterations = r.scIters[i]
+		}
+	}
+	// Iterations counted without a scenario are the only scenario's.
+	if len(out) == 1 {
+		out[0].Iterations = res.Iterations.Completed
+	}
+	fillScenarioCounts(out, res)
+	return slices.DeleteFunc(out, func(s ScenarioResult) bool {
+		return s.Name == "" && len(out) > 1 && s.Requests == 0 && s.Iterations == 0
+	})
+}
+
+// fillScenarioCounts sets each scenario's requests, errors and rate from
+// res's endpoints.
+func fillScenarioCounts(scs []ScenarioResult, res *Results) {
+	for i := range scs {
+		s := &scs[i]
+		s.Requests, s.Errors, s.RPS = 0, 0, 0
+		for _, e := range res.Endpoints {
+			if e.Scenario == s.Name {
+				s.Requests += e.Requests
+				s.Errors += e.Errors
+			}
+		}
+		if res.DurationS > 0 {
+			s.RPS = float64(s.Requests) / res.DurationS
+		}
+	}
+}
+
+// ScenarioTotals are scenario name's totals: its endpoints merged
+// (histograms exactly, counts summed, rates over the run), named name.
+func (r *Results) ScenarioTotals(name string) (EndpointResult, error) {
+	var es []*EndpointResult
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Scenario == name {
+			es = append(es, &r.Endpoints[i])
+		}
+	}
+	t, err := mergeEndpoint(name, es, r.DurationS)
+	t.Scenario = name
+	return t, err
+}
+
 // endpointResult builds the results of one endpoint's run data.
 func endpointResult(name string, d *data, secs float64) (EndpointResult, error) {
-	c := &d.c
-	er := EndpointResult{
-		Name:              name,
-		Requests:          c.requests,
-		Errors:            c.errors,
-		Status:            map[string]int64{},
-		ErrorsByKind:      kindMap(&c.kinds),
-		BytesIn:           c.bytesIn,
-		BytesOut:          c.bytesOut,
-		Overflow:          c.overflow,
-		CorrectedOverflow: c.corrOverflow,
-		CorrectedRequests: c.corrected,
-		Latency:           percentiles(d.lat),
-	}
+	er := EndpointResult{Name: name, Latency: percentiles(d.lat)}
+	d.c.fill(&er)
 	if secs > 0 {
-		er.RPS = float64(c.requests) / secs
-	}
-	if c.requests > 0 {
-		er.ReuseRatio = float64(c.reused) / float64(c.requests)
+		er.RPS = float64(d.c.Requests) / secs
 	}
 	if d.ph != nil {
 		ph, err := d.ph.results()
@@ -309,11 +412,6 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 			return er, err
 		}
 		er.Phases = ph
-	}
-	for code, n := range c.status {
-		if code > 0 && n > 0 {
-			er.Status[strconv.Itoa(code)] = n
-		}
 	}
 	var err error
 	if er.HDR, err = encodeHDR(d.lat); err != nil {
@@ -323,6 +421,13 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 		p := percentiles(d.corr)
 		er.Corrected = &p
 		if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
+			return er, err
+		}
+	}
+	if d.svc != nil && d.svc.TotalCount() > 0 {
+		p := percentiles(d.svc)
+		er.Service = &p
+		if er.ServiceHDR, err = encodeHDR(d.svc); err != nil {
 			return er, err
 		}
 	}
@@ -361,7 +466,7 @@ func ReadResults(rd io.Reader) (*Results, error) {
 		return nil, fmt.Errorf("read results: schema %q, want %q", r.Schema, SchemaV1)
 	}
 	check := func(e *EndpointResult) error {
-		for _, s := range []string{e.HDR, e.CorrectedHDR} {
+		for _, s := range []string{e.HDR, e.CorrectedHDR, e.ServiceHDR} {
 			if s == "" {
 				continue
 			}
@@ -371,9 +476,11 @@ func ReadResults(rd io.Reader) (*Results, error) {
 		}
 		return nil
 	}
-	for i := range r.Endpoints {
-		if err := check(&r.Endpoints[i]); err != nil {
-			return nil, err
+	for _, es := range [][]EndpointResult{r.Endpoints, r.Groups} {
+		for i := range es {
+			if err := check(&es[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := check(&r.Totals); err != nil {

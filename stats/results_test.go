@@ -31,7 +31,7 @@ func recordedRun(t testing.TB) (r *Recorder, lat, corr map[string]*hdrhistogram.
 		if i%100 == 0 {
 			s.Status, s.Kind = 500, HTTP5xx
 		}
-		lat[r.names[s.Endpoint]].RecordValue(d.Microseconds())
+		lat[r.eps[s.Endpoint].name].RecordValue(d.Microseconds())
 		r.Record(i, s)
 		if i%500 == 0 {
 			r.Snapshot() // the run spans several intervals

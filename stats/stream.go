@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,27 +31,15 @@ type StreamHeader struct {
 }
 
 // streamLine is one interval of the stream: its timeline point, the
-// sessions so far, and each endpoint's counters and histograms.
+// sessions so far, each endpoint's and group's counts and histograms (as
+// results.json has them, over the interval), and the iterations by
+// scenario.
 type streamLine struct {
 	Point     TimelinePoint    `json:"point"`
 	Sessions  SessionCounts    `json:"sessions"`
-	Endpoints []streamEndpoint `json:"endpoints"`
-}
-
-type streamEndpoint struct {
-	Name              string           `json:"name"`
-	Requests          int64            `json:"requests"`
-	Errors            int64            `json:"errors"`
-	Corrected         int64            `json:"corrected,omitempty"`
-	BytesIn           int64            `json:"bytes_in"`
-	BytesOut          int64            `json:"bytes_out"`
-	Reused            int64            `json:"reused"`
-	Overflow          int64            `json:"overflow,omitempty"`
-	CorrectedOverflow int64            `json:"corrected_overflow,omitempty"`
-	Status            map[string]int64 `json:"status,omitempty"`
-	ErrorsByKind      map[string]int64 `json:"errors_by_kind,omitempty"`
-	HDR               string           `json:"hdr,omitempty"`
-	CorrectedHDR      string           `json:"corrected_hdr,omitempty"`
+	Endpoints []EndpointResult `json:"endpoints"`
+	// ScenarioIterations are the interval's iterations by scenario name.
+	ScenarioIterations map[string]int64 `json:"scenario_iterations,omitempty"`
 }
 
 // StreamWriter is a Sink that streams every interval to a file as one JSON
@@ -116,33 +104,33 @@ func (s *StreamWriter) Interval(iv *Interval, hists []IntervalHistograms) {
 		s.header.Started = iv.RunStart
 		s.queue(s.header)
 	}
-	l := streamLine{Point: timelinePoint(iv), Sessions: iv.Gauges.Sessions, Endpoints: make([]streamEndpoint, 0, len(iv.Endpoints))}
+	l := streamLine{Point: timelinePoint(iv), Sessions: iv.Gauges.Sessions, Endpoints: make([]EndpointResult, 0, len(iv.Endpoints))}
+	for sc, n := range iv.ScenarioIterations {
+		if n > 0 {
+			if l.ScenarioIterations == nil {
+				l.ScenarioIterations = map[string]int64{}
+			}
+			l.ScenarioIterations[iv.Scenarios[sc]] += n
+		}
+	}
 	for e := range iv.Endpoints {
 		st := &iv.Endpoints[e]
-		se := streamEndpoint{
-			Name: st.Name, Requests: st.Requests, Errors: st.Errors, Corrected: st.Corrected,
-			BytesIn: st.BytesIn, BytesOut: st.BytesOut, Reused: st.Reused,
-			Overflow: st.Overflow, CorrectedOverflow: st.CorrectedOverflow,
-			ErrorsByKind: map[string]int64{}, Status: map[string]int64{},
+		se := EndpointResult{Name: st.Name, Scenario: st.Scenario, Group: st.Group}
+		if st.IsGroup {
+			se.Kind = KindGroup
 		}
-		for k, n := range st.ErrorsByKind {
-			if n > 0 {
-				se.ErrorsByKind[Kind(k).String()] = n
-			}
-		}
-		for code, n := range st.Status {
-			se.Status[strconv.Itoa(code)] = n
-		}
+		st.Counts.fill(&se)
 		if e < len(hists) {
-			var err error
-			if h := hists[e].Latency; h != nil && h.TotalCount() > 0 {
-				if se.HDR, err = encodeHDR(h); err != nil {
-					s.fail(err)
-					return
+			h := &hists[e]
+			for _, x := range []struct {
+				h   *hdrhistogram.Histogram
+				dst *string
+			}{{h.Latency, &se.HDR}, {h.Corrected, &se.CorrectedHDR}, {h.Service, &se.ServiceHDR}} {
+				if x.h == nil || x.h.TotalCount() == 0 {
+					continue
 				}
-			}
-			if h := hists[e].Corrected; h != nil && h.TotalCount() > 0 {
-				if se.CorrectedHDR, err = encodeHDR(h); err != nil {
+				var err error
+				if *x.dst, err = encodeHDR(x.h); err != nil {
 					s.fail(err)
 					return
 				}
@@ -216,11 +204,13 @@ func ReadStream(rd io.Reader) (*Results, error) {
 	res := &Results{Schema: SchemaV1, Plan: h.Plan, PlanHash: h.PlanHash, RunID: h.RunID, Segment: h.Segment,
 		StartAt: h.StartAt, Started: h.Started, Partial: true}
 	var (
-		names []string
-		eps   = map[string]*data{}
+		keys  []endpointKey
+		eps   = map[endpointKey]*data{}
+		scens []string // scenario names, in order of appearance
 		m     = newMerger()
 		lines []streamLine
 		cut   bool
+		iters = map[string]int64{}
 	)
 	for sc.Scan() {
 		var l streamLine
@@ -236,18 +226,30 @@ func ReadStream(rd io.Reader) (*Results, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read stream: %w", err)
 	}
+	scenarioID := func(name string) int {
+		if i := slices.Index(scens, name); i >= 0 {
+			return i
+		}
+		scens = append(scens, name)
+		return len(scens) - 1
+	}
 	for _, l := range lines {
 		for i := range l.Endpoints {
 			se := &l.Endpoints[i]
-			d := eps[se.Name]
+			k := endpointKey{sc: scenarioID(se.Scenario), group: se.Group, isGroup: se.Kind == KindGroup, name: se.Name}
+			d := eps[k]
 			if d == nil {
 				d = &data{lat: newHistogram()}
-				eps[se.Name] = d
-				names = append(names, se.Name)
+				eps[k] = d
+				keys = append(keys, k)
 			}
 			if err := d.addStream(se, m); err != nil {
 				return nil, fmt.Errorf("read stream: endpoint %s: %w", se.Name, err)
 			}
+		}
+		for name, n := range l.ScenarioIterations {
+			scenarioID(name)
+			iters[name] += n
 		}
 		res.Iterations.Completed += l.Point.Iterations
 		res.Iterations.Dropped += l.Point.Dropped
@@ -258,51 +260,36 @@ func ReadStream(rd io.Reader) (*Results, error) {
 	}
 	res.Ended = res.Started.Add(time.Duration(res.DurationS * float64(time.Second)))
 	var total data
-	for _, name := range names {
-		er, err := endpointResult(name, eps[name], res.DurationS)
-		if err != nil {
-			return nil, fmt.Errorf("read stream: endpoint %s: %w", name, err)
+	for _, k := range keys {
+		if err := res.addEndpoint(k, scens[k.sc], eps[k], &total, m); err != nil {
+			return nil, fmt.Errorf("read stream: %w", err)
 		}
-		res.Endpoints = append(res.Endpoints, er)
-		total.merge(eps[name], m)
 	}
-	tr, err := endpointResult(TotalName, &total, res.DurationS)
-	if err != nil {
-		return nil, fmt.Errorf("read stream: totals: %w", err)
+	if err := res.addTotals(&total); err != nil {
+		return nil, fmt.Errorf("read stream: %w", err)
 	}
-	res.Totals = tr
-	res.ErrorsByKind = tr.ErrorsByKind
-	res.Connections.Reused = total.c.reused
-	if total.c.requests > 0 {
-		res.Connections.ReuseRatio = float64(total.c.reused) / float64(total.c.requests)
+	for _, name := range scens {
+		res.Scenarios = append(res.Scenarios, ScenarioResult{Name: name, Iterations: iters[name]})
 	}
+	if len(res.Scenarios) == 1 {
+		res.Scenarios[0].Iterations = res.Iterations.Completed
+	}
+	fillScenarioCounts(res.Scenarios, res)
 	res.Warnings = append(res.Warnings, fmt.Sprintf("rebuilt from the interval stream of a run that did not finish: %d intervals, %.1f s", len(lines), res.DurationS))
 	return res, nil
 }
 
 // addStream adds one interval of an endpoint from the stream into d.
-func (d *data) addStream(se *streamEndpoint, m *merger) error {
-	c := &counters{requests: se.Requests, errors: se.Errors, corrected: se.Corrected, bytesIn: se.BytesIn,
-		bytesOut: se.BytesOut, reused: se.Reused, overflow: se.Overflow, corrOverflow: se.CorrectedOverflow}
-	defer d.c.add(c)
-	for name, n := range se.ErrorsByKind {
-		k, ok := ParseKind(name)
-		if !ok {
-			k = Other
-		}
-		c.kinds[k] += n
+func (d *data) addStream(se *EndpointResult, m *merger) error {
+	c, err := se.Counts()
+	if err != nil {
+		return err
 	}
-	for code, n := range se.Status {
-		i, err := strconv.Atoi(code)
-		if err != nil || i <= 0 || i >= statusSlots {
-			return fmt.Errorf("bad status %q", code)
-		}
-		c.status[i] += n
-	}
+	d.c.Add(&c)
 	for _, x := range []struct {
 		enc string
 		dst **hdrhistogram.Histogram
-	}{{se.HDR, &d.lat}, {se.CorrectedHDR, &d.corr}} {
+	}{{se.HDR, &d.lat}, {se.CorrectedHDR, &d.corr}, {se.ServiceHDR, &d.svc}} {
 		if x.enc == "" {
 			continue
 		}

@@ -29,25 +29,36 @@ type SummaryOptions struct {
 }
 
 // WriteSummaryWith is WriteSummary with optional parts.
+//
+// With several scenarios, the endpoints are listed under their scenario,
+// each scenario with a subtotal (its endpoints merged exactly), then the
+// TOTAL. Groups (transactions) get a table of their own: duration and
+// service time.
 func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	w := &errWriter{w: out}
-	rows := append(slices.Clip(r.Endpoints), r.Totals)
-	rows[len(rows)-1].Name = "TOTAL"
+	rows, err := summaryRows(r)
+	if err != nil {
+		return err
+	}
 	nameW := len("endpoint")
 	anyCorrected := false
 	for _, e := range rows {
-		nameW = max(nameW, len(e.Name)+2)
+		nameW = max(nameW, len(e.label)+2)
 		anyCorrected = anyCorrected || e.Corrected != nil
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%-*s\trequests\trps\terrors\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
 	for _, e := range rows {
-		name, p := e.Name, e.Latency
+		if e.heading {
+			fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\t\t\t\n", nameW, e.label)
+			continue
+		}
+		name, p := e.label, e.Latency
 		if e.Corrected != nil {
 			name, p = name+" *", *e.Corrected
 		}
-		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e), latencyCells(p))
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), latencyCells(p))
 	}
 	_ = tw.Flush() // w keeps the error
 	if anyCorrected {
@@ -56,14 +67,18 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintln(w, "service time (from the actual start), ms")
 		fmt.Fprintf(tw, "%-*s\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
 		for _, e := range rows {
-			if e.Corrected != nil {
-				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.Name, latencyCells(e.Latency))
+			switch {
+			case e.heading:
+				fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\n", nameW, e.label)
+			case e.Corrected != nil:
+				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, latencyCells(e.Latency))
 			}
 		}
 		_ = tw.Flush()
 	} else {
 		fmt.Fprintln(w, "latencies in ms")
 	}
+	writeGroups(w, r.Groups, len(summaryScenarios(r)) > 1)
 
 	fmt.Fprintln(w)
 	s := r.Sessions
@@ -81,6 +96,19 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	if scs := summaryScenarios(r); len(scs) > 1 {
+		for _, sc := range r.Scenarios {
+			share := "own load"
+			if sc.Weight > 0 {
+				share = "weight " + strconv.FormatFloat(sc.Weight, 'f', -1, 64)
+			}
+			fmt.Fprintf(w, "scenario:     %s (%s): %d VUs max, %d iterations, %d requests, %s errors\n",
+				sc.Name, share, sc.VUsMax, sc.Iterations, sc.Requests, errPercent(EndpointResult{Requests: sc.Requests, Errors: sc.Errors}))
+		}
+	}
+	if len(r.VUs.Stopped) > 0 {
+		fmt.Fprintf(w, "vus stopped:  %s before the end\n", errorList(r.VUs.Stopped))
+	}
 	// Only what took at least a millisecond: a part of no length is noise.
 	var apart []string
 	for _, p := range []struct {
@@ -114,7 +142,18 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "warning:      %s\n", msg)
 	}
 	if o.Phases {
-		writePhases(w, rows[:len(rows)-1], nameW)
+		var eps []summaryRow
+		several := len(summaryScenarios(r)) > 1
+		for _, e := range rows[:len(rows)-1] { // not the TOTAL
+			if !e.heading && !e.subtotal {
+				if several {
+					// Without the headings, the scenario says whose it is.
+					e.label = e.Scenario + ": " + strings.TrimSpace(e.label)
+				}
+				eps = append(eps, e)
+			}
+		}
+		writePhases(w, eps, nameW)
 	}
 	writeThresholds(w, r.Thresholds)
 	return w.err
@@ -122,7 +161,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 
 // writePhases is the breakdown table: p50 / p99 of each phase per
 // endpoint, in ms, and the endpoint's connection reuse.
-func writePhases(w io.Writer, rows []EndpointResult, nameW int) {
+func writePhases(w io.Writer, rows []summaryRow, nameW int) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "where the time went, p50 / p99 in ms (dns, connect and tls on new connections only)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -132,7 +171,7 @@ func writePhases(w io.Writer, rows []EndpointResult, nameW int) {
 	}
 	fmt.Fprintln(tw, "reused	")
 	for _, e := range rows {
-		fmt.Fprintf(tw, "%-*s	", nameW, e.Name)
+		fmt.Fprintf(tw, "%-*s	", nameW, e.label)
 		var ps [numPhases]*PhaseStats
 		if e.Phases != nil {
 			for i, p := range e.Phases.List() {
@@ -147,6 +186,110 @@ func writePhases(w io.Writer, rows []EndpointResult, nameW int) {
 			fmt.Fprintf(tw, "%s / %s	", sig3(p.P50), sig3(p.P99))
 		}
 		fmt.Fprintf(tw, "%.1f%%	\n", 100*e.ReuseRatio)
+	}
+	_ = tw.Flush()
+}
+
+// summaryRow is one row of the endpoints table: an endpoint, a
+// scenario's heading or subtotal, or the TOTAL.
+type summaryRow struct {
+	EndpointResult
+	label    string
+	heading  bool // a scenario's name, no figures
+	subtotal bool
+}
+
+// summaryScenarios are the scenario names of r's endpoints and
+// scenarios, in order of first appearance.
+func summaryScenarios(r *Results) []string {
+	var out []string
+	for _, sc := range r.Scenarios {
+		if !slices.Contains(out, sc.Name) {
+			out = append(out, sc.Name)
+		}
+	}
+	for _, e := range r.Endpoints {
+		if !slices.Contains(out, e.Scenario) {
+			out = append(out, e.Scenario)
+		}
+	}
+	return out
+}
+
+// summaryRows are the endpoints table's rows: with one scenario the
+// endpoints then the TOTAL; with several, each scenario's heading, its
+// endpoints (indented) and its subtotal, then the TOTAL.
+func summaryRows(r *Results) ([]summaryRow, error) {
+	label := func(e EndpointResult, indent string) string {
+		if e.Group != "" {
+			return indent + e.Name + " (" + e.Group + ")"
+		}
+		return indent + e.Name
+	}
+	var rows []summaryRow
+	scs := summaryScenarios(r)
+	if len(scs) <= 1 {
+		for _, e := range r.Endpoints {
+			rows = append(rows, summaryRow{EndpointResult: e, label: label(e, "")})
+		}
+	} else {
+		for _, sc := range scs {
+			var es []*EndpointResult
+			head := "scenario " + sc
+			if sc == "" {
+				head = "no scenario"
+			}
+			rows = append(rows, summaryRow{label: head, heading: true})
+			for i := range r.Endpoints {
+				if e := &r.Endpoints[i]; e.Scenario == sc {
+					es = append(es, e)
+					rows = append(rows, summaryRow{EndpointResult: *e, label: label(*e, "  ")})
+				}
+			}
+			sub, err := mergeEndpoint("subtotal", es, r.DurationS)
+			if err != nil {
+				return nil, fmt.Errorf("summary: scenario %s: %w", sc, err)
+			}
+			sub.Scenario = sc
+			rows = append(rows, summaryRow{EndpointResult: sub, label: "  subtotal", subtotal: true})
+		}
+	}
+	return append(rows, summaryRow{EndpointResult: r.Totals, label: "TOTAL"}), nil
+}
+
+// writeGroups is the groups table: per group its runs, errors, duration
+// (corrected where marked *) and service time percentiles, in ms.
+func writeGroups(w io.Writer, gs []EndpointResult, scenarios bool) {
+	if len(gs) == 0 {
+		return
+	}
+	nameW := len("group")
+	for _, g := range gs {
+		nameW = max(nameW, len(g.Name)+2)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "groups: duration from the first request's start to the last response's end (think times included), service = the sum of its requests' service times, ms")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\t", nameW, "group")
+	if scenarios {
+		fmt.Fprint(tw, "scenario\t")
+	}
+	fmt.Fprintln(tw, "count\terrors\tp50\tp95\tp99\tmax\tservice p50\tp95\tp99\t")
+	for _, g := range gs {
+		name, p := g.Name, g.Latency
+		if g.Corrected != nil {
+			name, p = name+" *", *g.Corrected
+		}
+		fmt.Fprintf(tw, "%-*s\t", nameW, name)
+		if scenarios {
+			fmt.Fprintf(tw, "%s\t", g.Scenario)
+		}
+		var svc Percentiles
+		if g.Service != nil {
+			svc = *g.Service
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.Requests, errPercent(g), sig3(p.P50), sig3(p.P95), sig3(p.P99), sig3(p.Max),
+			sig3(svc.P50), sig3(svc.P95), sig3(svc.P99))
 	}
 	_ = tw.Flush()
 }

@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,12 +17,20 @@ import (
 // "catalog p99": "< 300ms". Build it with ParseThreshold; check it with
 // CheckThresholds once the run is over.
 //
-// Metric grammar: "[ENDPOINT] STAT", where STAT is a latency (p50, p99,
-// p99.9, p999, min, mean, max), errors, rps, requests or an error kind
-// (timeout, http_5xx, session_rejected, ...). Without an endpoint the rule
-// is on the totals. Run-wide counts take no endpoint: sessions.<field>
-// (established, unique, rotated_on_login, login_failures, rejected,
-// relogins, expired), iterations, dropped.
+// Metric grammar: "[scenario NAME] [ENDPOINT | group NAME] STAT", where
+// STAT is a latency (p50, p99, p99.9, p999, min, mean, max), errors,
+// error_rate (errors as a share of requests), rps, requests or an error
+// kind (timeout, http_5xx, session_rejected, ...). Without an endpoint
+// the rule is on the totals; "scenario NAME STAT" is on that scenario's
+// totals (its endpoints merged: histograms exactly, counts summed), and
+// "scenario NAME iterations" on its iterations. An endpoint name that
+// several scenarios (or groups) have is judged on them merged, unless the
+// rule names its scenario. "group NAME STAT" is on a group's durations
+// (first request's start to last response's end, think times inside
+// included; corrected where intended starts were known), merged across
+// the scenarios that have it. Run-wide counts take no endpoint:
+// sessions.<field> (established, unique, rotated_on_login,
+// login_failures, rejected, relogins, expired), iterations, dropped.
 //
 // Condition grammar: "OP VALUE" with OP one of < <= > >= == !=. Latencies
 // take a duration (300ms, 1s, 500us); errors and error kinds a count (0)
@@ -29,6 +40,8 @@ type Threshold struct {
 	Metric, Condition string
 
 	endpoint string  // "" for the totals
+	scenario string  // "" for every scenario
+	group    string  // a group's name, for a rule on a group
 	stat     string  // see the stat* constants
 	quantile float64 // for statQuantile, in percent
 	field    string  // error kind or sessions field name
@@ -89,10 +102,12 @@ func ParseThreshold(metric, condition string) (Threshold, error) {
 	return t, nil
 }
 
-// word is a whitespace-separated token and its 1-based character column.
+// word is a whitespace-separated token, its 1-based character column and
+// its byte offset.
 type word struct {
 	s   string
 	col int
+	off int
 }
 
 func words(s string) []word {
@@ -102,14 +117,14 @@ func words(s string) []word {
 		col++
 		switch {
 		case unicode.IsSpace(r) && in:
-			out = append(out, word{s[start:i], col - utf8.RuneCountInString(s[start:i])})
+			out = append(out, word{s[start:i], col - utf8.RuneCountInString(s[start:i]), start})
 			in = false
 		case !unicode.IsSpace(r) && !in:
 			start, in = i, true
 		}
 	}
 	if in {
-		out = append(out, word{s[start:], col + 1 - utf8.RuneCountInString(s[start:])})
+		out = append(out, word{s[start:], col + 1 - utf8.RuneCountInString(s[start:]), start})
 	}
 	return out
 }
@@ -122,7 +137,7 @@ func condErr(col int, format string, args ...any) error {
 	return &ThresholdError{Col: max(col, 1), Msg: fmt.Sprintf(format, args...)}
 }
 
-const metricHelp = "expected [ENDPOINT] STAT with STAT one of p50, p95, p99, p99.9, min, mean, max, errors, rps, requests or an error kind"
+const metricHelp = "expected [scenario NAME] [ENDPOINT | group NAME] STAT with STAT one of p50, p95, p99, p99.9, min, mean, max, errors, error_rate, rps, requests or an error kind"
 
 func (t *Threshold) parseMetric(metric string) error {
 	ws := words(metric)
@@ -130,10 +145,18 @@ func (t *Threshold) parseMetric(metric string) error {
 		return metricErr(1, "empty metric: %s", metricHelp)
 	}
 	last := ws[len(ws)-1]
-	if len(ws) > 1 {
-		// The endpoint is everything before the stat, as written.
-		t.endpoint = strings.TrimSpace(metric[:strings.LastIndex(metric, last.s)])
+	first := 0 // the first word after a scenario prefix
+	if len(ws) >= 3 && strings.EqualFold(ws[0].s, "scenario") {
+		t.scenario, first = ws[1].s, 2
 	}
+	if len(ws)-first >= 3 && strings.EqualFold(ws[first].s, "group") {
+		// The group is everything between "group" and the stat.
+		t.group = strings.TrimSpace(metric[ws[first+1].off:last.off])
+	} else if len(ws)-first > 1 {
+		// The endpoint is everything before the stat, as written.
+		t.endpoint = strings.TrimSpace(metric[ws[first].off:last.off])
+	}
+	named := len(ws) - first // words after the scenario prefix
 	name := strings.ToLower(last.s)
 	if f, ok := strings.CutPrefix(name, "sessions."); ok {
 		if len(ws) > 1 {
@@ -147,8 +170,8 @@ func (t *Threshold) parseMetric(metric string) error {
 	}
 	switch name {
 	case "iterations", "dropped", "iterations.dropped":
-		if len(ws) > 1 {
-			return metricErr(ws[0].col, "%s is run-wide: write it without an endpoint", last.s)
+		if named > 1 || name != "iterations" && t.scenario != "" {
+			return metricErr(ws[0].col, "%s is run-wide: write it without an endpoint (iterations also as \"scenario NAME iterations\")", last.s)
 		}
 		t.stat = statIters
 		if name != "iterations" {
@@ -157,6 +180,9 @@ func (t *Threshold) parseMetric(metric string) error {
 		return nil
 	case "min", "mean", "max", "errors", "rps", "requests":
 		t.stat = name
+		return nil
+	case "error_rate":
+		t.stat, t.rate = statErrors, true
 		return nil
 	}
 	if k, ok := ParseKind(name); ok && k != OK {
@@ -235,6 +261,8 @@ func (t *Threshold) parseCondition(cond string) error {
 	switch {
 	case t.isLatency():
 		err = t.parseDuration(v)
+	case t.stat == statErrors && t.rate:
+		err = t.parseRate(v)
 	case t.stat == statErrors || t.stat == statKind:
 		err = t.parseCountOrRate(v)
 	case t.stat == statRPS:
@@ -272,6 +300,20 @@ func (t *Threshold) parseCountOrRate(v string) error {
 	return t.parseNumber(v, "a count like 0 or a share of requests like 0.1%")
 }
 
+// parseRate reads error_rate's value: a percentage (1%) or a fraction
+// (0.01).
+func (t *Threshold) parseRate(v string) error {
+	if strings.HasSuffix(v, "%") {
+		return t.parseCountOrRate(v)
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 || math.IsNaN(f) {
+		return fmt.Errorf("error_rate is a share of requests: expected a percentage like 1%% or a fraction like 0.01, got %q", v)
+	}
+	t.value = f
+	return nil
+}
+
 func (t *Threshold) parseNumber(v, want string) error {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -281,9 +323,16 @@ func (t *Threshold) parseNumber(v, want string) error {
 	return nil
 }
 
-// Endpoint is the endpoint the rule is on; "" means the totals or a
-// run-wide count. A plan loader uses it to reject unknown endpoints.
+// Endpoint is the endpoint the rule is on; "" means the totals (of the
+// run or of Scenario), a group or a run-wide count. A plan loader uses it
+// to reject unknown endpoints.
 func (t Threshold) Endpoint() string { return t.endpoint }
+
+// Scenario is the scenario the rule names ("scenario NAME ..."), or "".
+func (t Threshold) Scenario() string { return t.scenario }
+
+// Group is the group the rule is on ("group NAME STAT"), or "".
+func (t Threshold) Group() string { return t.group }
 
 // Expr is the rule as one string, e.g. "catalog p99 < 300ms".
 func (t Threshold) Expr() string {
@@ -342,18 +391,10 @@ func (r *Results) ThresholdsOK() bool {
 // precision; corrected latencies are used where the endpoint has them.
 func (t Threshold) Evaluate(r *Results) ThresholdResult {
 	res := ThresholdResult{Expr: t.Expr()}
-	e := &r.Totals
-	if t.endpoint != "" && !strings.EqualFold(t.endpoint, TotalName) {
-		e = nil
-		for i := range r.Endpoints {
-			if r.Endpoints[i].Name == t.endpoint {
-				e = &r.Endpoints[i]
-			}
-		}
-		if e == nil {
-			res.Error = fmt.Sprintf("no endpoint %q in the results", t.endpoint)
-			return res
-		}
+	e, err := t.target(r)
+	if err != nil {
+		res.Error = err.Error()
+		return res
 	}
 	var obs float64
 	switch t.stat {
@@ -384,6 +425,12 @@ func (t Threshold) Evaluate(r *Results) ThresholdResult {
 		obs = float64(sessionFields[t.field](r.Sessions))
 	case statIters:
 		obs = float64(r.Iterations.Completed)
+		if t.scenario != "" {
+			obs = 0
+			if sc := r.scenarioNamed(t.scenario); sc != nil {
+				obs = float64(sc.Iterations)
+			}
+		}
 	case statDropped:
 		obs = float64(r.Iterations.Dropped)
 	}
@@ -393,6 +440,63 @@ func (t Threshold) Evaluate(r *Results) ThresholdResult {
 		res.Observed = 100 * obs
 	}
 	return res
+}
+
+// target is the figures the rule judges: the totals, an endpoint, a
+// group, or a scenario's totals; several of them merged where the rule's
+// name is in several scenarios (or groups).
+func (t Threshold) target(r *Results) (*EndpointResult, error) {
+	if t.scenario != "" && r.scenarioNamed(t.scenario) == nil && !slices.ContainsFunc(r.Endpoints, func(e EndpointResult) bool { return e.Scenario == t.scenario }) {
+		return nil, fmt.Errorf("no scenario %q in the results", t.scenario)
+	}
+	inScenario := func(e *EndpointResult) bool { return t.scenario == "" || e.Scenario == t.scenario }
+	var list []EndpointResult
+	var match func(*EndpointResult) bool
+	what := ""
+	switch {
+	case t.group != "":
+		list, what = r.Groups, fmt.Sprintf("no group %q", t.group)
+		match = func(e *EndpointResult) bool { return e.Name == t.group && inScenario(e) }
+	case t.endpoint != "" && !strings.EqualFold(t.endpoint, TotalName):
+		list, what = r.Endpoints, fmt.Sprintf("no endpoint %q", t.endpoint)
+		match = func(e *EndpointResult) bool { return e.Name == t.endpoint && inScenario(e) }
+	case t.scenario != "":
+		list, what = r.Endpoints, ""
+		match = inScenario
+	default:
+		return &r.Totals, nil
+	}
+	var es []*EndpointResult
+	for i := range list {
+		if match(&list[i]) {
+			es = append(es, &list[i])
+		}
+	}
+	name := cmp.Or(t.group, t.endpoint, t.scenario)
+	switch {
+	case len(es) == 1:
+		return es[0], nil
+	case len(es) == 0 && what != "":
+		if t.scenario != "" {
+			what += fmt.Sprintf(" in scenario %q", t.scenario)
+		}
+		return nil, errors.New(what + " in the results")
+	}
+	m, err := mergeEndpoint(name, es, r.DurationS)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// scenarioNamed returns r's scenario called name, or nil.
+func (r *Results) scenarioNamed(name string) *ScenarioResult {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
 }
 
 // latency reads the rule's latency statistic from e, in ms.

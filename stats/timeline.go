@@ -26,9 +26,10 @@ type Sink interface {
 	Interval(iv *Interval, hists []IntervalHistograms)
 }
 
-// IntervalHistograms are one endpoint's histograms of one interval.
+// IntervalHistograms are one endpoint's histograms of one interval;
+// Service (a group's service times) is nil where no sample had one.
 type IntervalHistograms struct {
-	Latency, Corrected *hdrhistogram.Histogram
+	Latency, Corrected, Service *hdrhistogram.Histogram
 }
 
 // TimelinePoint is one interval of results.json's timeline.
@@ -46,15 +47,20 @@ type TimelinePoint struct {
 	Held       int64              `json:"sessions_held"`
 	Iterations int64              `json:"iterations"` // completed in the interval
 	Dropped    int64              `json:"dropped"`    // dropped in the interval
-	Endpoints  []TimelineEndpoint `json:"endpoints"`  // every endpoint known by then, in id order
-	Total      TimelineEndpoint   `json:"total"`
+	Endpoints  []TimelineEndpoint `json:"endpoints"`  // every request endpoint known by then, in Results.Endpoints' order
+	// Groups are the groups known by then (latencies: their durations).
+	Groups []TimelineEndpoint `json:"groups,omitempty"`
+	Total  TimelineEndpoint   `json:"total"`
 }
 
 // TimelineEndpoint is one endpoint's (or the total's) figures for one
 // interval. Latencies in ms; corrected ones only where samples had
 // intended times.
 type TimelineEndpoint struct {
-	Name         string  `json:"name"`
+	Name string `json:"name"`
+	// Scenario and Group are as in EndpointResult.
+	Scenario     string  `json:"scenario,omitempty"`
+	Group        string  `json:"group,omitempty"`
 	Requests     int64   `json:"requests"`
 	Errors       int64   `json:"errors"`
 	RPS          float64 `json:"rps"`
@@ -69,7 +75,7 @@ type TimelineEndpoint struct {
 
 func timelineEndpoint(s *IntervalStats) TimelineEndpoint {
 	return TimelineEndpoint{
-		Name: s.Name, Requests: s.Requests, Errors: s.Errors, RPS: s.RPS,
+		Name: s.Name, Scenario: s.Scenario, Group: s.Group, Requests: s.Requests, Errors: s.Errors, RPS: s.RPS,
 		P50: s.P50, P95: s.P95, P99: s.P99,
 		Corrected: s.Corrected, CorrectedP50: s.CorrectedP50, CorrectedP95: s.CorrectedP95, CorrectedP99: s.CorrectedP99,
 	}
@@ -85,24 +91,32 @@ func timelinePoint(iv *Interval) TimelinePoint {
 		Held:       iv.Gauges.Sessions.Held,
 		Iterations: iv.Iterations,
 		Dropped:    iv.Dropped,
-		Endpoints:  make([]TimelineEndpoint, len(iv.Endpoints)),
+		Endpoints:  make([]TimelineEndpoint, 0, len(iv.Endpoints)),
 		Total:      timelineEndpoint(&iv.Total),
 	}
 	for i := range iv.Endpoints {
-		p.Endpoints[i] = timelineEndpoint(&iv.Endpoints[i])
+		s := &iv.Endpoints[i]
+		if s.IsGroup {
+			p.Groups = append(p.Groups, timelineEndpoint(s))
+		} else {
+			p.Endpoints = append(p.Endpoints, timelineEndpoint(s))
+		}
 	}
 	return p
 }
 
 // csvHeader is the timeline CSV's header; WriteTimelineCSV writes one row
-// per interval and endpoint, then one for the total.
+// per interval and endpoint, then one per group, then one for the total.
 var csvHeader = []string{"t_s", "duration_s", "endpoint", "requests", "errors", "rps",
 	"p50_ms", "p95_ms", "p99_ms", "corrected_p50_ms", "corrected_p95_ms", "corrected_p99_ms",
-	"vus", "sessions", "relogins", "iterations", "dropped", "sessions_held"}
+	"vus", "sessions", "relogins", "iterations", "dropped", "sessions_held", "scenario", "group", "kind"}
 
 // WriteTimelineCSV writes r's timeline as CSV with a header: one row per
-// interval and endpoint, and a row named "total" per interval. Corrected
-// columns are empty where the endpoint had no intended times.
+// interval and endpoint, one per group (kind "group", its latencies its
+// durations, "requests" the times it ran), and a row named "total" per
+// interval (kind "total"). Corrected columns are empty where the endpoint
+// had no intended times. The scenario column names the row's scenario
+// ("" in a plan of one), the group column the group an endpoint is inside.
 func WriteTimelineCSV(w io.Writer, r *Results) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(csvHeader) // errors surface through cw.Error
@@ -120,19 +134,23 @@ func WriteTimelineCSV(w io.Writer, r *Results) error {
 func csvRows(cw *csv.Writer, p *TimelinePoint) {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
-	row := func(e *TimelineEndpoint) {
+	row := func(e *TimelineEndpoint, kind string) {
 		c50, c95, c99 := "", "", ""
 		if e.Corrected > 0 {
 			c50, c95, c99 = f(e.CorrectedP50), f(e.CorrectedP95), f(e.CorrectedP99)
 		}
 		_ = cw.Write([]string{f(p.T), f(p.DurationS), e.Name, i(e.Requests), i(e.Errors), f(e.RPS),
 			f(e.P50), f(e.P95), f(e.P99), c50, c95, c99,
-			strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped), i(p.Held)})
+			strconv.Itoa(p.VUs), i(p.Sessions), i(p.Relogins), i(p.Iterations), i(p.Dropped), i(p.Held),
+			e.Scenario, e.Group, kind})
 	}
 	for k := range p.Endpoints {
-		row(&p.Endpoints[k])
+		row(&p.Endpoints[k], "endpoint")
 	}
-	row(&p.Total)
+	for k := range p.Groups {
+		row(&p.Groups[k], KindGroup)
+	}
+	row(&p.Total, TotalName)
 }
 
 // CSVWriter is a Sink that streams the timeline CSV (WriteTimelineCSV's

@@ -44,7 +44,7 @@ func basicVU(t *testing.T, u *url.URL, sess Session, think time.Duration, sig Si
 	sess.Relogin = true
 	s.Session = sess
 	sessions := stats.NewSessions()
-	e, err := NewEnv(s, pl.Transport(), stats.NewRecorder(stats.Options{}), sessions)
+	e, err := NewEnv(s, PoolTransport(pl, nil), stats.NewRecorder(stats.Options{}), sessions)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,3 +110,30 @@ func BenchmarkIteration(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIterationFlow is BenchmarkIteration's request three times in
+// a repeat inside a group, per iteration: what the flow costs beyond the
+// requests (one group sample, the frames), on net/http.
+func BenchmarkIterationFlow(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"user":"s1"}`)
+	}))
+	b.Cleanup(srv.Close)
+	target, _ := url.Parse(srv.URL)
+	path, _ := ParseTemplate("/api/me")
+	three, _ := ParseTemplate("3")
+	s := &Script{Target: target, Steps: []Step{{Name: "g", Group: &Group{Steps: []Step{{Repeat: &Repeat{Times: three, Steps: []Step{{
+		Name: "me", Method: http.MethodGet, Path: path,
+		Check: Check{Status: []int{200}, JSON: []JSONCheck{{Path: "user", Equals: "s1"}}},
+	}}}}}}}}}
+	v := testVU(b, s, engines[0])
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		v.Iterate(ctx, time.Time{})
+	}
+	snap := v.env.rec.Snapshot()
+	if snap.Total.Errors != 0 || snap.Total.Requests == 0 {
+		b.Fatalf("%d requests, %d errors", snap.Total.Requests, snap.Total.Errors)
+	}
+}

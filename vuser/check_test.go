@@ -3,6 +3,7 @@ package vuser
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,60 @@ func TestCheckTemplate(t *testing.T) {
 	}
 	if err := c.EvalWith(r, &Data{VU: 4}); err == nil || err.Error() != `$.user = "user3", expected "user4"` {
 		t.Errorf("VU 4: %v", err)
+	}
+}
+
+// The checks the workload model added: templates in body_contains,
+// body_matches, body_not_contains, and header checks; their messages
+// never show a header's value, a password or a variable.
+func TestCheckNewParts(t *testing.T) {
+	t.Parallel()
+	mustT := func(s string) *Template {
+		tp, err := ParseTemplate(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp
+	}
+	d := &Data{VU: 3, User: "user3", Password: "SECRET", Vars: map[string]string{"tok": "SECRET"}}
+	resp := &Response{Status: 200, Header: http.Header{"X-Id": {"SECRET-42"}, "Content-Type": {"application/json"}},
+		Body: []byte(`{"user":"user3","note":"hello"}`)}
+	for _, tc := range []struct {
+		name  string
+		check Check
+		part  CheckPart
+		msg   string
+	}{
+		{"template ok", Check{BodyContains: []string{"{{.User}}"}, BodyContainsT: []*Template{mustT("{{.User}}")}}, "", ""},
+		{"template missing", Check{BodyContains: []string{"user{{.VU}}x"}, BodyContainsT: []*Template{mustT("user{{.VU}}x")}}, CheckBody, `body does not contain "user3x"`},
+		{"template secret", Check{BodyContainsT: []*Template{mustT("{{.Password}}")}}, CheckBody, `body does not contain "{{.Password}}" (rendered for the VU)`},
+		{"template var", Check{BodyContainsT: []*Template{mustT("t={{.Var.tok}}")}}, CheckBody, `body does not contain "t={{.Var.tok}}" (rendered for the VU)`},
+		{"matches ok", Check{BodyMatches: []*regexp.Regexp{regexp.MustCompile(`"user":"user\d+"`)}}, "", ""},
+		{"matches not", Check{BodyMatches: []*regexp.Regexp{regexp.MustCompile(`^<html`)}}, CheckBody, "body does not match ^<html"},
+		{"not contains ok", Check{BodyNotContains: []string{"error"}}, "", ""},
+		{"not contains", Check{BodyNotContains: []string{"hello"}}, CheckBody, `body contains "hello"`},
+		{"header exists", Check{Headers: []HeaderCheck{{Name: "x-id", Exists: true}}}, "", ""},
+		{"header missing", Check{Headers: []HeaderCheck{{Name: "X-Other", Exists: true}}}, CheckHeader, "header X-Other missing"},
+		{"header equals", Check{Headers: []HeaderCheck{{Name: "Content-Type", Equals: mustT("application/json")}}}, "", ""},
+		{"header differs", Check{Headers: []HeaderCheck{{Name: "X-Id", Equals: mustT("id-{{.VU}}")}}}, CheckHeader, `header X-Id does not equal "id-3"`},
+		{"header contains", Check{Headers: []HeaderCheck{{Name: "X-Id", Contains: "42"}}}, "", ""},
+		{"header lacks", Check{Headers: []HeaderCheck{{Name: "X-Id", Contains: "43"}}}, CheckHeader, `header X-Id does not contain "43"`},
+		{"header matches", Check{Headers: []HeaderCheck{{Name: "X-Id", Matches: regexp.MustCompile(`-\d+$`)}}}, "", ""},
+		{"header no match", Check{Headers: []HeaderCheck{{Name: "X-Id", Matches: regexp.MustCompile(`^\d+$`)}}}, CheckHeader, `header X-Id does not match ^\d+$`},
+	} {
+		err := tc.check.EvalWith(resp, d)
+		if tc.part == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want nil", tc.name, err)
+			}
+			continue
+		}
+		var ce *CheckError
+		if !errors.As(err, &ce) || ce.Part != tc.part || ce.Msg != tc.msg {
+			t.Errorf("%s: %v, want %s: %s", tc.name, err, tc.part, tc.msg)
+		}
+		if err != nil && strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: %q leaks a secret", tc.name, err)
+		}
 	}
 }

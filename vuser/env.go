@@ -27,9 +27,12 @@ const (
 // where they record. It is read-only after NewEnv, so VUs use it without
 // locks; the recorder and the session tracker are safe for concurrent use.
 type Env struct {
-	script *Script
-	rt     http.RoundTripper
-	gate   *pool.Gate // run-wide admission (nil: none); see VU.enter
+	script  *Script
+	session Session // Script.Session with its defaults filled in
+	maxBody int     // Script.MaxBody, or its default
+	sc      int     // the scenario's id with the recorder
+	rt      http.RoundTripper
+	gate    *pool.Gate // run-wide admission (nil: none); see VU.enter
 	// hookDeadlines, if non-nil, tells the requests the transport bounds
 	// by pool.Hooks.Deadline itself (see VU.reqContext).
 	hookDeadlines pool.HookDeadliner
@@ -45,7 +48,9 @@ type Env struct {
 	tokenExtractor Extractor // json-token: where the token is
 
 	stepStatic   map[*Step]stepStatic // what of a step is the same for every VU, built once (one look-up a request)
-	stepIDs      []int                // endpoint id per scenario step
+	prog         []instr              // the scenario's steps compiled (flow.go); nil for a Go scenario
+	goEndpoints  sync.Map             // group + "\x00" + endpoint name → id, registered by Go code as it names them (VU.Do)
+	goGroups     sync.Map             // "\x00\x00" + group path → id (VU.Group)
 	loginStepIDs []int                // endpoint id per custom login step
 	idLoginPage  int
 	idLogin      int
@@ -67,35 +72,61 @@ type Env struct {
 	debug   *debugWriter // nil: no dump
 }
 
+// Transport is how a run's VUs send their requests: the round tripper and
+// what the VUs must know of it, set by the caller rather than discovered
+// from the round tripper, so that wrapping it (to log, to inject faults)
+// keeps the admission bound.
+type Transport struct {
+	// RoundTripper sends every request; nil means http.DefaultTransport.
+	RoundTripper http.RoundTripper
+	// Gate, if set, is the run-wide admission a VU passes before it builds
+	// a request (pool.Pool.Gate): VUs beyond it wait as parked
+	// goroutines, not as requests queued in the transport.
+	Gate *pool.Gate
+	// Deadlines, if set, says which requests the transport bounds by
+	// pool.Hooks.Deadline itself, so the VU arms no timer for them.
+	Deadlines pool.HookDeadliner
+}
+
+// PoolTransport is p's transport for VUs, with its gate and deadlines;
+// wrap, if set, wraps the round tripper (the gate still applies).
+func PoolTransport(p *pool.Pool, wrap func(http.RoundTripper) http.RoundTripper) Transport {
+	rt := p.Transport()
+	if wrap != nil {
+		rt = wrap(rt)
+	}
+	return Transport{RoundTripper: rt, Gate: p.Gate(), Deadlines: p}
+}
+
 // NewEnv checks the script and registers its endpoints with rec.
-func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stats.Sessions) (*Env, error) {
+func NewEnv(s *Script, t Transport, rec *stats.Recorder, sessions *stats.Sessions) (*Env, error) {
 	if s == nil || s.Target == nil {
 		return nil, errors.New("script has no target")
 	}
+	rt := t.RoundTripper
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	if s.Session.Cookie == "" {
-		s.Session.Cookie = "JSESSIONID"
+	// The effective settings live on the Env: the caller's Script is
+	// never written (it may be reused for another run).
+	sess := s.Session
+	if sess.Cookie == "" {
+		sess.Cookie = "JSESSIONID"
 	}
-	if s.MaxBody <= 0 {
-		s.MaxBody = 1 << 20
+	maxBody := s.MaxBody
+	if maxBody <= 0 {
+		maxBody = 1 << 20
 	}
-	if s.Session.ReloginsPerMinute <= 0 {
-		s.Session.ReloginsPerMinute = 6
+	if sess.ReloginsPerMinute <= 0 {
+		sess.ReloginsPerMinute = 6
 	}
-	if s.Session.RetryLoginMax <= 0 {
-		s.Session.RetryLoginMax = max(time.Minute, s.Session.RetryLogin)
+	if sess.RetryLoginMax <= 0 {
+		sess.RetryLoginMax = max(time.Minute, sess.RetryLogin)
 	}
-	e := &Env{script: s, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
-	e.cookiePrefix = s.Session.Cookie + "="
-	e.rewriteParam = ";" + strings.ToLower(s.Session.Cookie) + "="
-	if g, ok := rt.(pool.Gated); ok {
-		e.gate = g.Gate()
-	}
-	if d, ok := rt.(pool.HookDeadliner); ok {
-		e.hookDeadlines = d
-	}
+	e := &Env{script: s, session: sess, maxBody: maxBody, rt: rt, rec: rec, sessions: sessions, seed: s.Seed}
+	e.cookiePrefix = sess.Cookie + "="
+	e.rewriteParam = ";" + strings.ToLower(sess.Cookie) + "="
+	e.gate, e.hookDeadlines = t.Gate, t.Deadlines
 	if e.seed == 0 {
 		e.seed = rand.Uint64()
 	}
@@ -139,40 +170,36 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		e.loginURL = u
 	}
 	// Endpoints in the order a VU meets them: login, scenario, logout.
+	e.sc = rec.Scenario(s.Name)
 	switch s.Login.Kind {
 	case LoginSpringForm, LoginTomcatForm:
-		e.idLoginPage = rec.Endpoint(EndpointLoginPage)
-		e.idLogin = rec.Endpoint(EndpointLogin)
+		e.idLoginPage = rec.EndpointIn(e.sc, "", EndpointLoginPage)
+		e.idLogin = rec.EndpointIn(e.sc, "", EndpointLogin)
 	case LoginJSONToken:
-		e.idLogin = rec.Endpoint(EndpointLogin)
-	}
-	for _, st := range s.Login.Steps {
-		e.loginStepIDs = append(e.loginStepIDs, rec.Endpoint(st.Name))
-	}
-	for _, st := range s.Steps {
-		e.stepIDs = append(e.stepIDs, rec.Endpoint(st.Name))
+		e.idLogin = rec.EndpointIn(e.sc, "", EndpointLogin)
 	}
 	e.stepStatic = map[*Step]stepStatic{}
-	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
-		for i := range steps {
-			var ss stepStatic
-			if p := steps[i].Path; p != nil && p.Static() {
-				if u, err := url.Parse(string(p.Append([]byte(e.base), nil))); err == nil {
-					ss.url = u
-				}
-			}
-			ss.header = staticHeader(&steps[i])
-			if ss.url != nil || ss.header != nil {
-				e.stepStatic[&steps[i]] = ss
-			}
+	for i := range s.Login.Steps {
+		st := &s.Login.Steps[i]
+		if st.control() {
+			return nil, fmt.Errorf("login step %d (%s): flow control is not allowed in a login", i+1, st.Name)
 		}
+		e.loginStepIDs = append(e.loginStepIDs, rec.EndpointIn(e.sc, "", st.Name))
+		e.addStatic(st)
 	}
-	if s.Session.End == EndLogout && s.Login.Kind != LoginNone && s.Login.Kind != "" &&
-		s.Login.Kind != LoginBasic && s.Login.Kind != LoginJSONToken {
-		if s.Session.LogoutPath == "" {
-			s.Session.LogoutPath = "/logout"
+	if s.Func == nil {
+		prog, err := e.compile(s)
+		if err != nil {
+			return nil, err
 		}
-		e.idLogout = rec.Endpoint(EndpointLogout)
+		e.prog = prog
+	}
+	if sess.End == EndLogout && s.Login.Kind != LoginNone && s.Login.Kind != "" &&
+		s.Login.Kind != LoginBasic && s.Login.Kind != LoginJSONToken {
+		if sess.LogoutPath == "" {
+			e.session.LogoutPath = "/logout"
+		}
+		e.idLogout = rec.EndpointIn(e.sc, "", EndpointLogout)
 	}
 	rej, err := e.resolveRejections(s)
 	if err != nil {
@@ -182,7 +209,9 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 	if s.Login.Kind == LoginTomcatForm {
 		e.loginForm = []byte("j_security_check")
 	}
-	e.respHeaders = responseHeaders(s)
+	if s.Func == nil {
+		e.respHeaders = responseHeaders(s)
+	} // else nil: Go code may read any header
 	e.staticHeaders = http.Header{}
 	for name, vals := range s.Headers {
 		for _, v := range vals {
@@ -198,6 +227,20 @@ func NewEnv(s *Script, rt http.RoundTripper, rec *stats.Recorder, sessions *stat
 		}
 	}
 	return e, nil
+}
+
+// addStatic notes what of request step st is the same for every VU.
+func (e *Env) addStatic(st *Step) {
+	var ss stepStatic
+	if p := st.Path; p != nil && p.Static() {
+		if u, err := url.Parse(string(p.Append([]byte(e.base), nil))); err == nil {
+			ss.url = u
+		}
+	}
+	ss.header = staticHeader(st)
+	if ss.url != nil || ss.header != nil {
+		e.stepStatic[st] = ss
+	}
 }
 
 // stepStatic is what of a step is the same for every VU; nil fields are
@@ -230,15 +273,30 @@ func staticHeader(st *Step) http.Header {
 // sees all of them).
 func responseHeaders(s *Script) []string {
 	names := []string{"Set-Cookie", "Location"}
-	for _, steps := range [][]Step{s.Login.Steps, s.Steps} {
+	add := func(name string) {
+		if name = http.CanonicalHeaderKey(name); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	var walk func(steps []Step)
+	walk = func(steps []Step) {
 		for i := range steps {
-			for _, ex := range steps[i].Extract {
-				if name := http.CanonicalHeaderKey(ex.Expr); ex.Kind == ExtractHeader && !slices.Contains(names, name) {
-					names = append(names, name)
+			st := &steps[i]
+			for _, ex := range st.Extract {
+				if ex.Kind == ExtractHeader {
+					add(ex.Expr)
 				}
+			}
+			for _, hc := range st.Check.Headers {
+				add(hc.Name)
+			}
+			for _, sub := range st.children() {
+				walk(sub)
 			}
 		}
 	}
+	walk(s.Login.Steps)
+	walk(s.Steps)
 	return names
 }
 
@@ -257,8 +315,8 @@ func (e *Env) putBuf(b *[]byte) {
 	e.bufs.Put(b)
 }
 
-// Seed is the seed the VUs' think times are drawn with: give it back as
-// Script.Seed to repeat a run's pauses.
+// Seed is the seed the VUs' think times, random branches and picks are
+// drawn with: give it back as Script.Seed to repeat a run's choices.
 func (e *Env) Seed() uint64 { return e.seed }
 
 // Script is the script the VUs run.

@@ -188,7 +188,7 @@ func (v *VU) doURL(ctx context.Context, r *result, id int, intended time.Time, m
 	v.reuse = false
 	v.tr.Reset()
 	rejected := v.jar.rejected
-	rewriting := v.env.script.Session.URLRewriting
+	rewriting := v.env.session.URLRewriting
 	if rewriting {
 		u = v.rewriteURL(u)
 	}
@@ -322,7 +322,7 @@ func (v *VU) roundTrips(ctx context.Context, now time.Time, method string, u *ur
 				v.hop0Loc = resp.Header.Get("Location")
 			}
 		}
-		if v.env.script.Session.URLRewriting {
+		if v.env.session.URLRewriting {
 			v.findRewrittenID(resp.Header.Get("Location"))
 		}
 		next, nextMethod, keepBody, err := v.redirect(resp, method, hops, body != nil)

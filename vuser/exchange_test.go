@@ -61,7 +61,7 @@ func testVU(t testing.TB, s *Script, engine string) *VU {
 	t.Helper()
 	pl := pool.New(pool.Options{Engine: engine})
 	t.Cleanup(pl.Close)
-	e, err := NewEnv(s, pl.Transport(), stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(s, PoolTransport(pl, nil), stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestGateWaitTimesOut(t *testing.T) {
 	onEngines(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }, func(t *testing.T, srv *httptest.Server, target *url.URL, engine string) {
 		pl := pool.New(pool.Options{Engine: engine, MaxWaiting: 1})
 		t.Cleanup(pl.Close)
-		e, err := NewEnv(&Script{Target: target, Timeout: 100 * time.Millisecond}, pl.Transport(),
+		e, err := NewEnv(&Script{Target: target, Timeout: 100 * time.Millisecond}, PoolTransport(pl, nil),
 			stats.NewRecorder(stats.Options{}), stats.NewSessions())
 		if err != nil {
 			t.Fatal(err)

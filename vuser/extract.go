@@ -1,23 +1,31 @@
 package vuser
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
 )
 
-// Response is what checks and extractors see of a response.
+// Response is what checks and extractors see of a response, and what
+// VU.Do returns to Go code.
 type Response struct {
 	Status int
+	// Header holds every header in a Go scenario; for steps, the fasthttp
+	// engine keeps only those the script reads.
 	Header http.Header
-	Body   []byte // at most Script.MaxBody bytes
-	URL    *url.URL
-	Jar    http.CookieJar
+	// Body is at most Script.MaxBody bytes. Returned by VU.Do, it is the
+	// VU's buffer: valid until its next request, Think, or the iteration's
+	// end.
+	Body []byte
+	URL  *url.URL
+	Jar  http.CookieJar
 }
 
 // ExtractKind names where an extractor looks.
@@ -133,6 +141,9 @@ func (e *Extractor) Extract(r *Response) (string, bool) {
 				return "", false
 			}
 		}
+		if e.Index > 0 {
+			return regexNth(re, r.Body, e.Index)
+		}
 		return regexValue(re, r.Body)
 	case ExtractJSON:
 		path := e.path
@@ -151,6 +162,176 @@ func (e *Extractor) Extract(r *Response) (string, bool) {
 		return cookieValue(r, e.Expr)
 	}
 	return "", false
+}
+
+// Values returns every value found in r: each match of a regex (its
+// group's text, or the whole match), each element of a JSON array (a
+// string as is, any other value as its JSON text), each value of a
+// header, or the one value Extract finds for the other kinds. A JSON
+// array found but empty is found with no values.
+func (e *Extractor) Values(r *Response) ([]string, bool) {
+	if r == nil {
+		return nil, false
+	}
+	switch e.Kind {
+	case ExtractRegex:
+		re := e.re
+		if re == nil {
+			var err error
+			if re, err = regexp.Compile(e.Expr); err != nil || re.NumSubexp() > 1 {
+				return nil, false
+			}
+		}
+		var out []string
+		for _, m := range re.FindAllSubmatchIndex(r.Body, -1) {
+			if len(m) >= 4 {
+				if m[2] >= 0 {
+					out = append(out, string(r.Body[m[2]:m[3]]))
+				}
+				continue
+			}
+			out = append(out, string(r.Body[m[0]:m[1]]))
+		}
+		return out, len(out) > 0
+	case ExtractJSON:
+		res, ok := e.json(r.Body)
+		if !ok {
+			return nil, false
+		}
+		if !res.IsArray() {
+			return []string{jsonText(res)}, true
+		}
+		return jsonList(res), true
+	case ExtractHeader:
+		vs := r.Header.Values(e.Expr)
+		return slices.Clone(vs), len(vs) > 0
+	}
+	if v, ok := e.Extract(r); ok {
+		return []string{v}, true
+	}
+	return nil, false
+}
+
+// json is the gjson result at e's path in body.
+func (e *Extractor) json(body []byte) (gjson.Result, bool) {
+	path := e.path
+	if path == "" { // built without NewExtractor
+		var err error
+		if path, err = gjsonPath(e.Expr); err != nil {
+			return gjson.Result{}, false
+		}
+	}
+	res := gjson.GetBytes(body, path)
+	return res, res.Exists()
+}
+
+// jsonText is a JSON value as a variable holds it: a string as is, any
+// other value as its JSON text.
+func jsonText(res gjson.Result) string {
+	if res.Type == gjson.String {
+		return res.Str
+	}
+	return res.Raw
+}
+
+// jsonList is the elements of a JSON array, each as jsonText.
+func jsonList(res gjson.Result) []string {
+	out := []string{}
+	res.ForEach(func(_, el gjson.Result) bool {
+		out = append(out, jsonText(el))
+		return true
+	})
+	return out
+}
+
+// regexNth is regexValue for the n-th match (from 0).
+func regexNth(re *regexp.Regexp, body []byte, n int) (string, bool) {
+	ms := re.FindAllSubmatchIndex(body, n+1)
+	if len(ms) <= n {
+		return "", false
+	}
+	m := ms[n]
+	if len(m) >= 4 {
+		if m[2] < 0 {
+			return "", false
+		}
+		return string(body[m[2]:m[3]]), true
+	}
+	return string(body[m[0]:m[1]]), true
+}
+
+// ExtractError is an extraction that found nothing in a response.
+type ExtractError struct {
+	Var  string
+	Kind ExtractKind
+	Expr string
+}
+
+// Error reads like `extract id: regex "id=(\d+)" found nothing`.
+func (e *ExtractError) Error() string {
+	return fmt.Sprintf("extract %s: %s %q found nothing", e.Var, e.Kind, short(e.Expr))
+}
+
+// extractInto sets the VU's variable ex.Var from resp (and, for a list,
+// its list variable: every match with All, a JSON array always). Found
+// nothing, the variable is unset; that is an *ExtractError unless ex is
+// Optional.
+func (v *VU) extractInto(ex *Extractor, resp *Response) error {
+	var val string
+	var list []string
+	found, isList := false, false
+	switch {
+	case ex.Kind == ExtractJSON:
+		var res gjson.Result
+		if res, found = ex.json(resp.Body); found {
+			val = jsonText(res)
+			if isList = res.IsArray(); isList {
+				list = jsonList(res)
+			} else if ex.All || ex.PickRandom {
+				list, isList = []string{val}, true
+			}
+		}
+	case ex.All || ex.PickRandom:
+		list, found = ex.Values(resp)
+		if found {
+			isList = true
+			val = listText(list)
+		}
+	default:
+		val, found = ex.Extract(resp)
+	}
+	if found && ex.PickRandom {
+		if len(list) == 0 {
+			found = false
+		} else {
+			val, isList = list[v.rng.IntN(len(list))], false
+		}
+	}
+	if !found {
+		delete(v.data.Vars, ex.Var)
+		delete(v.data.Lists, ex.Var)
+		if ex.Optional {
+			return nil
+		}
+		return &ExtractError{Var: ex.Var, Kind: ex.Kind, Expr: ex.Expr}
+	}
+	v.setVar(ex.Var, val)
+	switch {
+	case isList:
+		if v.data.Lists == nil {
+			v.data.Lists = map[string][]string{}
+		}
+		v.data.Lists[ex.Var] = list
+	case v.data.Lists != nil:
+		delete(v.data.Lists, ex.Var) // a scalar now
+	}
+	return nil
+}
+
+// listText is a list as its variable's text: a JSON array of strings.
+func listText(list []string) string {
+	b, _ := json.Marshal(list)
+	return string(b)
 }
 
 // regexValue is the first group of re's first match in body, or the whole

@@ -2,12 +2,16 @@ package vuser
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionload/load/stats"
 )
 
 func TestNewExtractorErrors(t *testing.T) {
@@ -254,4 +258,86 @@ func FuzzExtractJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Extraction into the VU: a regex's n-th match, all matches as a list, a
+// JSON array as a list (its text as the variable), a random pick
+// (seeded), and a miss that unsets the variable.
+func TestExtractInto(t *testing.T) {
+	t.Parallel()
+	e, err := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1")}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := &Response{Status: 200, Body: []byte(`{"ids":[3,"b",{"c":1}],"empty":[],"one":"x"} id=11 id=12 id=13`)}
+	ex := func(name string, kind ExtractKind, expr string, f func(*Extractor)) *Extractor {
+		x, err := NewExtractor(name, kind, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != nil {
+			f(&x)
+		}
+		return &x
+	}
+	v := e.NewVU(1, Identity{}, Signals{})
+	for _, tc := range []struct {
+		ex   *Extractor
+		val  string
+		list []string // nil: no list
+		err  string
+	}{
+		{ex("a", ExtractRegex, `id=(\d+)`, nil), "11", nil, ""},
+		{ex("a", ExtractRegex, `id=(\d+)`, func(x *Extractor) { x.Index = 2 }), "13", nil, ""},
+		{ex("a", ExtractRegex, `id=(\d+)`, func(x *Extractor) { x.Index = 3 }), "", nil, `extract a: regex "id=(\\d+)" found nothing`},
+		{ex("a", ExtractRegex, `id=(\d+)`, func(x *Extractor) { x.All = true }), `["11","12","13"]`, []string{"11", "12", "13"}, ""},
+		{ex("a", ExtractJSON, "$.ids", nil), `[3,"b",{"c":1}]`, []string{"3", "b", `{"c":1}`}, ""},
+		{ex("a", ExtractJSON, "$.empty", nil), `[]`, []string{}, ""},
+		{ex("a", ExtractJSON, "$.one", nil), "x", nil, ""},
+		{ex("a", ExtractJSON, "$.one", func(x *Extractor) { x.All = true }), "x", []string{"x"}, ""},
+		{ex("a", ExtractJSON, "$.nope", nil), "", nil, `extract a: json "$.nope" found nothing`},
+		{ex("a", ExtractJSON, "$.nope", func(x *Extractor) { x.Optional = true }), "", nil, ""},
+		{ex("a", ExtractJSON, "$.empty", func(x *Extractor) { x.PickRandom = true }), "", nil, `extract a: json "$.empty" found nothing`},
+	} {
+		err := v.extractInto(tc.ex, resp)
+		if got := fmt.Sprint(err); tc.err != "" && got != tc.err || tc.err == "" && err != nil {
+			t.Errorf("%+v: error %v, want %q", *tc.ex, err, tc.err)
+			continue
+		}
+		val, set := v.data.Vars["a"]
+		list, isList := v.data.Lists["a"]
+		if tc.err != "" || tc.ex.Optional {
+			if set || isList {
+				t.Errorf("%+v: found nothing but a = %q, list %v", *tc.ex, val, list)
+			}
+			continue
+		}
+		if val != tc.val || isList != (tc.list != nil) || !slices.Equal(list, tc.list) {
+			t.Errorf("%+v: a = %q, list %v (%v); want %q, %v", *tc.ex, val, list, isList, tc.val, tc.list)
+		}
+	}
+	// A random pick takes every element over many draws, and the same
+	// seed draws the same sequence.
+	pick := ex("p", ExtractRegex, `id=(\d+)`, func(x *Extractor) { x.PickRandom = true })
+	draws := func(seed uint64) []string {
+		e, _ := NewEnv(&Script{Target: mustURL("http://127.0.0.1:1"), Seed: seed}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		v := e.NewVU(1, Identity{}, Signals{})
+		var out []string
+		for range 60 {
+			if err := v.extractInto(pick, resp); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v.data.Vars["p"])
+		}
+		return out
+	}
+	a := draws(7)
+	for _, want := range []string{"11", "12", "13"} {
+		if !slices.Contains(a, want) {
+			t.Errorf("60 random picks never took %s: %v", want, a)
+		}
+	}
+	if !slices.Equal(a, draws(7)) {
+		t.Error("the same seed picked differently")
+	}
 }

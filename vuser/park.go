@@ -25,28 +25,25 @@ type runner struct {
 	next    func() (time.Time, bool)
 	done    func()
 	started bool      // the first login was tried
-	it      iteration // the iteration in progress; it.step < 0: none
+	it      iteration // the iteration in progress; it.pc < 0: none
 
 	mu     sync.Mutex
 	timer  *time.Timer // the think timer (AfterFunc: v.thought), armed while parked
 	parked bool
 }
 
-// iteration is how far a VU is in one iteration.
-type iteration struct {
-	intended time.Time     // scheduled start, zero if none
-	late     time.Duration // actual start minus intended
-	step     int           // the next step; < 0: no iteration in progress
-}
-
-// beginIteration starts an iteration due at intended (zero if none). Its
-// lateness is carried to every step (see Iterate).
-func beginIteration(intended time.Time) iteration {
-	it := iteration{intended: intended}
+// beginIteration starts it, due at intended (zero if none), and reports
+// whether the VU may run it. Every iteration starts here (Iterate and
+// nextIteration). Its lateness is carried to every step (see Iterate).
+func (v *VU) beginIteration(it *iteration, intended time.Time) bool {
+	it.intended, it.late, it.pc, it.frames = intended, 0, 0, it.frames[:0]
 	if !intended.IsZero() {
 		it.late = max(time.Since(intended), 0)
 	}
-	return it
+	v.lastStatus = 0
+	// Test data rows for the iteration are taken here: a source with no
+	// row left for the VU ends it (data_exhausted).
+	return v.takeData()
 }
 
 // Go runs the VU as Run does (log in, iterate while next says so, end the
@@ -58,7 +55,8 @@ func beginIteration(intended time.Time) iteration {
 func (v *VU) Go(ctx context.Context, next func() (time.Time, bool), done func()) {
 	r := &v.run
 	r.mu.Lock() // Wake may already be looking
-	r.ctx, r.next, r.done, r.started, r.it = ctx, next, done, false, iteration{step: -1}
+	r.ctx, r.next, r.done, r.started = ctx, next, done, false
+	r.it.pc = -1
 	r.mu.Unlock()
 	go v.proceed(true)
 }
@@ -117,10 +115,10 @@ func (v *VU) park(d time.Duration) bool {
 func (v *VU) proceed(thought bool) {
 	r := &v.run
 	if !thought {
-		r.it.step = -1 // an aborted think ends the iteration, uncounted (as in Iterate)
+		v.endIteration(&r.it) // an aborted think ends the iteration, uncounted (as in Iterate)
 	}
 	for {
-		if r.it.step < 0 && !v.nextIteration(r) {
+		if r.it.pc < 0 && !v.nextIteration(r) {
 			break
 		}
 		if v.iterate(r.ctx, &r.it, true) {
@@ -137,6 +135,9 @@ func (v *VU) proceed(thought bool) {
 func (v *VU) nextIteration(r *runner) bool {
 	if !r.started {
 		r.started = true
+		if !v.dataLeft() {
+			return false // no row could come: no login either (data_exhausted)
+		}
 		if !v.LoginRetry(r.ctx) {
 			return false
 		}
@@ -150,8 +151,7 @@ func (v *VU) nextIteration(r *runner) bool {
 	if !v.loggedIn && !v.LoginRetry(r.ctx) {
 		return false
 	}
-	r.it = beginIteration(intended)
-	return true
+	return v.beginIteration(&r.it, intended)
 }
 
 // closed reports whether c is closed (a nil c never is).

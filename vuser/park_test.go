@@ -54,7 +54,7 @@ func TestThinkingVUsHoldNoGoroutine(t *testing.T) {
 	pl := pool.New(pool.Options{MaxConnsPerHost: 4})
 	t.Cleanup(pl.Close)
 	rec := stats.NewRecorder(stats.Options{})
-	e, err := NewEnv(stepsScript(u, 1, time.Minute), pl.Transport(), rec, stats.NewSessions())
+	e, err := NewEnv(stepsScript(u, 1, time.Minute), PoolTransport(pl, nil), rec, stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestParkedVUResumes(t *testing.T) {
 	t.Parallel()
 	u, served := countingServer(t)
 	rec := stats.NewRecorder(stats.Options{})
-	e, err := NewEnv(stepsScript(u, 3, idleAfter), nil, rec, stats.NewSessions())
+	e, err := NewEnv(stepsScript(u, 3, idleAfter), Transport{}, rec, stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestParkedVUResumes(t *testing.T) {
 func TestRunAbortEndsThink(t *testing.T) {
 	t.Parallel()
 	u, served := countingServer(t)
-	e, err := NewEnv(stepsScript(u, 1, time.Hour), nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+	e, err := NewEnv(stepsScript(u, 1, time.Hour), Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package vuser is one virtual user: its own cookie jar and identity, its
-// login and re-login, the scenario steps it runs with its session, and the
-// extraction and checks on each response.
+// login and re-login, the scenario it runs with its session (steps with
+// flow control, or Go code: Script.Func and VU.Do), and the extraction
+// and checks on each response.
 package vuser
 
 import (
@@ -38,8 +39,9 @@ type Script struct {
 	Think Think
 	// Timeout bounds one request, body included. Zero means no limit.
 	Timeout time.Duration
-	// Seed makes think times reproducible: VU i draws from a generator
-	// seeded with (Seed, i). Zero picks a random seed.
+	// Seed makes think times, random branches and random picks
+	// reproducible: VU i draws from a generator seeded with (Seed, i).
+	// Zero picks a random seed.
 	Seed uint64
 	// MaxBody caps how many response bytes are kept for checks and
 	// extraction; the rest is read and discarded (only its size counts).
@@ -183,7 +185,8 @@ type Step struct {
 	// endpoint, wherever they stand (inside a repeat, say).
 	Name string
 	// Think, if set, replaces Script.Think as the pause after this step;
-	// a zero Think is no pause.
+	// a zero Think is no pause. On a control step it is a pause after
+	// the whole step (nil: none; its steps pause as their own say).
 	Think *Think
 	// Flow control; nil for a request step.
 	Repeat  *Repeat
@@ -264,7 +267,10 @@ type Foreach struct {
 // Group is a transaction: its Steps run in order, and the group records
 // its own duration (from its first request's start to its last
 // response's end, think times inside included) and the sum of its
-// requests' service times, under the group's Name.
+// requests' service times, under the group's Name. Its requests record
+// under endpoints of the group (a group inside another is named
+// "outer/inner"). A group whose requests failed is recorded with the
+// first failure's kind, even when the iteration stops inside it.
 type Group struct {
 	Steps []Step
 }
@@ -338,4 +344,7 @@ type JSONCheck struct {
 type Identity struct {
 	Username string
 	Password string
+	// Row holds the extra columns of the user's CSV row ({{.Row.NAME}});
+	// shared by the VUs of one user: read only.
+	Row map[string]string
 }

@@ -13,7 +13,7 @@ func TestSeedRepeatsThinkTimes(t *testing.T) {
 	t.Parallel()
 	draws := func(seed uint64, vu int) []int64 {
 		u, _ := url.Parse("http://127.0.0.1:1")
-		e, err := NewEnv(&Script{Target: u, Seed: seed, Think: Think{Mean: time.Second}}, nil, stats.NewRecorder(stats.Options{}), stats.NewSessions())
+		e, err := NewEnv(&Script{Target: u, Seed: seed, Think: Think{Mean: time.Second}}, Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,7 +80,20 @@ type VU struct {
 
 	debug *debugTransport // non-nil for the one VU --debug follows
 
-	run runner // where a VU started with Go stands (park.go)
+	run runner // where a VU started with Go stands (park.go), and its iteration
+
+	last       lastSample                // the last step's sample, for the groups it is in
+	lastStatus int                       // the status of the last step's response (0: none), for If
+	missing    bool                      // an extraction of the last response found nothing (not optional)
+	endpoints  map[string]map[string]int // ids Go code named (Do, Group) by scope and name, cached from the Env's
+	groups     []goGroup                 // the Go groups (VU.Group) the VU is in, innermost last
+	gframes    []frame                   // and their frames
+}
+
+// lastSample is what a group needs of a request's sample.
+type lastSample struct {
+	intended, start, end time.Time
+	kind                 stats.Kind
 }
 
 // Signals tell a running VU to stop. Either may be nil (never).
@@ -105,6 +118,7 @@ func (e *Env) NewVU(id int, ident Identity, sig Signals) *VU {
 		rng:   rand.New(rand.NewPCG(e.seed, uint64(id))),
 		sig:   sig,
 	}
+	v.data.Rand, v.data.Row = v.rng, ident.Row // the VU's seeded draws and its users CSV row, for templates (data.go)
 	v.rt = e.rt
 	v.tr.Install(&v.trace)
 	v.hooks.Phases = &v.tr
@@ -193,7 +207,7 @@ func (v *VU) commit(r *result) {
 
 // readBody keeps up to MaxBody bytes in v.body and discards the rest.
 func (v *VU) readBody(b io.Reader) (int64, error) {
-	max := v.env.script.MaxBody
+	max := v.env.maxBody
 	if v.bodyBuf == nil {
 		v.bodyBuf = v.env.getBuf()
 		v.body = *v.bodyBuf
@@ -241,8 +255,8 @@ func (v *VU) response(r *result) *Response {
 // sessionCookie is the session cookie's value as the jar holds it for u
 // or, with URL rewriting and no such cookie, the URL-rewritten id.
 func (v *VU) sessionCookie(u *url.URL) string {
-	c := v.jar.value(u, v.env.script.Session.Cookie, time.Now())
-	if c == "" && v.env.script.Session.URLRewriting {
+	c := v.jar.value(u, v.env.session.Cookie, time.Now())
+	if c == "" && v.env.session.URLRewriting {
 		return v.rewriteID
 	}
 	return c
@@ -314,7 +328,7 @@ func (v *VU) backoff(ctx context.Context) bool {
 	if !v.started {
 		return true // Login marks it
 	}
-	sess := &v.env.script.Session
+	sess := &v.env.session
 	var d time.Duration
 	if v.fails > 0 {
 		d = sess.RetryLogin << min(v.fails-1, 30)
@@ -355,63 +369,33 @@ func (v *VU) wait(ctx context.Context, d time.Duration) bool {
 // intended) is carried to every step: a step's intended start is its
 // actual start minus that lateness, so corrected latency = latency +
 // lateness, as wrk2 does per request, and think times never count.
+// When a data source has no row left for the VU, Iterate does nothing
+// and DataExhausted reports true from then on.
 func (v *VU) Iterate(ctx context.Context, intended time.Time) {
-	it := beginIteration(intended)
-	v.iterate(ctx, &it, false)
-}
-
-// iterate runs it from its next step on and counts it once complete.
-// With park, a think of idleAfter or more parks the VU (park.go) and
-// iterate reports true at once; else it sleeps on this goroutine. An
-// iteration that ends early (stopped, session lost for good, think
-// aborted) is not counted; it.step is then < 0.
-func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool) {
-	s := v.env.script
-	thinks := s.Think.Max > 0 || s.Think.Mean > 0
-	for it.step < len(s.Steps) {
-		i := it.step
-		it.step++
-		if !v.iterStep(ctx, i, it) {
-			it.step = -1
-			return false
-		}
-		if !thinks {
-			continue
-		}
-		d := v.thinkTime()
-		if park && d >= idleAfter {
-			if v.park(d) {
-				return true
-			}
-			it.step = -1 // aborted
-			return false
-		}
-		if !v.sleep(d, nil) {
-			it.step = -1
-			return false
-		}
+	it := &v.run.it
+	if !v.beginIteration(it, intended) {
+		return
 	}
-	v.env.rec.Iteration(v.id)
-	v.data.Iteration++
-	it.step = -1
-	return false
+	v.iterate(ctx, it, false)
 }
 
-// iterStep runs step i of it, logging in again if the session was lost
-// (as the script allows); false ends the iteration.
-func (v *VU) iterStep(ctx context.Context, i int, it *iteration) bool {
+// iterStep runs request instruction in of it, logging in again if the
+// session was lost (as the script allows); false ends the iteration.
+func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	s := v.env.script
-	st := &s.Steps[i]
 	var due time.Time
 	if !it.intended.IsZero() {
 		due = time.Now().Add(-it.late)
 	}
-	if lost := v.step(ctx, v.env.stepIDs[i], st, due, false); lost {
+	lost := v.step(ctx, in.ep, in.st, due, false)
+	if len(it.frames) > 0 {
+		v.grouped(it.frames)
+	}
+	if lost {
 		v.sessionLost()
-		if !s.Session.Relogin {
+		if !v.env.session.Relogin {
 			return false
 		}
 		v.env.sessions.Relogin()
@@ -421,12 +405,17 @@ func (v *VU) iterStep(ctx context.Context, i int, it *iteration) bool {
 		// Retry the step once with the new session; with an intended
 		// time, the wait for the login counts in its corrected latency.
 		// Lost again, it is an error (unauthorized).
-		if v.step(ctx, v.env.stepIDs[i], st, due, true) {
+		lost = v.step(ctx, in.ep, in.st, due, true)
+		if len(it.frames) > 0 {
+			v.grouped(it.frames)
+		}
+		if lost {
 			v.sessionLost()
 			return false
 		}
 	}
-	return true
+	// No request goes out with a variable an extraction did not find.
+	return !v.missing
 }
 
 // sessionLost books the loss of the VU's session: expired if it was
@@ -456,9 +445,8 @@ func (v *VU) prove() {
 	}
 }
 
-// thinkTime draws the pause after a step, as Script.Think says.
-func (v *VU) thinkTime() time.Duration {
-	t := v.env.script.Think
+// thinkTime draws a pause as t says.
+func (v *VU) thinkTime(t *Think) time.Duration {
 	d := t.Min
 	switch {
 	case t.Mean > 0:
@@ -495,24 +483,24 @@ func (v *VU) lost(r *result) bool {
 	if v.token != "" || v.sessionVal == "" {
 		return false
 	}
-	if !r.setsCookie && !v.env.script.Session.URLRewriting {
+	if !r.setsCookie && !v.env.session.URLRewriting {
 		// Only an expiry can have taken the cookie; most responses set
 		// none, so this path reads no clock.
-		return v.jar.expires() && !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, time.Now())
+		return v.jar.expires() && !v.jar.holds(v.env.session.Cookie, v.sessionVal, time.Now())
 	}
 	now := time.Now()
-	if v.env.script.Session.URLRewriting && v.jar.value(r.url, v.env.script.Session.Cookie, now) == "" {
+	if v.env.session.URLRewriting && v.jar.value(r.url, v.env.session.Cookie, now) == "" {
 		if v.rewriteID != v.sessionVal && v.rewriteID != "" {
 			v.rotated(v.rewriteID)
 		}
 		return false
 	}
 	if !r.setsCookie {
-		return v.jar.expires() && !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, now)
+		return v.jar.expires() && !v.jar.holds(v.env.session.Cookie, v.sessionVal, now)
 	}
 	// The cookie as it applies to the URL that got the response (Tomcat
 	// scopes it to the context path, which need not be the target's).
-	switch c := v.jar.value(r.url, v.env.script.Session.Cookie, now); {
+	switch c := v.jar.value(r.url, v.env.session.Cookie, now); {
 	case c == v.sessionVal:
 		return false
 	case c != "":
@@ -520,7 +508,7 @@ func (v *VU) lost(r *result) bool {
 		return false
 	default:
 		// Deleted, unless it was set for another path than this URL's.
-		return !v.jar.holds(v.env.script.Session.Cookie, v.sessionVal, now)
+		return !v.jar.holds(v.env.session.Cookie, v.sessionVal, now)
 	}
 }
 
@@ -544,6 +532,7 @@ func (v *VU) step(ctx context.Context, id int, st *Step, intended time.Time, ret
 		r.kind = stats.Unauthorized
 	}
 	v.commit(&r)
+	v.noteLast(&r, nil)
 	return lost
 }
 
@@ -582,36 +571,60 @@ func (v *VU) stepResult(ctx context.Context, id int, st *Step, intended time.Tim
 	} else {
 		v.do(ctx, &r, id, intended, st.Method, string(st.Path.Append([]byte(v.env.base), &v.data)), hdr, body)
 	}
+	err := v.judgeResponse(&r, &st.Check, st.Extract, st.Name)
+	return r, err == nil && r.kind == stats.OK
+}
+
+// errStepFailed is a response that failed before any check: a transport
+// error, a refused or lost session (r.kind says which).
+var errStepFailed = errors.New("request failed")
+
+// judgeResponse judges the response of an exchange for step name: a
+// refused or lost session (r.kind set, no check or extraction), then the
+// check (CheckFailed) and the extractions into the VU's variables
+// (ExtractFailed when one finds nothing, not optional); a nil check
+// checks nothing. It returns nil,
+// errStepFailed, the *CheckError or the *ExtractError.
+func (v *VU) judgeResponse(r *result, check *Check, extract []Extractor, name string) error {
+	v.missing = false
 	if r.err != nil || r.kind == stats.SessionRejected {
-		return r, false
+		return errStepFailed
 	}
-	if v.lost(&r) {
+	if v.lost(r) {
 		r.kind = stats.SessionLost
-		return r, false
+		return errStepFailed
 	}
 	if v.loggedIn && !v.proven {
 		v.prove()
 	}
-	resp := v.response(&r)
-	ok := true
-	if err := st.Check.EvalWith(resp, &v.data); err != nil {
-		ok = false
+	resp := v.response(r)
+	var failed error
+	if check == nil {
+		// A Go request without a check: judged by its status alone.
+	} else if err := check.EvalWith(resp, &v.data); err != nil {
+		failed = err
 		if v.debug != nil {
-			v.debug.note("step %s: check failed: %v", st.Name, err)
+			v.debug.note("step %s: check failed: %v", name, err)
 		}
 		if r.kind == stats.OK {
 			r.kind = stats.CheckFailed
 		}
 	}
-	for i := range st.Extract {
-		if val, found := st.Extract[i].Extract(resp); found {
-			if v.data.Vars == nil {
-				v.data.Vars = map[string]string{}
+	for i := range extract {
+		if err := v.extractInto(&extract[i], resp); err != nil {
+			if v.debug != nil {
+				v.debug.note("step %s: %v", name, err)
 			}
-			v.data.Vars[st.Extract[i].Var] = val
+			if failed == nil {
+				failed = err
+			}
+			if r.kind == stats.OK {
+				r.kind = stats.ExtractFailed
+			}
+			v.missing = true
 		}
 	}
-	return r, ok && r.kind == stats.OK
+	return failed
 }
 
 // End ends the session as the script says: logout or abandon.
@@ -620,15 +633,15 @@ func (v *VU) End(ctx context.Context) {
 		return
 	}
 	v.loggedIn = false
-	if v.env.script.Session.End == EndLogout && v.env.idLogout != 0 {
+	if v.env.session.End == EndLogout && v.env.idLogout != 0 {
 		v.env.sessions.Ended()
 	}
-	if v.env.idLogout == 0 || v.env.script.Session.End != EndLogout {
+	if v.env.idLogout == 0 || v.env.session.End != EndLogout {
 		return
 	}
 	v.noFollow = true
 	var r result
-	v.do(ctx, &r, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.script.Session.LogoutPath, nil, nil)
+	v.do(ctx, &r, v.env.idLogout, time.Time{}, http.MethodPost, v.env.base+v.env.session.LogoutPath, nil, nil)
 	v.noFollow = false
 	v.release()
 	v.commit(&r)
@@ -652,7 +665,7 @@ func (v *VU) Login(ctx context.Context) error {
 		}
 	}
 	v.started, v.proven, v.pending, v.sessionVal = true, false, false, ""
-	if s.Session.URLRewriting {
+	if v.env.session.URLRewriting {
 		v.rewriteID = "" // a new login starts a new session
 	}
 	at := v.sessionURL()
@@ -783,7 +796,7 @@ func (v *VU) loginSpring(ctx context.Context) (string, error) {
 	form.Set(orDefault(s.Login.PasswordField, "password"), v.ident.Password)
 	form.Set(field, csrf)
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": htmlAccept}
-	follow := !s.Session.StopAtLoginRedirect
+	follow := !v.env.session.StopAtLoginRedirect
 	v.noFollow = !follow
 	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, page, hdr, []byte(form.Encode()))
 	v.noFollow = false
@@ -797,7 +810,7 @@ func (v *VU) loginSpring(ctx context.Context) (string, error) {
 		return "", v.failLogin(&r, "redirected to %s (bad credentials or CSRF token?)", r.firstLoc)
 	}
 	if after := v.sessionCookie(at); after == "" || after == before {
-		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+		return "", v.failLogin(&r, "the session cookie %s did not change on login", v.env.session.Cookie)
 	}
 	if follow {
 		if err := v.landed(&r); err != nil {
@@ -851,7 +864,7 @@ func (v *VU) loginTomcat(ctx context.Context) (string, error) {
 	// Followed, the 303 fetches the saved request (the protected page):
 	// only then does Tomcat end the session's authentication phase and
 	// give it the app's session timeout.
-	follow := !s.Session.StopAtLoginRedirect
+	follow := !v.env.session.StopAtLoginRedirect
 	v.noFollow = !follow
 	v.do(ctx, &r, v.env.idLogin, time.Time{}, http.MethodPost, v.env.securityCheck, hdr, []byte(form.Encode()))
 	v.noFollow = false
@@ -859,7 +872,7 @@ func (v *VU) loginTomcat(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if after := v.sessionCookie(page); after == "" || after == before {
-		return "", v.failLogin(&r, "the session cookie %s did not change on login", s.Session.Cookie)
+		return "", v.failLogin(&r, "the session cookie %s did not change on login", v.env.session.Cookie)
 	}
 	if follow {
 		if err := v.landed(&r); err != nil {

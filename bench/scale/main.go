@@ -11,7 +11,7 @@
 // The target is `load target --users N` (load built once with go build
 // into a temp dir) on a free loopback port, stopped by its PID at the end.
 // The generator is this process, running the plan through the library
-// (profiles.Parse, profiles.Run): its peak RSS is VmHWM from
+// (a load.Test built in Go, load.Run): its peak RSS is VmHWM from
 // /proc/self/status. VUs share at most -conns connections, which keeps
 // both processes far under the open-file limit. Each VU, once logged in,
 // GETs /api/me once and then thinks until the run ends (-think), so what
@@ -39,8 +39,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sessionload/load"
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
+	"github.com/sessionload/load/vuser"
 )
 
 func main() {
@@ -83,18 +86,7 @@ func run(vus, conns int, duration, ramp, think time.Duration, engine, heapProfil
 	}
 	defer stop()
 
-	plan := fmt.Sprintf(`name: scale
-target: %s
-users: {template: {username: "user{{.VU}}", password: secret}}
-session: {cookie: JSESSIONID, login: spring-form, login_path: /login, end: abandon, retry_login: 1s}
-scenario:
-  - {name: me, get: /api/me, headers: {Accept: application/json}, check: {status: 200}}
-think: %s
-timeout: 60s
-http: {max_conns_per_host: %d, max_idle_conns_per_host: %[3]d, engine: %s}
-load: %s
-`, base, think, conns, engine, loadShape(vus, duration, ramp))
-	p, err := profiles.Parse("scale.yaml", []byte(plan), ".")
+	test, err := scaleTest(base, vus, conns, duration, ramp, think, engine)
 	if err != nil {
 		return err
 	}
@@ -141,7 +133,8 @@ load: %s
 			pr.Elapsed.Seconds(), pr.VUs, est, est-prevEst, rss>>10)
 		prevEst = est
 	}
-	res, err := profiles.Run(context.Background(), p, profiles.RunOptions{OnInterval: onInterval})
+	test.Observe.Progress = onInterval
+	res, err := load.Run(context.Background(), test)
 	if err != nil {
 		return err
 	}
@@ -211,13 +204,45 @@ func startTarget(bin string, users int) (string, func(), error) {
 	return "", nil, fmt.Errorf("the target did not listen on %s: %s", addr, errOut.String())
 }
 
-// loadShape is the plan's load: every VU at once, or a linear ramp to
-// vus over ramp and a hold for the rest of duration.
-func loadShape(vus int, duration, ramp time.Duration) string {
-	if ramp <= 0 {
-		return fmt.Sprintf("{vus: %d, duration: %s, graceful_stop: 2s}", vus, duration)
+// scaleTest is the test, built in Go: each VU is user VU, logs in with
+// spring-form (its own jar and CSRF token), GETs /api/me once and thinks;
+// every VU at once, or a linear ramp to vus over ramp and a hold for the
+// rest of duration.
+func scaleTest(base string, vus, conns int, duration, ramp, think time.Duration, engine string) (load.Test, error) {
+	users, err := profiles.TemplateUsers("user{{.VU}}", "secret")
+	if err != nil {
+		return load.Test{}, err
 	}
-	return fmt.Sprintf("{stages: [{duration: %s, target: %d}, {duration: %s}], graceful_stop: 2s}", ramp, vus, max(duration-ramp, time.Second))
+	shape := profiles.Load{VUs: vus, Duration: duration, GracefulStop: 2 * time.Second}
+	if ramp > 0 {
+		shape = profiles.Load{Stages: []profiles.Stage{{Duration: ramp, Target: vus}, {Duration: max(duration-ramp, time.Second), Target: -1}}, GracefulStop: 2 * time.Second}
+	}
+	accept, err := vuser.ParseTemplate("application/json")
+	if err != nil {
+		return load.Test{}, err
+	}
+	me, err := vuser.ParseTemplate("/api/me")
+	if err != nil {
+		return load.Test{}, err
+	}
+	return load.Test{
+		Name:    "scale",
+		Target:  base,
+		Timeout: 60 * time.Second,
+		HTTP:    pool.Options{MaxConnsPerHost: conns, MaxIdleConnsPerHost: conns, Engine: engine},
+		Load:    shape,
+		Scenarios: []load.Scenario{{
+			Users:   users,
+			Login:   vuser.Login{Kind: vuser.LoginSpringForm, Path: "/login"},
+			Session: vuser.Session{Cookie: "JSESSIONID", End: vuser.EndAbandon, RetryLogin: time.Second},
+			Steps: []vuser.Step{{
+				Name: "me", Method: "GET", Path: me,
+				Headers: []vuser.Header{{Name: "Accept", Value: accept}},
+				Check:   vuser.Check{Status: []int{200}},
+			}},
+			Think: vuser.Think{Min: think, Max: think},
+		}},
+	}, nil
 }
 
 // idleMem is the generator's memory while every VU idles logged in.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionload/load"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 )
@@ -49,7 +50,9 @@ func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 				if err != nil {
 					return badInput(err)
 				}
-				stats.CheckThresholds(m, p.Rules())
+				if _, err := load.FromPlan(p).Judge(m); err != nil {
+					return badInput(err)
+				}
 			}
 			if err := writeResults(out, m); err != nil {
 				return &exitError{code: exitRunError, err: err}

@@ -93,7 +93,7 @@ func TestPromLinger(t *testing.T) {
 		}
 	}
 	for _, e := range res.Endpoints {
-		if s := `load_requests_total{endpoint="` + e.Name + `"} ` + strconv.FormatInt(e.Requests, 10); !strings.Contains(last, s) {
+		if s := `load_requests_total{endpoint="` + e.Name + `",group="",scenario=""} ` + strconv.FormatInt(e.Requests, 10); !strings.Contains(last, s) {
 			t.Errorf("last scrape lacks %s:\n%s", s, last)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionload/load"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 )
@@ -54,7 +55,9 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 				if err != nil {
 					return badInput(err)
 				}
-				stats.CheckThresholds(res, p.Rules())
+				if _, err := load.FromPlan(p).Judge(res); err != nil {
+					return badInput(err)
+				}
 			}
 			if err := o.summary(stdout, res); err != nil {
 				return &exitError{code: exitRunError, err: err}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sessionload/load"
 	"github.com/sessionload/load/bench/target"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
@@ -149,9 +150,6 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	if err != nil {
 		return badInput(err)
 	}
-	if err := profiles.CheckTarget(ctx, p); err != nil {
-		return &exitError{code: exitRunError, err: err}
-	}
 	h := stats.StreamHeader{Plan: p.Name, PlanHash: p.Hash(), Segment: seg.String()}
 	if !startAt.IsZero() {
 		h.StartAt, h.RunID = &startAt, profiles.RunID(h.PlanHash, startAt)
@@ -161,22 +159,23 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 		return err
 	}
 	defer live.lingerProm(ctx, stderr)
-	fds := profiles.CheckOpenFiles(p, seg, profiles.OpenFileLimit())
-	if fds != "" {
-		fmt.Fprintln(stderr, "warning:", fds)
-	}
 	show := newProgress(stderr, f.quiet, p)
-	res, err := profiles.Run(ctx, p, profiles.RunOptions{OnInterval: live.onInterval(show.update), Seed: f.seed, Logf: show.logf, Segment: seg, StartAt: startAt,
-		Debug: f.debugOut(stderr), DebugVU: f.debugVU, Stats: stats.Options{Sinks: live.sinks}})
+	test := load.FromPlan(p)
+	if f.seed != 0 {
+		test.Seed = f.seed
+	}
+	test.Observe = load.Observe{Progress: live.onInterval(show.update), Logf: show.logf, Segment: seg, StartAt: startAt,
+		Debug: f.debugOut(stderr), DebugVU: f.debugVU, Sinks: live.sinks}
+	res, err := load.Run(ctx, test)
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
+		var dead *profiles.UnreachableError
+		if errors.As(err, &dead) && live.streamPath != "" {
+			os.Remove(live.streamPath) // nothing ran: no intervals to keep
+		}
 		return &exitError{code: exitRunError, err: err}
 	}
-	res.PlanSource = p.Source
-	if fds != "" {
-		res.Warnings = append(res.Warnings, fds)
-	}
-	passed := stats.CheckThresholds(res, p.Rules())
+	passed := res.ThresholdsOK()
 	if err := f.outputs.summary(stdout, res); err != nil {
 		return &exitError{code: exitRunError, err: err}
 	}

@@ -28,11 +28,13 @@ import (
 // Prometheus histograms want few.
 var Buckets = []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
 
-// endpoint is one endpoint's cumulative figures.
+// endpoint is one endpoint's (or group's) cumulative figures.
 type endpoint struct {
-	requests  uint64
-	errors    map[string]uint64 // by kind
-	lat, corr histogram
+	scenario, group string // labels; group is the group's own name for a group
+	isGroup         bool
+	requests        uint64
+	errors          map[string]uint64 // by kind
+	lat, corr, svc  histogram
 }
 
 // histogram is a cumulative Prometheus histogram built from HDR intervals.
@@ -87,6 +89,8 @@ type Exporter struct {
 	mu         sync.Mutex
 	names      []string
 	eps        []*endpoint
+	scenarios  []string // by scenario id
+	scIters    []uint64 // by scenario id
 	vus        int
 	sessions   stats.SessionCounts
 	iterations uint64
@@ -95,6 +99,8 @@ type Exporter struct {
 
 	requests, errors, latency, corrected *prometheus.Desc
 	vusDesc, sessionsDesc, iters, drops  *prometheus.Desc
+	groupRuns, groupErrors, groupDur     *prometheus.Desc
+	groupSvc, scenarioIters              *prometheus.Desc
 	serverDescs                          []serverDesc
 }
 
@@ -138,19 +144,29 @@ var (
 	_ prometheus.Collector = (*Exporter)(nil)
 )
 
-// New returns an empty exporter.
+// New returns an empty exporter. Per-endpoint series carry the labels
+// endpoint, scenario ("" in a plan of one) and group (the group the
+// endpoint is inside, or ""); groups have series of their own
+// (load_group_*, labels scenario and group), and iterations by scenario
+// load_scenario_iterations_total.
 func New() *Exporter {
-	ep := []string{"endpoint"}
+	ep := []string{"endpoint", "scenario", "group"}
+	gr := []string{"scenario", "group"}
 	return &Exporter{
-		requests:     prometheus.NewDesc("load_requests_total", "Requests completed, by endpoint.", ep, nil),
-		errors:       prometheus.NewDesc("load_errors_total", "Failed requests, by endpoint and error kind.", []string{"endpoint", "kind"}, nil),
-		latency:      prometheus.NewDesc("load_latency_seconds", "Service time (response end − send), by endpoint.", ep, nil),
-		corrected:    prometheus.NewDesc("load_corrected_latency_seconds", "Latency from the intended send time (coordinated-omission corrected), by endpoint.", ep, nil),
-		vusDesc:      prometheus.NewDesc("load_vus", "Virtual users running.", nil, nil),
-		sessionsDesc: prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
-		iters:        prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
-		drops:        prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
-		serverDescs:  serverFigures(),
+		requests:      prometheus.NewDesc("load_requests_total", "Requests completed, by endpoint.", ep, nil),
+		errors:        prometheus.NewDesc("load_errors_total", "Failed requests, by endpoint and error kind.", append(ep, "kind"), nil),
+		latency:       prometheus.NewDesc("load_latency_seconds", "Service time (response end − send), by endpoint.", ep, nil),
+		corrected:     prometheus.NewDesc("load_corrected_latency_seconds", "Latency from the intended send time (coordinated-omission corrected), by endpoint.", ep, nil),
+		groupRuns:     prometheus.NewDesc("load_group_runs_total", "Times a group (transaction) ran to its end.", gr, nil),
+		groupErrors:   prometheus.NewDesc("load_group_errors_total", "Group runs in which a request failed, by error kind.", append(gr, "kind"), nil),
+		groupDur:      prometheus.NewDesc("load_group_duration_seconds", "Group duration: its first request's start to its last's end, think times inside included.", gr, nil),
+		groupSvc:      prometheus.NewDesc("load_group_service_seconds", "Group service time: the sum of its requests' service times.", gr, nil),
+		scenarioIters: prometheus.NewDesc("load_scenario_iterations_total", "Scenario iterations completed, by scenario.", []string{"scenario"}, nil),
+		vusDesc:       prometheus.NewDesc("load_vus", "Virtual users running.", nil, nil),
+		sessionsDesc:  prometheus.NewDesc("load_sessions_total", "Session events: established, unique, rotated_on_login, login_failures, rejected, relogins, expired.", []string{"event"}, nil),
+		iters:         prometheus.NewDesc("load_iterations_total", "Scenario iterations completed.", nil, nil),
+		drops:         prometheus.NewDesc("load_dropped_iterations_total", "Iterations the schedule dropped because no VU was free.", nil, nil),
+		serverDescs:   serverFigures(),
 	}
 }
 
@@ -178,8 +194,9 @@ func (x *Exporter) Interval(iv *stats.Interval, hists []stats.IntervalHistograms
 		}
 		x.names[e] = s.Name
 		ep := x.eps[e]
+		ep.scenario, ep.group, ep.isGroup = s.Scenario, s.Group, s.IsGroup
 		ep.requests += uint64(s.Requests)
-		for k, n := range s.ErrorsByKind {
+		for k, n := range s.Kinds {
 			if n > 0 && stats.Kind(k).IsError() {
 				ep.errors[stats.Kind(k).String()] += uint64(n)
 			}
@@ -187,7 +204,15 @@ func (x *Exporter) Interval(iv *stats.Interval, hists []stats.IntervalHistograms
 		if e < len(hists) {
 			ep.lat.add(hists[e].Latency)
 			ep.corr.add(hists[e].Corrected)
+			ep.svc.add(hists[e].Service)
 		}
+	}
+	x.scenarios = append(x.scenarios[:0], iv.Scenarios...)
+	for len(x.scIters) < len(iv.Scenarios) {
+		x.scIters = append(x.scIters, 0)
+	}
+	for sc, n := range iv.ScenarioIterations {
+		x.scIters[sc] += uint64(n)
 	}
 	x.vus = iv.Gauges.VUs
 	x.sessions = iv.Gauges.Sessions
@@ -197,7 +222,8 @@ func (x *Exporter) Interval(iv *stats.Interval, hists []stats.IntervalHistograms
 
 // Describe sends the descriptors of every metric.
 func (x *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{x.requests, x.errors, x.latency, x.corrected, x.vusDesc, x.sessionsDesc, x.iters, x.drops} {
+	for _, d := range []*prometheus.Desc{x.requests, x.errors, x.latency, x.corrected, x.vusDesc, x.sessionsDesc, x.iters, x.drops,
+		x.groupRuns, x.groupErrors, x.groupDur, x.groupSvc, x.scenarioIters} {
 		ch <- d
 	}
 	for _, d := range x.serverDescs {
@@ -210,19 +236,30 @@ func (x *Exporter) Collect(ch chan<- prometheus.Metric) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for e, ep := range x.eps {
-		name := x.names[e]
-		ch <- prometheus.MustNewConstMetric(x.requests, prometheus.CounterValue, float64(ep.requests), name)
+		labels := []string{x.names[e], ep.scenario, ep.group}
+		runs, errs, lat, corr := x.requests, x.errors, x.latency, x.corrected
+		if ep.isGroup {
+			labels = []string{ep.scenario, x.names[e]}
+			runs, errs, lat, corr = x.groupRuns, x.groupErrors, x.groupDur, nil
+		}
+		ch <- prometheus.MustNewConstMetric(runs, prometheus.CounterValue, float64(ep.requests), labels...)
 		// Every kind from the endpoint's first interval, at 0 until it
 		// happens: rate() and ratios need the series before the first error.
 		for k := stats.OK + 1; k < stats.NumKinds; k++ {
 			if k.IsError() {
-				ch <- prometheus.MustNewConstMetric(x.errors, prometheus.CounterValue, float64(ep.errors[k.String()]), name, k.String())
+				ch <- prometheus.MustNewConstMetric(errs, prometheus.CounterValue, float64(ep.errors[k.String()]), append(labels, k.String())...)
 			}
 		}
-		ch <- prometheus.MustNewConstHistogram(x.latency, ep.lat.count, ep.lat.sum, ep.lat.cumulative(), name)
-		if ep.corr.count > 0 {
-			ch <- prometheus.MustNewConstHistogram(x.corrected, ep.corr.count, ep.corr.sum, ep.corr.cumulative(), name)
+		ch <- prometheus.MustNewConstHistogram(lat, ep.lat.count, ep.lat.sum, ep.lat.cumulative(), labels...)
+		if ep.corr.count > 0 && corr != nil {
+			ch <- prometheus.MustNewConstHistogram(corr, ep.corr.count, ep.corr.sum, ep.corr.cumulative(), labels...)
 		}
+		if ep.isGroup {
+			ch <- prometheus.MustNewConstHistogram(x.groupSvc, ep.svc.count, ep.svc.sum, ep.svc.cumulative(), labels...)
+		}
+	}
+	for sc, n := range x.scIters {
+		ch <- prometheus.MustNewConstMetric(x.scenarioIters, prometheus.CounterValue, float64(n), x.scenarios[sc])
 	}
 	ch <- prometheus.MustNewConstMetric(x.vusDesc, prometheus.GaugeValue, float64(x.vus))
 	s := x.sessions

@@ -83,29 +83,29 @@ func TestExporterServes(t *testing.T) {
 		return v
 	}
 	for _, e := range res.Endpoints {
-		l := `{endpoint="` + e.Name + `"}`
+		l := `{endpoint="` + e.Name + `",group="",scenario=""}`
 		if got := value("load_requests_total" + l); got != float64(e.Requests) {
 			t.Errorf("%s requests %v, results %d", e.Name, got, e.Requests)
 		}
 		if got := value("load_latency_seconds_count" + l); got != float64(e.Requests) {
 			t.Errorf("%s histogram count %v, results %d", e.Name, got, e.Requests)
 		}
-		if got := value(`load_latency_seconds_bucket{endpoint="` + e.Name + `",le="+Inf"}`); got != float64(e.Requests) {
+		if got := value(`load_latency_seconds_bucket{endpoint="` + e.Name + `",group="",scenario="",le="+Inf"}`); got != float64(e.Requests) {
 			t.Errorf("%s +Inf bucket %v", e.Name, got)
 		}
-		if got := value(`load_errors_total{endpoint="` + e.Name + `",kind="http_5xx"}`); got != float64(e.ErrorsByKind["http_5xx"]) {
+		if got := value(`load_errors_total{endpoint="` + e.Name + `",group="",kind="http_5xx",scenario=""}`); got != float64(e.ErrorsByKind["http_5xx"]) {
 			t.Errorf("%s errors %v, results %v", e.Name, got, e.ErrorsByKind)
 		}
 	}
 	// login takes 200 + 40·i µs for odd i < 400: i <= 245 is under 10 ms,
 	// 123 requests an interval, three intervals.
-	if got := value(`load_latency_seconds_bucket{endpoint="login",le="0.01"}`); got != 369 {
+	if got := value(`load_latency_seconds_bucket{endpoint="login",group="",scenario="",le="0.01"}`); got != 369 {
 		t.Errorf("login le=0.01 bucket %v", got)
 	}
-	if got := value(`load_corrected_latency_seconds_count{endpoint="catalog"}`); got != float64(res.Endpoints[1].CorrectedRequests) {
+	if got := value(`load_corrected_latency_seconds_count{endpoint="catalog",group="",scenario=""}`); got != float64(res.Endpoints[1].CorrectedRequests) {
 		t.Errorf("corrected count %v", got)
 	}
-	if strings.Contains(text, `load_corrected_latency_seconds_count{endpoint="login"}`) {
+	if strings.Contains(text, `load_corrected_latency_seconds_count{endpoint="login",group="",scenario=""}`) {
 		t.Error("login has no intended times but a corrected histogram")
 	}
 	if value("load_vus") != 7 || value(`load_sessions_total{event="relogins"}`) != 2 || value("load_iterations_total") != 3 {
@@ -167,7 +167,7 @@ func TestExporterZeroSeries(t *testing.T) {
 	r.Snapshot()
 	text := scrape(t, srv)
 	for k := stats.OK + 1; k < stats.NumKinds; k++ {
-		s := `load_errors_total{endpoint="catalog",kind="` + k.String() + `"}`
+		s := `load_errors_total{endpoint="catalog",group="",kind="` + k.String() + `",scenario=""}`
 		if want := k.IsError(); has(text, s, "0") != want {
 			t.Errorf("after an interval without errors: %s at 0: %v, want %v", s, !want, want)
 		}
@@ -197,7 +197,7 @@ func TestBucketsFrom100us(t *testing.T) {
 	defer srv.Close()
 	text := scrape(t, srv)
 	for le, n := range map[string]string{"0.0001": "1", "0.0002": "3", "0.0005": "4", "0.001": "5"} {
-		if s := `load_latency_seconds_bucket{endpoint="catalog",le="` + le + `"}`; !has(text, s, n) {
+		if s := `load_latency_seconds_bucket{endpoint="catalog",group="",scenario="",le="` + le + `"}`; !has(text, s, n) {
 			t.Errorf("want %s %s in:\n%s", s, n, text)
 		}
 	}
@@ -258,5 +258,55 @@ func TestCloseAfter(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + srv.Addr().String() + "/metrics"); err == nil {
 		t.Error("still serving after CloseAfter")
+	}
+}
+
+// Endpoints carry their scenario and group as labels, so one name in two
+// scenarios is two series; groups have series of their own, and
+// iterations are counted by scenario.
+func TestExporterScenarioLabels(t *testing.T) {
+	t.Parallel()
+	x, srv := serveNew(t)
+	now := time.Unix(1_700_000_000, 0)
+	r := stats.NewRecorder(stats.Options{Sinks: []stats.Sink{x}, Now: func() time.Time { return now }})
+	browse, buy := r.Scenario("browse"), r.Scenario("buy")
+	bh, yh := r.EndpointIn(browse, "", "home"), r.EndpointIn(buy, "", "home")
+	pay, checkout := r.EndpointIn(buy, "checkout", "pay"), r.Group(buy, "checkout")
+	for i := range 30 {
+		start := now.Add(time.Duration(i) * time.Millisecond)
+		r.Record(i, &stats.Sample{Endpoint: bh, Start: start, End: start.Add(3 * time.Millisecond), Status: 200})
+		r.IterationIn(i, browse)
+		if i%3 == 0 {
+			r.Record(i, &stats.Sample{Endpoint: yh, Start: start, End: start.Add(time.Millisecond), Status: 200})
+			s := &stats.Sample{Endpoint: pay, Start: start, End: start.Add(time.Millisecond), Status: 503, Kind: stats.HTTP5xx}
+			r.Record(i, s)
+			r.Record(i, &stats.Sample{Endpoint: checkout, Start: start, End: start.Add(1500 * time.Millisecond), Status: 503, Kind: stats.HTTP5xx, Service: time.Millisecond})
+			r.IterationIn(i, buy)
+		}
+	}
+	now = now.Add(time.Second)
+	r.Snapshot()
+	text := scrape(t, srv)
+	for _, c := range []struct{ series, value string }{
+		{`load_requests_total{endpoint="home",group="",scenario="browse"}`, "30"},
+		{`load_requests_total{endpoint="home",group="",scenario="buy"}`, "10"},
+		{`load_requests_total{endpoint="pay",group="checkout",scenario="buy"}`, "10"},
+		{`load_errors_total{endpoint="pay",group="checkout",kind="http_5xx",scenario="buy"}`, "10"},
+		{`load_errors_total{endpoint="home",group="",kind="http_5xx",scenario="browse"}`, "0"}, // zero series kept
+		{`load_group_runs_total{group="checkout",scenario="buy"}`, "10"},
+		{`load_group_errors_total{group="checkout",kind="http_5xx",scenario="buy"}`, "10"},
+		{`load_group_duration_seconds_bucket{group="checkout",scenario="buy",le="1"}`, "0"},
+		{`load_group_duration_seconds_bucket{group="checkout",scenario="buy",le="2"}`, "10"},
+		{`load_group_service_seconds_bucket{group="checkout",scenario="buy",le="0.001"}`, "10"},
+		{`load_scenario_iterations_total{scenario="browse"}`, "30"},
+		{`load_scenario_iterations_total{scenario="buy"}`, "10"},
+		{"load_iterations_total", "40"},
+	} {
+		if !has(text, c.series, c.value) {
+			t.Errorf("no %s %s in:\n%s", c.series, c.value, text)
+		}
+	}
+	if strings.Contains(text, `load_requests_total{endpoint="checkout"`) {
+		t.Error("a group is exported as an endpoint")
 	}
 }

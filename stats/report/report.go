@@ -62,15 +62,18 @@ type view struct {
 	Phases     bool
 	Errors     []kv
 	Charts     []template.HTML // charts of the whole run
-	Groups     []group         // endpoints by scenario, with their charts
+	Sections   []section       // endpoints and groups by scenario, with their charts
 	ChartCount int
 }
 
-// group is the endpoints of one scenario ("" when the results have no
-// scenario names) and their charts.
-type group struct {
+// section is the endpoints and groups of one scenario ("" when the
+// results have no scenario names), its subtotal when there are several
+// scenarios, and its endpoints' charts.
+type section struct {
 	Scenario string
 	Rows     []stats.EndpointResult
+	Subtotal *stats.EndpointResult
+	Groups   []stats.EndpointResult
 	Charts   []template.HTML
 }
 
@@ -109,17 +112,33 @@ func WriteHTML(w io.Writer, r *stats.Results) error {
 	}
 	// An endpoint's charts side by side: over time, then its distribution.
 	slices.SortStableFunc(charts, func(a, b *chart) int { return a.endpoint - b.endpoint })
-	index := map[string]int{} // scenario -> group, in order of first endpoint
-	groupOf := make([]int, len(r.Endpoints))
-	for i, e := range r.Endpoints {
-		g, ok := index[e.Scenario]
+	index := map[string]int{} // scenario -> section, in order of first endpoint
+	sectionOf := func(sc string) int {
+		g, ok := index[sc]
 		if !ok {
-			g = len(v.Groups)
-			index[e.Scenario] = g
-			v.Groups = append(v.Groups, group{Scenario: e.Scenario})
+			g = len(v.Sections)
+			index[sc] = g
+			v.Sections = append(v.Sections, section{Scenario: sc})
 		}
-		groupOf[i] = g
-		v.Groups[g].Rows = append(v.Groups[g].Rows, e)
+		return g
+	}
+	of := make([]int, len(r.Endpoints))
+	for i, e := range r.Endpoints {
+		of[i] = sectionOf(e.Scenario)
+		v.Sections[of[i]].Rows = append(v.Sections[of[i]].Rows, e)
+	}
+	for _, g := range r.Groups {
+		sec := &v.Sections[sectionOf(g.Scenario)]
+		sec.Groups = append(sec.Groups, g)
+	}
+	if len(v.Sections) > 1 {
+		for i := range v.Sections {
+			t, err := r.ScenarioTotals(v.Sections[i].Scenario)
+			if err != nil {
+				return fmt.Errorf("write html report: %w", err)
+			}
+			v.Sections[i].Subtotal = &t
+		}
 	}
 	for _, c := range charts {
 		h := template.HTML(c.svg()) // built from escaped parts
@@ -127,8 +146,8 @@ func WriteHTML(w io.Writer, r *stats.Results) error {
 			v.Charts = append(v.Charts, h)
 			continue
 		}
-		g := &v.Groups[groupOf[c.endpoint]]
-		g.Charts = append(g.Charts, h)
+		sec := &v.Sections[of[c.endpoint]]
+		sec.Charts = append(sec.Charts, h)
 	}
 	v.ChartCount = len(charts)
 	if err := page.Execute(w, v); err != nil {
@@ -174,10 +193,13 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 			ss := []series{{name: "p50", color: "#16a34a"}, {name: "p95", color: "#ea580c"}, {name: "p99", color: "#dc2626"}}
 			cs := []series{{name: "corrected p50", color: "#16a34a", dashed: true}, {name: "corrected p95", color: "#ea580c", dashed: true}, {name: "corrected p99", color: "#dc2626", dashed: true}}
 			for _, p := range tl {
-				if i >= len(p.Endpoints) || p.Endpoints[i].Requests == 0 {
+				j := slices.IndexFunc(p.Endpoints, func(x stats.TimelineEndpoint) bool {
+					return x.Name == e.Name && x.Scenario == e.Scenario && x.Group == e.Group
+				})
+				if j < 0 || p.Endpoints[j].Requests == 0 {
 					continue
 				}
-				pe := p.Endpoints[i]
+				pe := p.Endpoints[j]
 				ss[0].pts = append(ss[0].pts, point{p.T, pe.P50})
 				ss[1].pts = append(ss[1].pts, point{p.T, pe.P95})
 				ss[2].pts = append(ss[2].pts, point{p.T, pe.P99})

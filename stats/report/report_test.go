@@ -135,23 +135,50 @@ func TestDistributionAxis(t *testing.T) {
 	}
 }
 
-// Endpoints with a scenario name get a section per scenario; without, no
-// scenario is invented.
-func TestScenarioSections(t *testing.T) {
-	t.Parallel()
-	res := syntheticRun(t)
-	var buf bytes.Buffer
-	if err := WriteHTML(&buf, res); err != nil {
+// scenarioRun records three intervals of two scenarios: browse (login,
+// catalog) and buy (login, view <cart> inside the group checkout, and
+// the group itself).
+func scenarioRun(t *testing.T) *stats.Results {
+	t.Helper()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := stats.NewRecorder(stats.Options{Now: func() time.Time { return now }})
+	browse, buy := r.Scenario("browse"), r.Scenario("buy")
+	ids := []int{r.EndpointIn(browse, "", "login"), r.EndpointIn(browse, "", "catalog"), r.EndpointIn(buy, "", "login"), r.EndpointIn(buy, "checkout", "view <cart>")}
+	checkout := r.Group(buy, "checkout")
+	for range 3 {
+		for i := range 40 {
+			start := now.Add(time.Duration(i) * time.Millisecond)
+			lat := time.Duration(1000*(1+i%4)) * time.Microsecond
+			r.Record(i, &stats.Sample{Endpoint: ids[i%4], Start: start, End: start.Add(lat), Status: 200})
+			if i%4 == 3 {
+				r.Record(i, &stats.Sample{Endpoint: checkout, Start: start, End: start.Add(300 * time.Millisecond), Status: 200, Service: lat})
+			}
+		}
+		now = now.Add(time.Second)
+		r.Snapshot()
+	}
+	res, err := r.Result(0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(buf.String(), "Scenario:") {
-		t.Error("a report of results without scenarios shows a scenario section")
+	res.Plan = "mix"
+	return res
+}
+
+// Endpoints with a scenario name get a section per scenario, with its
+// endpoints, subtotal, groups and charts; without, no scenario is
+// invented.
+func TestScenarioSections(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, syntheticRun(t)); err != nil {
+		t.Fatal(err)
 	}
-	res.Endpoints[0].Scenario = "browse"
-	res.Endpoints[1].Scenario = "browse"
-	res.Endpoints[2].Scenario = "buy"
+	if strings.Contains(buf.String(), "Scenario:") || strings.Contains(buf.String(), `class="groups"`) {
+		t.Error("a report of results without scenarios or groups shows a scenario section or a groups table")
+	}
 	buf.Reset()
-	if err := WriteHTML(&buf, res); err != nil {
+	if err := WriteHTML(&buf, scenarioRun(t)); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -159,11 +186,27 @@ func TestScenarioSections(t *testing.T) {
 	if browse < 0 || buy < browse {
 		t.Fatalf("no scenario sections browse then buy:\n%s", out)
 	}
-	if cart := strings.Index(out[buy:], `id="latency-2"`); cart < 0 {
+	inBrowse, inBuy := out[browse:buy], out[buy:]
+	if !strings.Contains(inBrowse, `id="latency-1"`) || strings.Contains(inBrowse, `id="latency-3"`) {
+		t.Error("catalog's chart is not in the browse section, or view <cart>'s is")
+	}
+	if !strings.Contains(inBuy, `id="latency-3"`) {
 		t.Error("view <cart>'s chart is not in the buy section")
 	}
-	if cat := strings.Index(out[browse:buy], `id="latency-1"`); cat < 0 {
-		t.Error("catalog's chart is not in the browse section")
+	// 3 intervals × 10 of each endpoint: a subtotal of 60 per scenario.
+	sub := regexp.MustCompile(`<tr class="total"><td>subtotal</td><td>(\d+)</td>`)
+	if m := sub.FindAllStringSubmatch(out, -1); len(m) != 2 || m[0][1] != "60" || m[1][1] != "60" {
+		t.Errorf("subtotals %v, want 60 and 60", m)
+	}
+	if strings.Contains(inBrowse, `class="groups"`) {
+		t.Error("browse, which has no group, shows a groups table")
+	}
+	g := regexp.MustCompile(`(?s)<h3>Groups of buy</h3>\s*<table class="groups">.*?<tr><td>checkout</td><td>30</td><td>0.00%</td><td>300</td>`)
+	if !g.MatchString(inBuy) {
+		t.Errorf("buy's section lacks the checkout group with 30 runs of 300 ms:\n%s", inBuy)
+	}
+	if !strings.Contains(inBuy, "view &lt;cart&gt; <span class=\"meta\">(checkout)</span>") {
+		t.Error("view <cart> is not shown inside its group")
 	}
 }
 
