@@ -39,8 +39,8 @@ type decoder struct {
 	cur    *scope
 	scopes []*scope
 	// asVars are the items (as:) of the foreach loops around the steps
-	// being read.
-	asVars []string
+	// being read, groupPath the names of the groups around them.
+	asVars, groupPath []string
 	secret *yaml.Node // the users template password just read (secretOf)
 	// secrets are all the users template passwords, kept out of Plan.Source.
 	secrets []*yaml.Node

@@ -63,16 +63,24 @@ func (d *decoder) flowStep(n *yaml.Node, path string, m map[string]kv, f kv, tar
 	switch kind {
 	case "group":
 		name, ok := d.nonEmpty(f.val, fp)
+		if ok && strings.Contains(name, "/") {
+			d.errorf(resolve(f.val), fp, "%q: expected a name without '/' (a group inside another is recorded as outer/inner)", name)
+			ok = false
+		}
 		if ok {
 			st.Name = name
-			d.cur.groups = append(d.cur.groups, stepName{name, fp, resolve(f.val), d.loops > 0})
+			// Results and thresholds name a group inside another outer/inner.
+			full := strings.Join(append(slices.Clone(d.groupPath), name), "/")
+			d.cur.groups = append(d.cur.groups, stepName{full, fp, resolve(f.val), d.loops > 0})
 		}
 		e, has := m["steps"]
 		if !has {
 			d.errorf(resolve(n), path, "missing required key \"steps\" (the steps of group %s)", name)
 			return st, false
 		}
+		d.groupPath = append(d.groupPath, name)
 		steps := d.steps(e.val, path+".steps", target)
+		d.groupPath = d.groupPath[:len(d.groupPath)-1]
 		st.Group = &vuser.Group{Steps: steps}
 		good = good && ok && len(steps) > 0
 	case "repeat":

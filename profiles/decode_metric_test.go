@@ -17,7 +17,10 @@ scenarios:
     session: {login: none}
     steps:
       - group: checkout
-        steps: [{name: pay, post: /api/cart}]
+        steps:
+          - {name: pay, post: /api/cart}
+          - group: confirm
+            steps: [{name: ok, get: /ok}]
 load: {vus: 10, duration: 1m}
 `
 	d := newDecoder("p.yaml", t.TempDir(), []byte(plan))
@@ -32,10 +35,10 @@ load: {vus: 10, duration: 1m}
 	for _, c := range []struct{ scenario, group, endpoint, want string }{
 		{"", "", "home", ""},
 		{"", "", "pay", ""},
-		{"", "", "checkout", ""}, // a group, named as an endpoint
+		{"", "", "checkout", `no step is named "checkout": it is a group, write "group checkout STAT"`},
 		{"", "", "sign-in", ""},  // the plan's login steps
 		{"", "", "total", ""},
-		{"", "", "hom", `no step is named "hom"`},
+		{"", "", "hom", `no step is named "hom"; did you mean "home"?`},
 		{"browse", "", "home", ""},
 		{"browse", "", "sign-in", ""}, // browse logs in with the plan's steps
 		{"buy", "", "sign-in", `no step is named "sign-in" in scenario buy`},
@@ -48,6 +51,9 @@ load: {vus: 10, duration: 1m}
 		{"", "checkout", "checkout", `no step is named "checkout"`},
 		{"sell", "", "", `no scenario is named "sell"`},
 		{"", "", "login", ""},
+		{"buy", "checkout/confirm", "", ""}, // a group in a group
+		{"", "confirm", "", `no group is named "confirm"`},
+		{"buy", "checkout/confirm", "ok", ""},
 	} {
 		if got := d.unknownMetric(c.scenario, c.group, c.endpoint); got != c.want {
 			t.Errorf("unknownMetric(%q, %q, %q) = %q, want %q", c.scenario, c.group, c.endpoint, got, c.want)

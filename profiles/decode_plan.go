@@ -500,8 +500,7 @@ func (d *decoder) checkThresholdEndpoints(ts []Threshold) {
 		return // no scenario to check against; that is reported already
 	}
 	for _, t := range ts {
-		// With the stats of scenarios and groups: t.Rule.Scenario(), t.Rule.Group().
-		if msg := d.unknownMetric("", "", t.Rule.Endpoint()); msg != "" {
+		if msg := d.unknownMetric(t.Rule.Scenario(), t.Rule.Group(), t.Rule.Endpoint()); msg != "" {
 			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "%s", msg)
 		}
 	}
@@ -516,32 +515,46 @@ func (d *decoder) unknownMetric(scenario, group, endpoint string) string {
 	if scenario != "" {
 		i := slices.IndexFunc(d.scopes, func(s *scope) bool { return s.scenario && s.name == scenario })
 		if i < 0 {
-			return fmt.Sprintf("no scenario is named %q", scenario)
+			var names []string
+			for _, s := range d.scopes {
+				if s.scenario && s.name != "" {
+					names = append(names, s.name)
+				}
+			}
+			return fmt.Sprintf("no scenario is named %q%s", scenario, didYouMean(scenario, names))
 		}
 		scopes, in = d.scopes[i:i+1], " in scenario "+scenario
 	}
-	has := func(names func(*scope) []stepName, name string) bool {
+	all := func(names func(*scope) []stepName) []string {
+		var out []string
 		for _, s := range scopes {
 			for _, sc := range []*scope{s, s.login} {
-				if sc != nil && slices.ContainsFunc(names(sc), func(n stepName) bool { return n.name == name }) {
-					return true
+				if sc != nil {
+					for _, n := range names(sc) {
+						out = append(out, n.name)
+					}
 				}
 			}
 		}
-		return false
+		return out
 	}
-	if group != "" && !has(func(s *scope) []stepName { return s.groups }, group) {
-		return fmt.Sprintf("no group is named %q%s", group, in)
+	has := func(names func(*scope) []stepName, name string) bool { return slices.Contains(all(names), name) }
+	steps := func(s *scope) []stepName { return s.names }
+	groups := func(s *scope) []stepName { return s.groups }
+	if group != "" && !has(groups, group) {
+		return fmt.Sprintf("no group is named %q%s%s", group, in, didYouMean(group, all(groups)))
 	}
 	switch endpoint {
 	case "", stats.TotalName, vuser.EndpointLoginPage, vuser.EndpointLogin, vuser.EndpointLogout:
 		return ""
 	}
-	if !has(func(s *scope) []stepName { return s.names }, endpoint) &&
-		(group != "" || !has(func(s *scope) []stepName { return s.groups }, endpoint)) {
-		return fmt.Sprintf("no step is named %q%s", endpoint, in)
+	if has(steps, endpoint) {
+		return ""
 	}
-	return ""
+	if group == "" && has(groups, endpoint) {
+		return fmt.Sprintf("no step is named %q%s: it is a group, write \"group %s STAT\"", endpoint, in, endpoint)
+	}
+	return fmt.Sprintf("no step is named %q%s%s", endpoint, in, didYouMean(endpoint, all(steps)))
 }
 
 // redactAll returns the plan's text with every password scalar of pws
