@@ -122,7 +122,7 @@ var badPlans = []struct {
 	{"flow_random_weights", "random branches of weight zero, negative, quoted, without steps; one branch only; not a list"},
 	{"flow_foreach", "a foreach without as, without var, as equal to var, a zero limit, its item used after it, a list never extracted"},
 	{"flow_request_beside", "request keys beside a flow key, two flow keys in one step, steps beside if"},
-	{"flow_group", "a group without steps, with a name key, empty; steps on a request step"},
+	{"flow_group", "a group without steps, with a name key, empty, with a /; steps on a request step"},
 	{"flow_think", "per-step think without a unit, min above max, mean with min, not a duration, a group's without max, negative"},
 	{"extract_options", "bad index, index on json, pick: sometimes, pick typo, pick and all on a header, all with pick, a YAML 1.1 bool, a quoted bool"},
 	{"check_body_matches", "body_matches regexes that do not compile, an empty list, an empty body_not_contains, a bad template in body_contains"},
