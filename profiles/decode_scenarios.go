@@ -250,14 +250,15 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 	}
 	next := span // the first id after the shapes so far
 	need, needOK := 0, true
-	var sharers []string
+	var sharers, anonymous []string
+	var planKind vuser.LoginKind // the plan's login, which the anonymous scenarios run
 	for _, si := range scs {
 		s := si.sc.Script
 		if si.own && si.sess.ok && s.Login.Kind != vuser.LoginNone && si.users == nil && !planUsers {
 			d.errorf(si.sess.kindNode, si.path+".session.login", "login %s needs users (users.csv or users.template, in the scenario or the plan)", s.Login.Kind)
 		}
 		if !si.own && sess.ok && s.Login.Kind != vuser.LoginNone && si.users == nil && !planUsers {
-			d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template, in the plan or in scenario %s)", s.Login.Kind, si.sc.Name)
+			anonymous, planKind = append(anonymous, si.sc.Name), s.Login.Kind
 		}
 		shape, ok := l, loadOK
 		n, why := 0, "its load"
@@ -284,6 +285,13 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 		needOK = needOK && ok
 		need = max(need, offset+span)
 		sharers = append(sharers, fmt.Sprintf("%s up to id %d", si.sc.Name, offset+span))
+	}
+	if len(anonymous) > 0 {
+		what := "scenario " + anonymous[0]
+		if len(anonymous) > 1 {
+			what = "scenarios " + strings.Join(anonymous, ", ")
+		}
+		d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template, in the plan or in %s)", planKind, what)
 	}
 	if users != nil && users.csvNode != nil && needOK && len(sharers) > 0 && need > users.users.Len() {
 		d.errorf(users.csvNode, "users.csv", "the scenarios that share these users take one row per VU id, up to id %d (%s)%s, but %s has %d rows",
