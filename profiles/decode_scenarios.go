@@ -14,6 +14,12 @@ import (
 	"github.com/sessionload/load/vuser"
 )
 
+// The weights the exact split (Mix) takes.
+const (
+	minWeight = 0.000001
+	maxWeight = 1e12
+)
+
 var scenarioKeys = []string{"name", "weight", "load", "steps", "session", "users", "think", "pacing"}
 
 // scenarioName is what a scenario may be called: results, thresholds
@@ -91,6 +97,11 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 		}
 		if e, has := m["weight"]; has {
 			si.sc.Weight, ok = d.weight(e.val, path+".weight")
+			if ok && (si.sc.Weight < minWeight || si.sc.Weight > maxWeight) {
+				// The exact split takes weights to six decimals, as integers.
+				d.errorf(resolve(e.val), path+".weight", "expected a weight from 0.000001 to 1e12 (the split is exact to six decimals), got %s", got(resolve(e.val)))
+				ok = false
+			}
 			good = good && ok
 		}
 		if e, has := m["load"]; has {

@@ -97,7 +97,7 @@ var badPlans = []struct {
 	{"bad_thresholds", "threshold metrics and conditions that do not parse, at their column; an unknown endpoint"},
 	{"password_sources", "password_env unset, password_file missing, both with a password"},
 	{"bad_warmup", "a warm-up as long as the load leaves nothing to measure"},
-	{"scenarios_weight", "weights that are not positive numbers: a percentage, 0, negative, quoted, a boolean, NaN"},
+	{"scenarios_weight", "weights that are not positive numbers: a percentage, 0, negative, quoted, a boolean, NaN; too small or large for the exact split"},
 	{"scenarios_weight_and_load", "a scenario with both a weight and a load of its own"},
 	{"scenarios_names", "scenario names given twice, empty, with spaces, missing; a step name twice in one scenario (across a group)"},
 	{"scenario_and_scenarios", "the one-scenario shorthand beside the list"},
