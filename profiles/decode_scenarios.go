@@ -79,7 +79,7 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 			case !ok:
 				good = false
 			case !scenarioName.MatchString(name):
-				d.errorf(resolve(e.val), path+".name", "%q: expected a name of letters, digits, '_', '-' and '.' (results and thresholds name it, e.g. \"scenario %s p95\")", name, strings.Fields(name + " x")[0])
+				d.errorf(resolve(e.val), path+".name", "%q: expected a name of letters, digits, '_', '-' and '.', e.g. %q (results and thresholds name it: \"scenario NAME p95\")", name, safeName(name))
 				good = false
 			default:
 				if f, dup := first[name]; dup {
@@ -312,3 +312,9 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 
 // fmtNum writes a weight as the plan would: 7, 0.5.
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// safeName is name with each run of characters a scenario name cannot
+// hold replaced by '-', for a suggestion.
+func safeName(name string) string {
+	return strings.Join(strings.FieldsFunc(name, func(r rune) bool { return !scenarioName.MatchString(string(r)) }), "-")
+}
