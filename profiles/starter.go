@@ -17,7 +17,7 @@ var starterKinds = []string{"spring-form", "tomcat-form", "json-token", "mix"}
 
 // Starter returns the commented starter plan of a kind (one of
 // StarterKinds: a login kind, or mix), ready to edit; Parse accepts it
-// as it is.
+// as it is, with the files of StarterFiles beside it.
 func Starter(kind string) ([]byte, error) {
 	for _, k := range starterKinds {
 		if k == kind {
