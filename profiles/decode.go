@@ -41,7 +41,7 @@ type decoder struct {
 	// asVars are the items (as:) of the foreach loops around the steps
 	// being read, groupPath the names of the groups around them.
 	asVars, groupPath []string
-	secret *yaml.Node // the users template password just read (secretOf)
+	secret            *yaml.Node // the users template password just read (secretOf)
 	// secrets are all the users template passwords, kept out of Plan.Source.
 	secrets []*yaml.Node
 	// unknown holds, per mapping, the keys suggested for its unknown keys

@@ -36,7 +36,7 @@ load: {vus: 10, duration: 1m}
 		{"", "", "home", ""},
 		{"", "", "pay", ""},
 		{"", "", "checkout", `no step is named "checkout": it is a group, write "group checkout STAT"`},
-		{"", "", "sign-in", ""},  // the plan's login steps
+		{"", "", "sign-in", ""}, // the plan's login steps
 		{"", "", "total", ""},
 		{"", "", "hom", `no step is named "hom"; did you mean "home"?`},
 		{"browse", "", "home", ""},
