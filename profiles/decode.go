@@ -26,12 +26,24 @@ type decoder struct {
 	// exponentially (a "billion laughs" plan) cannot hang Parse.
 	budget    int
 	exhausted bool
+	// stepCount and depth bound the steps read (see maxSteps); loops is
+	// how many repeat and foreach steps are around the steps being read.
+	stepCount, depth, loops int
 
-	names     []stepName      // every step name, checked for uniqueness at the end
-	uses      []varUse        // every {{.Var.x}}, checked once all steps are read
-	dataUses  []dataUse       // every {{.Data.s.c}} and {{.Row.c}}, checked at the end (data.go)
-	extracted map[string]bool // every variable some step extracts
-	secret    *yaml.Node      // the users template password, kept out of Plan.Source
+	names []stepName // every request step name, for thresholds
+	uses  []varUse   // every {{.Var.x}}, checked once all steps are read
+	// dataUses are every {{.Data.s.c}} and {{.Row.c}}, checked at the end (data.go).
+	dataUses []dataUse
+	// cur is the scope of the steps being read: a scenario, or the plan's
+	// login steps; scopes are all of them, in file order.
+	cur    *scope
+	scopes []*scope
+	// asVars are the items (as:) of the foreach loops around the steps
+	// being read, groupPath the names of the groups around them.
+	asVars, groupPath []string
+	secret            *yaml.Node // the users template password just read (secretOf)
+	// secrets are all the users template passwords, kept out of Plan.Source.
+	secrets []*yaml.Node
 	// unknown holds, per mapping, the keys suggested for its unknown keys
 	// ("" when none was close): a mapping with a typo does not also report
 	// the key the typo was meant to be as missing.
@@ -49,6 +61,9 @@ type stepName struct {
 	name string
 	path string
 	node *yaml.Node
+	// inLoop: the step is inside a repeat or foreach, where its name may
+	// be another step's too (both record into one endpoint).
+	inLoop bool
 }
 
 // varUse is one {{.Var.x}} in a template, where it was written.
@@ -56,6 +71,47 @@ type varUse struct {
 	name      string
 	path      string
 	line, col int
+	sc        *scope
+}
+
+// scope is what one scenario's steps define: its variables and names.
+// The plan's login steps are a scope of their own, which the scenarios
+// that log in with them inherit.
+type scope struct {
+	name      string          // the scenario's name ("" for a plan's only one)
+	scenario  bool            // a scenario's scope, not the plan's login steps'
+	extracted map[string]bool // every variable some step extracts
+	as        map[string]int  // each foreach item name, with the line of its as:
+	names     []stepName      // request step names, unique in the scenario
+	groups    []stepName      // group names, unique in the scenario
+	login     *scope          // the plan's login steps this scenario runs
+	heirs     []*scope        // for the login scope: the scenarios that run it
+}
+
+func newScope() *scope {
+	return &scope{extracted: map[string]bool{}, as: map[string]int{}}
+}
+
+// defines reports whether a variable is extracted in the scope, in the
+// login steps it runs, or (for login steps) in a scenario that runs them.
+func (s *scope) defines(name string) bool {
+	if s.extracted[name] || s.login != nil && s.login.extracted[name] {
+		return true
+	}
+	for _, h := range s.heirs {
+		if h.extracted[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// enter makes a new scope the current one.
+func (d *decoder) enter() *scope {
+	s := newScope()
+	d.scopes = append(d.scopes, s)
+	d.cur = s
+	return s
 }
 
 // maxVisits is the decoder's node budget: far above any real plan.
@@ -73,13 +129,12 @@ type located struct {
 
 func newDecoder(file, dir string, data []byte) *decoder {
 	return &decoder{
-		file:      file,
-		dir:       dir,
-		lines:     strings.Split(string(data), "\n"),
-		budget:    maxVisits,
-		extracted: map[string]bool{},
-		unknown:   map[*yaml.Node][]string{},
-		seen:      map[Problem]bool{},
+		file:    file,
+		dir:     dir,
+		lines:   strings.Split(string(data), "\n"),
+		budget:  maxVisits,
+		unknown: map[*yaml.Node][]string{},
+		seen:    map[Problem]bool{},
 	}
 }
 
@@ -336,6 +391,11 @@ var synonyms = map[string][]string{
 	"assert": {"check"}, "assertions": {"check"}, "checks": {"check"}, "expect": {"check"},
 	"capture": {"extract"}, "extractors": {"extract"}, "save": {"extract"},
 	"data": {"form", "body"}, "params": {"form"}, "payload": {"body"},
+	"loop": {"repeat"}, "loops": {"repeat"}, "times": {"repeat"}, "count": {"times"}, "iterations": {"times"},
+	"transaction": {"group"}, "randomswitch": {"random"}, "switch": {"random"}, "choice": {"random"},
+	"each": {"foreach"}, "when": {"if"}, "condition": {"if"}, "ifelse": {"if"},
+	"population": {"scenarios"}, "populations": {"scenarios"}, "usertypes": {"scenarios"},
+	"share": {"weight"}, "percent": {"weight"}, "ratio": {"weight"}, "probability": {"weight"},
 }
 
 // suggest returns the allowed key key is another tool's word for, or the

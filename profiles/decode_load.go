@@ -23,128 +23,128 @@ var (
 // VU targets), or the open model (rate: iterations per second, or
 // sessions: {rate, lifetime} for arriving users, for a duration or along
 // stages of rate targets).
-func (d *decoder) load(n *yaml.Node) (Load, bool) {
+func (d *decoder) load(n *yaml.Node, path string) (Load, bool) {
 	l := Load{GracefulStop: defaultGracefulStop}
-	m, ok := d.fields(n, "load", loadKeys)
+	m, ok := d.fields(n, path, loadKeys)
 	if !ok {
 		return l, false
 	}
 	good := true
 	if e, has := m["graceful_stop"]; has {
-		l.GracefulStop, ok = d.duration(e.val, "load.graceful_stop", false)
+		l.GracefulStop, ok = d.duration(e.val, path+".graceful_stop", false)
 		good = good && ok
 	}
 	_, rate := m["rate"]
 	_, sessions := m["sessions"]
 	if rate && sessions {
-		d.errorf(m["sessions"].key, "load.sessions", "not allowed with load.rate (rate schedules iterations, sessions schedules arriving users)")
-		d.rate(m["rate"].val, "load.rate") // its problems too, all at once
+		d.errorf(m["sessions"].key, path+".sessions", "not allowed with load.rate (rate schedules iterations, sessions schedules arriving users)")
+		d.rate(m["rate"].val, path+".rate") // its problems too, all at once
 		return l, false
 	}
 	if rate || sessions {
-		o, ok := d.open(n, m, sessions)
+		o, ok := d.open(n, path, m, sessions)
 		l.Open = o
 		return l, good && ok
 	}
 	for _, k := range openOnly {
 		if x, has := m[k]; has {
-			d.errorf(x.key, "load."+k, "only for the open model (with load.rate or load.sessions)")
+			d.errorf(x.key, path+"."+k, "only for the open model (with load.rate or load.sessions)")
 			good = false
 		}
 	}
 	if e, has := m["pacing"]; has {
-		l.Pacing, ok = d.duration(e.val, "load.pacing", true)
+		l.Pacing, ok = d.duration(e.val, path+".pacing", true)
 		good = good && ok
 	}
 	if e, has := m["stages"]; has {
 		for _, k := range []string{"vus", "duration"} {
 			if x, has := m[k]; has {
-				d.errorf(x.key, "load."+k, "not allowed with load.stages (the stages set the VU count and the duration)")
+				d.errorf(x.key, path+"."+k, "not allowed with load.stages (the stages set the VU count and the duration)")
 				good = false
 			}
 		}
-		l.Stages, ok = d.stages(e.val)
+		l.Stages, ok = d.stages(e.val, path)
 		return l, good && ok
 	}
-	good = d.require(n, "load", m, "vus", "duration") && good
+	good = d.require(n, path, m, "vus", "duration") && good
 	if e, has := m["vus"]; has {
-		l.VUs, ok = d.positive(e.val, "load.vus")
+		l.VUs, ok = d.positive(e.val, path+".vus")
 		good = good && ok
 	}
 	if e, has := m["duration"]; has {
-		l.Duration, ok = d.duration(e.val, "load.duration", true)
+		l.Duration, ok = d.duration(e.val, path+".duration", true)
 		good = good && ok
 	}
 	return l, good
 }
 
 // open reads the open model's keys.
-func (d *decoder) open(n *yaml.Node, m map[string]kv, sessions bool) (*Open, bool) {
+func (d *decoder) open(n *yaml.Node, path string, m map[string]kv, sessions bool) (*Open, bool) {
 	o := &Open{Sessions: sessions}
 	good, ok := true, true
 	for _, k := range closedOnly {
 		if x, has := m[k]; has {
-			d.errorf(x.key, "load."+k, "only for the closed model (not with load.rate or load.sessions)")
+			d.errorf(x.key, path+"."+k, "only for the closed model (not with load.rate or load.sessions)")
 			good = false
 		}
 	}
 	if sessions {
 		for _, k := range []string{"preallocated_vus", "on_overload"} {
 			if x, has := m[k]; has {
-				d.errorf(x.key, "load."+k, "only with load.rate (arriving users log in when they arrive)")
+				d.errorf(x.key, path+"."+k, "only with load.rate (arriving users log in when they arrive)")
 				good = false
 			}
 		}
-		sm, ok := d.fields(m["sessions"].val, "load.sessions", sessionsKeys)
-		good = ok && d.require(m["sessions"].val, "load.sessions", sm, sessionsKeys...) && good
+		sm, ok := d.fields(m["sessions"].val, path+".sessions", sessionsKeys)
+		good = ok && d.require(m["sessions"].val, path+".sessions", sm, sessionsKeys...) && good
 		if e, has := sm["rate"]; has {
-			o.Rate.Start, ok = d.rate(e.val, "load.sessions.rate")
+			o.Rate.Start, ok = d.rate(e.val, path+".sessions.rate")
 			good = good && ok
 		}
 		if e, has := sm["lifetime"]; has {
-			o.Lifetime, ok = d.duration(e.val, "load.sessions.lifetime", true)
+			o.Lifetime, ok = d.duration(e.val, path+".sessions.lifetime", true)
 			good = good && ok
 		}
 	} else {
-		o.Rate.Start, ok = d.rate(m["rate"].val, "load.rate")
+		o.Rate.Start, ok = d.rate(m["rate"].val, path+".rate")
 		good = good && ok
 	}
 	if e, has := m["stages"]; has {
 		if x, has := m["duration"]; has {
-			d.errorf(x.key, "load.duration", "not allowed with load.stages (the stages set the duration)")
+			d.errorf(x.key, path+".duration", "not allowed with load.stages (the stages set the duration)")
 			good = false
 		}
-		o.Rate.Stages, ok = d.rateStages(e.val, o.Rate.Start)
+		o.Rate.Stages, ok = d.rateStages(e.val, path, o.Rate.Start)
 		good = good && ok
 	} else {
-		good = d.require(n, "load", m, "duration") && good
+		good = d.require(n, path, m, "duration") && good
 		if e, has := m["duration"]; has {
-			o.Rate.Duration, ok = d.duration(e.val, "load.duration", true)
+			o.Rate.Duration, ok = d.duration(e.val, path+".duration", true)
 			good = good && ok
 		}
 	}
 	if e, has := m["max_vus"]; has {
-		o.MaxVUs, ok = d.positive(e.val, "load.max_vus")
+		o.MaxVUs, ok = d.positive(e.val, path+".max_vus")
 		good = good && ok
 	}
 	if e, has := m["preallocated_vus"]; has {
-		o.PreallocatedVUs, ok = d.count(e.val, "load.preallocated_vus")
+		o.PreallocatedVUs, ok = d.count(e.val, path+".preallocated_vus")
 		good = good && ok
 	}
 	if !sessions {
 		switch {
 		case o.MaxVUs == 0 && o.PreallocatedVUs == 0:
-			d.errorf(resolve(n), "load", "an arrival rate needs VUs to run the iterations: set preallocated_vus and/or max_vus")
+			d.errorf(resolve(n), path, "an arrival rate needs VUs to run the iterations: set preallocated_vus and/or max_vus")
 			good = false
 		case o.MaxVUs == 0:
 			o.MaxVUs = o.PreallocatedVUs
 		case o.PreallocatedVUs > o.MaxVUs:
-			d.errorf(resolve(m["preallocated_vus"].val), "load.preallocated_vus", "%d is more than max_vus %d", o.PreallocatedVUs, o.MaxVUs)
+			d.errorf(resolve(m["preallocated_vus"].val), path+".preallocated_vus", "%d is more than max_vus %d", o.PreallocatedVUs, o.MaxVUs)
 			good = false
 		}
 	}
 	if e, has := m["on_overload"]; has {
-		s, ok := d.str(e.val, "load.on_overload")
+		s, ok := d.str(e.val, path+".on_overload")
 		switch {
 		case !ok:
 			good = false
@@ -152,12 +152,12 @@ func (d *decoder) open(n *yaml.Node, m map[string]kv, sessions bool) (*Open, boo
 			o.Drop = true
 		case s == "queue":
 		default:
-			d.errorf(resolve(e.val), "load.on_overload", "expected queue (run late, measured from the intended start) or drop (count as dropped), got %q", s)
+			d.errorf(resolve(e.val), path+".on_overload", "expected queue (run late, measured from the intended start) or drop (count as dropped), got %q", s)
 			good = false
 		}
 	}
 	if good && o.Rate.MaxRate() <= 0 {
-		d.errorf(resolve(n), "load", "the rate never rises above 0")
+		d.errorf(resolve(n), path, "the rate never rises above 0")
 		good = false
 	}
 	return o, good
@@ -203,8 +203,8 @@ func parseRate(s string) (float64, error) {
 }
 
 // rateStages reads stages whose targets are rates.
-func (d *decoder) rateStages(n *yaml.Node, start float64) ([]RateStage, bool) {
-	durs, targets, good := stageList(d, n, start, d.rate)
+func (d *decoder) rateStages(n *yaml.Node, path string, start float64) ([]RateStage, bool) {
+	durs, targets, good := stageList(d, n, path, start, d.rate)
 	out := make([]RateStage, len(durs))
 	for i := range durs {
 		out[i] = RateStage{Duration: durs[i], Target: targets[i]}
@@ -213,14 +213,14 @@ func (d *decoder) rateStages(n *yaml.Node, start float64) ([]RateStage, bool) {
 }
 
 // stages reads stages whose targets are VU counts.
-func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {
-	durs, targets, good := stageList(d, n, 0, d.count)
+func (d *decoder) stages(n *yaml.Node, path string) ([]Stage, bool) {
+	durs, targets, good := stageList(d, n, path, 0, d.count)
 	out := make([]Stage, len(durs))
 	for i := range durs {
 		out[i] = Stage{Duration: durs[i], Target: targets[i]}
 	}
 	if good && len(out) > 0 && (Load{Stages: out}).MaxVUs() == 0 {
-		d.errorf(resolve(n), "load.stages", "the VU count never rises above 0 (give a stage a target)")
+		d.errorf(resolve(n), path+".stages", "the VU count never rises above 0 (give a stage a target)")
 		good = false
 	}
 	return out, good
@@ -228,13 +228,13 @@ func (d *decoder) stages(n *yaml.Node) ([]Stage, bool) {
 
 // stageList reads load.stages, a list of {duration, target}; a stage
 // without a target holds the previous one (start before the first).
-func stageList[T int | float64](d *decoder, n *yaml.Node, start T, target func(*yaml.Node, string) (T, bool)) ([]time.Duration, []T, bool) {
-	items, ok := d.list(n, "load.stages")
+func stageList[T int | float64](d *decoder, n *yaml.Node, lpath string, start T, target func(*yaml.Node, string) (T, bool)) ([]time.Duration, []T, bool) {
+	items, ok := d.list(n, lpath+".stages")
 	if !ok {
 		return nil, nil, false
 	}
 	if len(items) == 0 {
-		d.errorf(resolve(n), "load.stages", "expected at least one stage")
+		d.errorf(resolve(n), lpath+".stages", "expected at least one stage")
 		return nil, nil, false
 	}
 	var durs []time.Duration
@@ -244,7 +244,7 @@ func stageList[T int | float64](d *decoder, n *yaml.Node, start T, target func(*
 		if !d.visit(it) {
 			return nil, nil, false
 		}
-		path := fmt.Sprintf("load.stages[%d]", i)
+		path := fmt.Sprintf("%s.stages[%d]", lpath, i)
 		m, ok := d.fields(it, path, stageKeys)
 		if !ok || !d.require(it, path, m, "duration") {
 			good = false

@@ -21,7 +21,7 @@ import (
 
 // The keys of each section, in the order messages list them.
 var (
-	planKeys = []string{"name", "target", "headers", "users", "data", "session", "scenario",
+	planKeys = []string{"name", "target", "headers", "users", "data", "session", "scenario", "scenarios",
 		"think", "timeout", "max_body", "http", "load", "warmup", "thresholds", "server", "outputs"}
 	thinkKeys     = []string{"min", "max", "mean"}
 	thresholdKeys = []string{"condition", "abort_on_fail", "grace"}
@@ -79,26 +79,37 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 // failed, so every problem is reported; checks across sections run only on
 // sections that decoded cleanly, so one mistake is not reported twice.
 func (d *decoder) plan(root *yaml.Node) *Plan {
-	p := &Plan{
-		File: d.file,
-		Name: defaultName(d.file),
-		Scenarios: []*Scenario{{
-			Weight: 1,
-			Script: &vuser.Script{
-				Headers: http.Header{},
-				Timeout: defaultTimeout,
-				MaxBody: defaultMaxBody,
-			},
-			Users: noUsers{},
-		}},
-		Load: Load{GracefulStop: defaultGracefulStop},
+	base := &vuser.Script{
+		Headers: http.Header{},
+		Timeout: defaultTimeout,
+		MaxBody: defaultMaxBody,
 	}
+	one := &Scenario{Weight: 1, Script: base, Users: noUsers{}}
+	p := &Plan{
+		File:      d.file,
+		Name:      defaultName(d.file),
+		Scenarios: []*Scenario{one},
+		Load:      Load{GracefulStop: defaultGracefulStop},
+	}
+	login := d.enter() // the only scenario's scope, or the plan's login steps'
+
 	m, ok := d.fields(root, "", planKeys)
 	if !ok {
 		return p
 	}
-	d.require(root, "", m, "target", "scenario", "load")
-	s := p.Scenarios[0].Script
+	_, many := m["scenarios"]
+	login.scenario = !many
+	if many {
+		d.require(root, "", m, "target")
+		if _, has := m["scenario"]; has {
+			d.exclusive(present(m, []string{"scenario", "scenarios"}), "",
+				"scenario and scenarios exclude each other (scenario: is the steps of the plan's only kind of user, scenarios: a list of kinds, each with its own steps)")
+		}
+	} else if slices.Contains(d.unknown[resolve(root)], "scenarios") {
+		d.require(root, "", m, "target") // a misspelt scenarios: the rest is unknown
+	} else {
+		d.require(root, "", m, "target", "scenario", "load")
+	}
 
 	if f, has := m["name"]; has {
 		if v, ok := d.nonEmpty(f.val, "name"); ok {
@@ -106,62 +117,88 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 		}
 	}
 	if f, has := m["target"]; has {
-		s.Target = d.target(f.val)
+		base.Target = d.target(f.val)
 	}
 	var shared []vuser.Header // templated plan headers, copied into every step
 	if f, has := m["headers"]; has {
-		shared = d.planHeaders(f.val, s.Headers)
+		shared = d.planHeaders(f.val, base.Headers)
 	}
 	var users *usersSection
 	if f, has := m["users"]; has {
 		users = d.users(f.val)
+		d.keepSecret()
 		if users != nil {
-			p.Scenarios[0].Users = users.users
+			one.Users = users.users
 		}
 	}
 	var data *dataDecl
 	if f, has := m["data"]; has {
 		data = d.data(f.val)
 	}
-	sess := d.session(m["session"], s)
-	if f, has := m["scenario"]; has {
-		s.Steps = d.steps(f.val, "scenario", s.Target)
+	sess := d.session(m["session"], "session", base)
+	if f, has := m["scenario"]; has && !many {
+		base.Steps = d.steps(f.val, "scenario", base.Target)
 	}
 	if sess.ok && sess.steps != nil {
-		s.Login.Steps = d.steps(sess.steps, "session.login_steps", s.Target)
+		base.Login.Steps = d.steps(sess.steps, "session.login_steps", base.Target)
 	}
-	for _, st := range [][]vuser.Step{s.Steps, s.Login.Steps} {
-		for i := range st {
-			st[i].Headers = withShared(shared, st[i].Headers)
-		}
-	}
+	withSharedAll(shared, base.Steps)
+	withSharedAll(shared, base.Login.Steps)
 	if f, has := m["think"]; has {
-		if t, ok := d.think(f.val); ok {
-			s.Think = t
+		if t, ok := d.think(f.val, "think"); ok {
+			base.Think = t
 		}
 	}
 	if f, has := m["timeout"]; has {
 		if v, ok := d.duration(f.val, "timeout", false); ok {
-			s.Timeout = v
+			base.Timeout = v
 		}
 	}
 	if f, has := m["max_body"]; has {
 		if v, ok := d.positive(f.val, "max_body"); ok {
-			s.MaxBody = v
+			base.MaxBody = v
 		}
+	}
+	var scs []scenarioInfo
+	scsOK := true
+	if many {
+		scs, scsOK = d.scenarios(m["scenarios"].val, base, shared, users, login)
+		p.Scenarios = make([]*Scenario, len(scs))
+		for i, si := range scs {
+			p.Scenarios[i] = si.sc
+		}
+		d.cur = login
 	}
 	if f, has := m["http"]; has {
 		p.Pool = d.httpOptions(f.val)
 	}
+	weighted := !many || slices.ContainsFunc(scs, func(si scenarioInfo) bool { return si.sc.Load == nil })
 	loadOK := false
 	if f, has := m["load"]; has {
-		p.Load, loadOK = d.load(f.val)
-		loadOK = loadOK && d.override(&p.Load)
+		p.Load, loadOK = d.load(f.val, "load")
+		if !weighted && scsOK && len(scs) > 0 {
+			d.errorf(f.key, "load", "no scenario has a weight, so nothing would run on the plan's load (every scenario has a load of its own): remove it, or give a scenario a weight instead of its load")
+			loadOK = false
+		} else {
+			loadOK = loadOK && d.override(&p.Load)
+		}
+	} else if many && weighted && !slices.Contains(d.unknown[resolve(root)], "load") {
+		d.errorf(resolve(root), "", "missing required key \"load\" (the weighted scenarios share it: %s)", weightedNames(scs))
+	}
+	if many && !weighted && !d.over.IsZero() {
+		d.add(located{0, 0, Problem{Msg: d.over.String() + ": applies to the plan's load, and every scenario of this plan has a load of its own"}})
+	}
+	if many && loadOK {
+		d.checkPacing(scs, p.Load)
 	}
 	if f, has := m["warmup"]; has {
 		if v, ok := d.duration(f.val, "warmup", false); ok {
-			if err := p.Load.checkWarmup(v); err != nil && loadOK {
-				d.errorf(f.val, "warmup", "%s is not less than the load's %s: the warm-up is the first part of the schedule", f.val.Value, p.Load.Total())
+			ref, refOK := p.Load, loadOK
+			if !weighted {
+				ref, refOK = longestLoad(scs)
+			}
+			if err := ref.checkWarmup(v); err != nil && refOK {
+				d.errorf(f.val, "warmup", "%s is not less than the load's %s: the warm-up is the first part of the schedule", f.val.Value, ref.Total())
 			} else {
 				p.Warmup = v
 			}
@@ -178,21 +215,21 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 
 	d.checkVars()
-	d.checkData(p, data, m["users"].key != nil && users == nil)
+	d.checkData(p, data, m["users"].key != nil && users == nil || slices.ContainsFunc(scs, func(si scenarioInfo) bool { return si.usersBad }))
 	d.checkThresholdEndpoints(p.Thresholds)
-	if sess.ok && s.Login.Kind != vuser.LoginNone && m["users"].key == nil {
-		d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template)", s.Login.Kind)
-	}
-	if users != nil && users.csvNode != nil && loadOK {
-		if need, have := p.Load.MaxVUs(), users.users.Len(); need > have {
-			d.errorf(users.csvNode, "users.csv", "load needs %d VUs%s but %s has %d rows", need, d.afterOverrides(), users.csvFile, have)
+	if !many {
+		if sess.ok && base.Login.Kind != vuser.LoginNone && m["users"].key == nil {
+			d.errorf(sess.kindNode, "session.login", "login %s needs users (users.csv or users.template)", base.Login.Kind)
 		}
+		if users != nil && users.csvNode != nil && loadOK {
+			if need, have := p.Load.MaxVUs(), users.users.Len(); need > have {
+				d.errorf(users.csvNode, "users.csv", "load needs %d VUs%s but %s has %d rows", need, d.afterOverrides(), users.csvFile, have)
+			}
+		}
+	} else if scsOK {
+		d.checkScenarioUsers(scs, p.Load, loadOK, sess, m["users"].key != nil, users)
 	}
-	if d.secret != nil {
-		p.Source = redact(d.lines, d.secret)
-	} else {
-		p.Source = strings.Join(d.lines, "\n")
-	}
+	p.Source = redactAll(d.lines, d.secrets)
 	return p
 }
 
@@ -324,37 +361,37 @@ func (d *decoder) headers(n *yaml.Node, path string) []vuser.Header {
 
 // think reads a fixed pause, a {min, max} range (uniform), or
 // {mean, max} (exponential with that mean, capped at max if given).
-func (d *decoder) think(n *yaml.Node) (vuser.Think, bool) {
+func (d *decoder) think(n *yaml.Node, path string) (vuser.Think, bool) {
 	if r := resolve(n); r.Kind != yaml.MappingNode {
-		v, ok := d.duration(r, "think", false)
+		v, ok := d.duration(r, path, false)
 		return vuser.Think{Min: v, Max: v}, ok
 	}
-	m, ok := d.fields(n, "think", thinkKeys)
+	m, ok := d.fields(n, path, thinkKeys)
 	if !ok {
 		return vuser.Think{}, false
 	}
 	if e, has := m["mean"]; has {
 		if x, has := m["min"]; has {
-			d.errorf(x.key, "think.min", "not allowed with think.mean (mean gives exponential pauses; min/max alone give uniform ones)")
+			d.errorf(x.key, path+".min", "not allowed with think.mean (mean gives exponential pauses; min/max alone give uniform ones)")
 			return vuser.Think{}, false
 		}
-		mean, ok := d.duration(e.val, "think.mean", true)
+		mean, ok := d.duration(e.val, path+".mean", true)
 		var hi time.Duration
 		if x, has := m["max"]; has && ok {
-			hi, ok = d.duration(x.val, "think.max", true)
+			hi, ok = d.duration(x.val, path+".max", true)
 		}
 		return vuser.Think{Mean: mean, Max: hi}, ok
 	}
-	if !d.require(n, "think", m, "min", "max") {
+	if !d.require(n, path, m, "min", "max") {
 		return vuser.Think{}, false
 	}
-	lo, ok1 := d.duration(m["min"].val, "think.min", false)
-	hi, ok2 := d.duration(m["max"].val, "think.max", false)
+	lo, ok1 := d.duration(m["min"].val, path+".min", false)
+	hi, ok2 := d.duration(m["max"].val, path+".max", false)
 	if !ok1 || !ok2 {
 		return vuser.Think{}, false
 	}
 	if lo > hi {
-		d.errorf(resolve(m["max"].val), "think.max", "max %s is less than min %s", hi, lo)
+		d.errorf(resolve(m["max"].val), path+".max", "max %s is less than min %s", hi, lo)
 		return vuser.Think{}, false
 	}
 	return vuser.Think{Min: lo, Max: hi}, true
@@ -462,15 +499,75 @@ func (d *decoder) checkThresholdEndpoints(ts []Threshold) {
 	if len(d.names) == 0 {
 		return // no scenario to check against; that is reported already
 	}
-	known := map[string]bool{stats.TotalName: true, vuser.EndpointLoginPage: true, vuser.EndpointLogin: true, vuser.EndpointLogout: true}
-	for _, n := range d.names {
-		known[n.name] = true
-	}
 	for _, t := range ts {
-		if ep := t.Rule.Endpoint(); ep != "" && !known[ep] {
-			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "no step is named %q", ep)
+		if msg := d.unknownMetric(t.Rule.Scenario(), t.Rule.Group(), t.Rule.Endpoint()); msg != "" {
+			d.errorf(t.node, fmt.Sprintf("thresholds[%q]", t.Metric), "%s", msg)
 		}
 	}
+}
+
+// unknownMetric says what a threshold names that the plan does not have:
+// a scenario, a group or an endpoint (in the scenario named, if one is);
+// "" when the plan has each ("" names nothing).
+func (d *decoder) unknownMetric(scenario, group, endpoint string) string {
+	scopes := d.scopes
+	in := ""
+	if scenario != "" {
+		i := slices.IndexFunc(d.scopes, func(s *scope) bool { return s.scenario && s.name == scenario })
+		if i < 0 {
+			var names []string
+			for _, s := range d.scopes {
+				if s.scenario && s.name != "" {
+					names = append(names, s.name)
+				}
+			}
+			return fmt.Sprintf("no scenario is named %q%s", scenario, didYouMean(scenario, names))
+		}
+		scopes, in = d.scopes[i:i+1], " in scenario "+scenario
+	}
+	all := func(names func(*scope) []stepName) []string {
+		var out []string
+		for _, s := range scopes {
+			for _, sc := range []*scope{s, s.login} {
+				if sc != nil {
+					for _, n := range names(sc) {
+						out = append(out, n.name)
+					}
+				}
+			}
+		}
+		return out
+	}
+	has := func(names func(*scope) []stepName, name string) bool { return slices.Contains(all(names), name) }
+	steps := func(s *scope) []stepName { return s.names }
+	groups := func(s *scope) []stepName { return s.groups }
+	if group != "" && !has(groups, group) {
+		return fmt.Sprintf("no group is named %q%s%s", group, in, didYouMean(group, all(groups)))
+	}
+	switch endpoint {
+	case "", stats.TotalName, vuser.EndpointLoginPage, vuser.EndpointLogin, vuser.EndpointLogout:
+		return ""
+	}
+	if has(steps, endpoint) {
+		return ""
+	}
+	if group == "" && has(groups, endpoint) {
+		return fmt.Sprintf("no step is named %q%s: it is a group, write \"group %s STAT\"", endpoint, in, endpoint)
+	}
+	return fmt.Sprintf("no step is named %q%s%s", endpoint, in, didYouMean(endpoint, all(steps)))
+}
+
+// redactAll returns the plan's text with every password scalar of pws
+// replaced by *****.
+func redactAll(lines []string, pws []*yaml.Node) string {
+	pws = slices.Clone(pws)
+	// From the last: redacting a block scalar drops lines after it.
+	slices.SortFunc(pws, func(a, b *yaml.Node) int { return b.Line - a.Line })
+	out := lines
+	for _, pw := range pws {
+		out = strings.Split(redact(out, pw), "\n")
+	}
+	return strings.Join(out, "\n")
 }
 
 // redact returns the plan's text with the password scalar pw replaced by

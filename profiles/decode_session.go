@@ -46,7 +46,7 @@ type sessionSection struct {
 
 // session fills s.Session and s.Login from the session section f (zero
 // when the plan has none).
-func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
+func (d *decoder) session(f kv, path string, s *vuser.Script) sessionSection {
 	s.Session = vuser.Session{
 		Cookie:     "JSESSIONID",
 		Relogin:    true,
@@ -60,7 +60,7 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 		s.Session.End = vuser.EndAbandon // no login, nothing to log out of
 		return res
 	}
-	m, ok := d.fields(f.val, "session", sessionKeys)
+	m, ok := d.fields(f.val, path, sessionKeys)
 	if !ok {
 		return sessionSection{}
 	}
@@ -69,7 +69,7 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 		if !has {
 			return nil, false
 		}
-		v, ok := d.nonEmpty(e.val, "session."+key)
+		v, ok := d.nonEmpty(e.val, path+"."+key)
 		if ok {
 			*dst = v
 		}
@@ -78,11 +78,11 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 
 	if e, has := m["login"]; has {
 		res.kindNode = resolve(e.val)
-		if v, ok := d.str(e.val, "session.login"); ok {
+		if v, ok := d.str(e.val, path+".login"); ok {
 			if k := vuser.LoginKind(v); slices.Contains(loginKinds, k) {
 				s.Login.Kind = k
 			} else {
-				d.errorf(res.kindNode, "session.login", "expected one of %s, got %q%s", kindList(), v, didYouMean(v, kindNames()))
+				d.errorf(res.kindNode, path+".login", "expected one of %s, got %q%s", kindList(), v, didYouMean(v, kindNames()))
 				res.ok = false
 			}
 		} else {
@@ -93,12 +93,12 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 	if res.ok {
 		for key, kinds := range loginUses {
 			if e, has := m[key]; has && !slices.Contains(kinds, kind) {
-				d.errorf(e.key, "session."+key, "only used with login: %s (this plan's login is %s)", joinKinds(kinds), kind)
+				d.errorf(e.key, path+"."+key, "only used with login: %s (this plan's login is %s)", joinKinds(kinds), kind)
 			}
 		}
 		if need, ok := loginNeeds[kind]; ok {
 			if _, has := m[need]; !has {
-				d.errorf(resolve(f.val), "session", "missing required key %q (login: %s)", need, kind)
+				d.errorf(resolve(f.val), path, "missing required key %q (login: %s)", need, kind)
 				res.ok = false
 			}
 		}
@@ -114,10 +114,10 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 		l.UsernameField, l.PasswordField, l.TokenPath = "username", "password", "token"
 	}
 	if n, ok := str("login_path", &l.Path); ok {
-		d.checkPath(n, "session.login_path", l.Path, s.Target)
+		d.checkPath(n, path+".login_path", l.Path, s.Target)
 	}
 	if n, ok := str("protected_path", &l.ProtectedPath); ok {
-		d.checkPath(n, "session.protected_path", l.ProtectedPath, s.Target)
+		d.checkPath(n, path+".protected_path", l.ProtectedPath, s.Target)
 	}
 	str("username_field", &l.UsernameField)
 	str("password_field", &l.PasswordField)
@@ -128,10 +128,10 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 	}
 
 	if n, ok := str("cookie", &s.Session.Cookie); ok && !isToken(s.Session.Cookie) {
-		d.errorf(n, "session.cookie", "%q is not a valid cookie name", s.Session.Cookie)
+		d.errorf(n, path+".cookie", "%q is not a valid cookie name", s.Session.Cookie)
 	}
 	if e, has := m["relogin"]; has {
-		if v, ok := d.boolean(e.val, "session.relogin"); ok {
+		if v, ok := d.boolean(e.val, path+".relogin"); ok {
 			s.Session.Relogin = v
 		}
 	}
@@ -139,66 +139,66 @@ func (d *decoder) session(f kv, s *vuser.Script) sessionSection {
 		s.Session.End = vuser.EndAbandon
 	}
 	if e, has := m["end"]; has {
-		if v, ok := d.str(e.val, "session.end"); ok {
+		if v, ok := d.str(e.val, path+".end"); ok {
 			switch end := vuser.End(v); end {
 			case vuser.EndLogout, vuser.EndAbandon:
 				s.Session.End = end
 			default:
-				d.errorf(resolve(e.val), "session.end", "expected logout or abandon, got %q", v)
+				d.errorf(resolve(e.val), path+".end", "expected logout or abandon, got %q", v)
 			}
 		}
 	}
 	if n, ok := str("logout_path", &s.Session.LogoutPath); ok {
-		d.checkPath(n, "session.logout_path", s.Session.LogoutPath, s.Target)
+		d.checkPath(n, path+".logout_path", s.Session.LogoutPath, s.Target)
 	}
 	if e, has := m["retry_login"]; has {
-		if v, ok := d.duration(e.val, "session.retry_login", false); ok {
+		if v, ok := d.duration(e.val, path+".retry_login", false); ok {
 			s.Session.RetryLogin = v
 		}
 	}
-	d.lifeCycle(m, s, kind)
+	d.lifeCycle(m, path, s, kind)
 	return res
 }
 
 // lifeCycle reads the keys of a session's life cycle beyond the login:
 // back-off, re-login rate, the login redirect, URL rewriting, what a
 // refusal looks like; and checks that the plan can end its sessions.
-func (d *decoder) lifeCycle(m map[string]kv, s *vuser.Script, kind vuser.LoginKind) {
+func (d *decoder) lifeCycle(m map[string]kv, path string, s *vuser.Script, kind vuser.LoginKind) {
 	ss := &s.Session
 	if e, has := m["retry_login_max"]; has {
-		if v, ok := d.duration(e.val, "session.retry_login_max", true); ok {
+		if v, ok := d.duration(e.val, path+".retry_login_max", true); ok {
 			if v < ss.RetryLogin {
-				d.errorf(resolve(e.val), "session.retry_login_max", "%s is shorter than retry_login (%s)", v, ss.RetryLogin)
+				d.errorf(resolve(e.val), path+".retry_login_max", "%s is shorter than retry_login (%s)", v, ss.RetryLogin)
 			}
 			ss.RetryLoginMax = v
 		}
 	}
 	if e, has := m["relogins_per_minute"]; has {
-		if v, ok := d.integer(e.val, "session.relogins_per_minute", 1, "a whole number of at least 1"); ok {
+		if v, ok := d.integer(e.val, path+".relogins_per_minute", 1, "a whole number of at least 1"); ok {
 			ss.ReloginsPerMinute = v
 		}
 	}
 	if e, has := m["follow_login_redirect"]; has {
-		if v, ok := d.boolean(e.val, "session.follow_login_redirect"); ok {
+		if v, ok := d.boolean(e.val, path+".follow_login_redirect"); ok {
 			ss.StopAtLoginRedirect = !v
 		}
 	}
 	if e, has := m["url_rewriting"]; has {
-		if v, ok := d.boolean(e.val, "session.url_rewriting"); ok {
+		if v, ok := d.boolean(e.val, path+".url_rewriting"); ok {
 			ss.URLRewriting = v
 		}
 	}
 	if e, has := m["rejected"]; has {
-		ss.Rejected = d.rejections(e.val)
+		ss.Rejected = d.rejections(e.val, path+".rejected")
 	}
 	if kind == vuser.LoginTomcatForm && ss.End == vuser.EndLogout {
 		if _, has := m["logout_path"]; !has {
-			n, path := resolve(m["login"].val), "session"
+			n, at := resolve(m["login"].val), path
 			if e, has := m["end"]; has {
-				n, path = resolve(e.val), "session.end"
+				n, at = resolve(e.val), path+".end"
 			}
-			d.errorf(n, path, "end: logout with login: tomcat-form needs session.logout_path (Tomcat has no logout URL: "+
-				"name a page that calls session.invalidate(), e.g. /examples/jsp/security/protected/index.jsp?logoff=true, or set end: abandon)")
+			d.errorf(n, at, "end: logout with login: tomcat-form needs %s.logout_path (Tomcat has no logout URL: "+
+				"name a page that calls session.invalidate(), e.g. /examples/jsp/security/protected/index.jsp?logoff=true, or set end: abandon)", path)
 		}
 	}
 }
@@ -206,13 +206,13 @@ func (d *decoder) lifeCycle(m map[string]kv, s *vuser.Script, kind vuser.LoginKi
 // rejections reads session.rejected: a preset (tomcat, spring), a
 // {status, body_contains} or {redirect, body_contains} mapping, or a list
 // of them.
-func (d *decoder) rejections(n *yaml.Node) []vuser.Rejection {
+func (d *decoder) rejections(n *yaml.Node, path string) []vuser.Rejection {
 	n = resolve(n)
-	const path, want = "session.rejected", "tomcat, spring, {status, body_contains} or {redirect, body_contains}"
+	const want = "tomcat, spring, {status, body_contains} or {redirect, body_contains}"
 	if n.Kind == yaml.SequenceNode {
 		out := []vuser.Rejection{}
 		for _, item := range n.Content {
-			out = append(out, d.rejections(item)...)
+			out = append(out, d.rejections(item, path)...)
 		}
 		return out
 	}

@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -16,15 +17,27 @@ import (
 )
 
 var (
-	methods      = []string{"get", "post", "put", "patch", "delete", "head"}
-	bodyKeys     = []string{"form", "json", "body"}
-	stepKeys     = slices.Concat([]string{"name"}, methods, []string{"headers"}, bodyKeys, []string{"check", "extract"})
-	checkKeys    = []string{"status", "body_contains", "json"}
-	extractKinds = []string{"form", "regex", "json", "header", "cookie"}
+	methods  = []string{"get", "post", "put", "patch", "delete", "head"}
+	bodyKeys = []string{"form", "json", "body"}
+	stepKeys = slices.Concat([]string{"name"}, methods, []string{"headers"}, bodyKeys,
+		[]string{"check", "extract", "think"}, flowKeys, []string{"steps"})
+	checkKeys      = []string{"status", "body_contains", "body_not_contains", "body_matches", "json", "headers"}
+	headerCheckOps = []string{"exists", "equals", "contains", "matches"}
+	extractKinds   = []string{"form", "regex", "json", "header", "cookie"}
+	extractOptions = []string{"index", "all", "pick", "optional"}
+	extractKeys    = slices.Concat(extractKinds, extractOptions)
+	pickChoices    = []string{"random"}
 )
 
 var (
 	jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+)
+
+// Bounds of a plan's steps: far above any real plan, they keep a plan
+// whose aliases repeat steps exponentially from taking long to read.
+const (
+	maxSteps     = 1 << 14 // steps in all, flow steps' insides included
+	maxFlowDepth = 32      // flow steps inside flow steps
 )
 
 // steps reads a list of at least one step.
@@ -37,9 +50,24 @@ func (d *decoder) steps(n *yaml.Node, path string, target *url.URL) []vuser.Step
 		d.errorf(resolve(n), path, "expected at least one step")
 		return nil
 	}
+	if d.depth >= maxFlowDepth {
+		d.errorf(resolve(n), path, "flow steps nested more than %d deep", maxFlowDepth)
+		return nil
+	}
+	d.depth++
+	defer func() { d.depth-- }()
 	out := make([]vuser.Step, 0, len(items))
 	for i, it := range items {
 		if !d.visit(it) {
+			break
+		}
+		if d.stepCount++; d.stepCount > maxSteps {
+			if d.stepCount == maxSteps+1 {
+				// Sorted first: the problems of the steps read may be legion.
+				r := resolve(it)
+				d.add(located{0, 0, Problem{File: d.file, Line: r.Line, Col: r.Column,
+					Msg: fmt.Sprintf("plan too large: more than %d steps (with those that aliases repeat)", maxSteps)}})
+			}
 			break
 		}
 		if st, ok := d.step(it, fmt.Sprintf("%s[%d]", path, i), target); ok {
@@ -84,11 +112,33 @@ func (d *decoder) step(n *yaml.Node, path string, target *url.URL) (vuser.Step, 
 	if !ok {
 		return st, false
 	}
+	if fs := present(m, flowKeys); len(fs) > 1 {
+		d.exclusive(fs, path, "expected one flow key per step (nest them: put one in the other's steps)")
+		return st, false
+	} else if len(fs) == 1 {
+		return d.flowStep(n, path, m, fs[0], target)
+	}
+	if d.typoOf(n, flowKeys) {
+		return st, false // a flow step with its key misspelt: no name or request is missing
+	}
 	good := d.require(n, path, m, "name")
 	if e, has := m["name"]; has {
 		if v, ok := d.nonEmpty(e.val, path+".name"); ok {
 			st.Name = v
-			d.names = append(d.names, stepName{v, path + ".name", resolve(e.val)})
+			sn := stepName{v, path + ".name", resolve(e.val), d.loops > 0}
+			d.cur.names = append(d.cur.names, sn)
+			d.names = append(d.names, sn)
+		} else {
+			good = false
+		}
+	}
+	if e, has := m["steps"]; has {
+		d.errorf(e.key, path+".steps", "only with group: NAME (a group's steps); repeat, random, if and foreach hold their steps inside, e.g. repeat: {times: 3, steps: [...]}")
+		good = false
+	}
+	if e, has := m["think"]; has {
+		if t, ok := d.think(e.val, path+".think"); ok {
+			st.Think = &t
 		} else {
 			good = false
 		}
@@ -99,7 +149,7 @@ func (d *decoder) step(n *yaml.Node, path string, target *url.URL) (vuser.Step, 
 	case len(ms) == 0 && d.hasUnknown(n):
 		good = false
 	case len(ms) == 0:
-		d.errorf(resolve(n), path, "missing the request: expected one of the keys %s", strings.Join(methods, ", "))
+		d.errorf(resolve(n), path, "missing the request: expected one of the keys %s (or a flow key: %s)", strings.Join(methods, ", "), strings.Join(flowKeys, ", "))
 		good = false
 	case len(ms) > 1:
 		d.exclusive(ms, path, "expected one method per step")
@@ -172,6 +222,9 @@ func (d *decoder) templateProblem(n *yaml.Node, path string, err error) {
 func (d *decoder) noteVars(t *vuser.Template, n *yaml.Node, path string) {
 	raw := t.Raw()
 	for _, v := range t.Vars() {
+		if slices.Contains(d.asVars, v) {
+			continue // the item of an enclosing foreach
+		}
 		line, col := n.Line, n.Column
 		if i := strings.Index(raw, ".Var."+v); i >= 0 {
 			if j := strings.LastIndex(raw[:i], "{{"); j >= 0 {
@@ -179,20 +232,37 @@ func (d *decoder) noteVars(t *vuser.Template, n *yaml.Node, path string) {
 			}
 			line, col = d.position(n, utf8.RuneCountInString(raw[:i])+1)
 		}
-		d.uses = append(d.uses, varUse{v, path, line, col})
+		d.uses = append(d.uses, varUse{v, path, line, col, d.cur})
 	}
 	d.noteData(t, n, path)
 }
 
-// checkVars reports variables used but never extracted, and step names
-// given twice; both need every step read first.
+// checkVars reports variables used but never extracted in their
+// scenario (or the login steps it runs), and names given twice in one
+// scenario; both need every step read first.
 func (d *decoder) checkVars() {
 	for _, u := range d.uses {
-		if !d.extracted[u.name] {
-			d.at(u.line, u.col, u.path, "variable %q is never extracted (add extract: {%s: ...} to a step or login step)", u.name, u.name)
+		if u.sc.defines(u.name) {
+			continue
 		}
+		if line, ok := u.sc.as[u.name]; ok {
+			d.at(u.line, u.col, u.path, "variable %q is the item of the foreach on line %d (its as:) and exists only in that foreach's steps", u.name, line)
+			continue
+		}
+		d.at(u.line, u.col, u.path, "variable %q is never extracted (add extract: {%s: ...} to a step or login step)", u.name, u.name)
 	}
-	names := slices.Clone(d.names)
+	for _, sc := range d.scopes {
+		names := slices.Clone(sc.names)
+		if sc.login != nil {
+			names = append(names, sc.login.names...)
+		}
+		d.unique(names)
+		d.unique(slices.Clone(sc.groups))
+	}
+}
+
+// unique reports the names given twice, at the later one.
+func (d *decoder) unique(names []stepName) {
 	slices.SortStableFunc(names, func(a, b stepName) int {
 		if a.node.Line != b.node.Line {
 			return a.node.Line - b.node.Line
@@ -201,8 +271,10 @@ func (d *decoder) checkVars() {
 	})
 	first := map[string]stepName{}
 	for _, sn := range names {
-		if f, dup := first[sn.name]; dup {
+		if f, dup := first[sn.name]; dup && !sn.inLoop && !f.inLoop {
 			d.errorf(sn.node, sn.path, "%q is already the name of %s (line %d)", sn.name, strings.TrimSuffix(f.path, ".name"), f.node.Line)
+			continue
+		} else if dup {
 			continue
 		}
 		first[sn.name] = sn
@@ -378,11 +450,45 @@ func (d *decoder) check(n *yaml.Node, path string) vuser.Check {
 		}
 	}
 	if e, has := m["body_contains"]; has {
+		// Texts with placeholders are rendered per VU ("hi {{.User}}");
+		// BodyContainsT is parallel to BodyContains, nil where literal.
+		var ts []*vuser.Template
+		templated := false
 		for _, it := range d.oneOrMany(e.val, path+".body_contains", "string") {
-			if s, ok := d.nonEmpty(it, path+".body_contains"); ok && d.literal(it, path+".body_contains", s) {
-				c.BodyContains = append(c.BodyContains, s)
+			s, ok := d.nonEmpty(it, path+".body_contains")
+			if !ok {
+				continue
+			}
+			var t *vuser.Template
+			if strings.Contains(s, "{{") {
+				if t, ok = d.template(it, path+".body_contains"); !ok {
+					continue
+				}
+				templated = true
+			}
+			c.BodyContains = append(c.BodyContains, s)
+			ts = append(ts, t)
+		}
+		if templated {
+			c.BodyContainsT = ts
+		}
+	}
+	if e, has := m["body_not_contains"]; has {
+		for _, it := range d.oneOrMany(e.val, path+".body_not_contains", "string") {
+			if s, ok := d.nonEmpty(it, path+".body_not_contains"); ok && d.literal(it, path+".body_not_contains", s) {
+				c.BodyNotContains = append(c.BodyNotContains, s)
 			}
 		}
+	}
+	if e, has := m["body_matches"]; has {
+		for _, it := range d.oneOrMany(e.val, path+".body_matches", "regular expression") {
+			if re, ok := d.regex(it, path+".body_matches"); ok {
+				c.BodyMatches = append(c.BodyMatches, re)
+			}
+		}
+	}
+	if e, has := m["headers"]; has {
+		c.Headers = d.headerChecks(e.val, path+".headers")
 	}
 	if e, has := m["json"]; has {
 		ps, _ := d.pairs(e.val, path+".json")
@@ -416,15 +522,83 @@ func (d *decoder) check(n *yaml.Node, path string) vuser.Check {
 	return c
 }
 
-// literal reports a placeholder in a body_contains text: those compare
-// text as written, so "{{.User}}" there could never match.
+// headerChecks reads {Name: {exists: true | equals: T | contains: S |
+// matches: RE}}, one condition per header; a plain value is equals.
+func (d *decoder) headerChecks(n *yaml.Node, path string) []vuser.HeaderCheck {
+	ps, _ := d.pairs(n, path)
+	var out []vuser.HeaderCheck
+	for _, p := range ps {
+		name := p.key.Value
+		if !isToken(name) {
+			d.errorf(p.key, path, "%q is not a valid header name", name)
+			continue
+		}
+		hp := path + "." + name
+		hc := vuser.HeaderCheck{Name: http.CanonicalHeaderKey(name)}
+		if v := resolve(p.val); v.Kind == yaml.ScalarNode && !isNull(v) {
+			if t, ok := d.template(v, hp); ok {
+				hc.Equals = t
+				out = append(out, hc)
+			}
+			continue
+		}
+		m, ok := d.fields(p.val, hp, headerCheckOps)
+		if !ok {
+			continue
+		}
+		es := present(m, headerCheckOps)
+		switch {
+		case len(es) == 0 && d.hasUnknown(p.val):
+			continue
+		case len(es) == 0:
+			d.errorf(resolve(p.val), hp, "expected one of the keys %s", strings.Join(headerCheckOps, ", "))
+			continue
+		case len(es) > 1:
+			d.exclusive(es, hp, "expected one condition per header")
+			continue
+		}
+		e := es[0]
+		ep := hp + "." + e.key.Value
+		switch e.key.Value {
+		case "exists":
+			v, ok := d.boolean(e.val, ep)
+			if !ok {
+				continue
+			}
+			if !v {
+				d.errorf(resolve(e.val), ep, "expected true (a check that a header is absent is not supported), got false")
+				continue
+			}
+			hc.Exists = true
+		case "equals":
+			if hc.Equals, ok = d.template(e.val, ep); !ok {
+				continue
+			}
+		case "contains":
+			s, ok := d.nonEmpty(e.val, ep)
+			if !ok || !d.literal(e.val, ep, s) {
+				continue
+			}
+			hc.Contains = s
+		case "matches":
+			if hc.Matches, ok = d.regex(e.val, ep); !ok {
+				continue
+			}
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+// literal reports a placeholder in a text compared as written, where
+// "{{.User}}" could never match.
 func (d *decoder) literal(n *yaml.Node, path, s string) bool {
 	i := strings.Index(s, "{{")
 	if i < 0 {
 		return true
 	}
 	line, col := d.position(resolve(n), utf8.RuneCountInString(s[:i])+1)
-	d.at(line, col, path, "body_contains compares text as written: placeholders like {{.User}} are not rendered here (a json check renders them)")
+	d.at(line, col, path, "this text is compared as written: placeholders like {{.User}} are not rendered here (body_contains and header equals render them)")
 	return false
 }
 
@@ -449,8 +623,8 @@ func (d *decoder) extract(n *yaml.Node, path string) []vuser.Extractor {
 			d.errorf(p.key, path, "%q is not a valid variable name (letters, digits, _ and -)", name)
 			continue
 		}
-		d.extracted[name] = true // even when broken: one mistake, one problem
-		m, ok := d.fields(p.val, vp, extractKinds)
+		d.cur.extracted[name] = true // even when broken: one mistake, one problem
+		m, ok := d.fields(p.val, vp, extractKeys)
 		if !ok {
 			continue
 		}
@@ -477,7 +651,60 @@ func (d *decoder) extract(n *yaml.Node, path string) []vuser.Extractor {
 			d.errorf(resolve(e.val), ep, "%s", strings.TrimPrefix(err.Error(), "extract "+name+": "))
 			continue
 		}
+		if !d.extractOptions(m, vp, kind, &x) {
+			continue
+		}
 		out = append(out, x)
 	}
 	return out
+}
+
+// extractOptions reads index, all, pick and optional into x.
+func (d *decoder) extractOptions(m map[string]kv, vp string, kind vuser.ExtractKind, x *vuser.Extractor) bool {
+	good, ok := true, true
+	if e, has := m["index"]; has {
+		if kind != vuser.ExtractRegex {
+			d.errorf(e.key, vp+".index", "only with regex (the match to take, from 0); a JSON path picks an element with [n]")
+			good = false
+		} else if x.Index, ok = d.count(e.val, vp+".index"); !ok {
+			good = false
+		}
+	}
+	if e, has := m["all"]; has {
+		v, ok := d.boolean(e.val, vp+".all")
+		switch {
+		case !ok:
+			good = false
+		case kind != vuser.ExtractRegex && kind != vuser.ExtractJSON:
+			d.errorf(e.key, vp+".all", "only with regex or json (every match, or every element, as a list)")
+			good = false
+		default:
+			x.All = v
+		}
+	}
+	if e, has := m["pick"]; has {
+		v, ok := d.str(e.val, vp+".pick")
+		switch {
+		case !ok:
+			good = false
+		case v != "random":
+			d.errorf(resolve(e.val), vp+".pick", "expected random (one element of the list found, drawn per VU), got %q%s", v, didYouMean(v, pickChoices))
+			good = false
+		case kind != vuser.ExtractRegex && kind != vuser.ExtractJSON:
+			d.errorf(e.key, vp+".pick", "only with regex or json (a list of matches or elements to pick from)")
+			good = false
+		default:
+			x.PickRandom = true
+		}
+	}
+	if es := present(m, extractOptions[:3]); len(es) > 1 && good {
+		d.exclusive(es, vp, "index, all and pick exclude each other (one match, the list, or one drawn from the list)")
+		good = false
+	}
+	if e, has := m["optional"]; has {
+		if x.Optional, ok = d.boolean(e.val, vp+".optional"); !ok {
+			good = false
+		}
+	}
+	return good
 }

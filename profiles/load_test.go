@@ -195,10 +195,10 @@ func TestParseProblemPositions(t *testing.T) {
 		{"documents", "target: http://h\n---\nload: {}\n", `p.yaml:2:1: expected one YAML document, found a second one`},
 		// Unknown keys nest: their path says where.
 		{"nested", "target: http://h\nscenario: [{name: a, get: /, chek: {status: 200}}]\nload: {vus: 1, duration: 1s}\n",
-			`p.yaml:2:30: scenario[0]: unknown key "chek" (expected one of: name, get, post, put, patch, delete, head, headers, form, json, body, check, extract); did you mean "check"?`},
+			`p.yaml:2:30: scenario[0]: unknown key "chek" (expected one of: name, get, post, put, patch, delete, head, headers, form, json, body, check, extract, think, repeat, random, if, foreach, group, steps); did you mean "check"?`},
 		// A typo of a required key is not also reported as missing.
 		{"typo-required", "target: http://h\nscenario: [{nmae: a, get: /}]\nload: {vus: 1, duration: 1s}\n",
-			`p.yaml:2:13: scenario[0]: unknown key "nmae" (expected one of: name, get, post, put, patch, delete, head, headers, form, json, body, check, extract); did you mean "name"?`},
+			`p.yaml:2:13: scenario[0]: unknown key "nmae" (expected one of: name, get, post, put, patch, delete, head, headers, form, json, body, check, extract, think, repeat, random, if, foreach, group, steps); did you mean "name"?`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

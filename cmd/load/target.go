@@ -66,6 +66,19 @@ func loopback(addr string) bool {
 	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
 }
 
+// writeNew writes a file that must not exist yet.
+func writeNew(path string, data []byte) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
 func newInitCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out string
 	c := &cobra.Command{
@@ -82,7 +95,14 @@ func newInitCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
+			files, err := profiles.StarterFiles(kind)
+			if err != nil {
+				return err
+			}
 			if out == "-" {
+				for name := range files {
+					fmt.Fprintf(stderr, "the plan reads %s: write it beside the plan with load init %s -o FILE\n", name, kind)
+				}
 				_, err = stdout.Write(b)
 				return err
 			}
@@ -99,6 +119,15 @@ func newInitCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := fh.Close(); err != nil {
 				return err
+			}
+			for name, data := range files {
+				// The starter's test data, beside it; an existing file is kept.
+				p := filepath.Join(filepath.Dir(out), name)
+				if err := writeNew(p, data); err != nil {
+					fmt.Fprintf(stderr, "kept %s: %v\n", p, err)
+					continue
+				}
+				fmt.Fprintf(stderr, "wrote %s (the plan's test data)\n", p)
 			}
 			fmt.Fprintf(stderr, "wrote %s; run it with: load run %s\n", out, filepath.Clean(out))
 			return nil
