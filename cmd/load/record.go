@@ -71,7 +71,7 @@ func newRecordCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "plan file to write (default: standard output)")
-	c.Flags().StringVar(&think, "think", "per-step", "think times: per-step (each step's recorded pause, plan think {mean, max}) or range (think {min, max})")
+	c.Flags().StringVar(&think, "think", "per-step", "think times: per-step (each step's own recorded pause, as its think:) or range (one plan-wide think {min, max})")
 	c.Flags().StringArrayVar(&exclude, "exclude", nil, "regular expression on the URL path and query to leave out (repeatable)")
 	c.Flags().StringVar(&name, "name", "recorded", "the plan's name")
 	return c

@@ -64,7 +64,7 @@ func (c *converter) emit() string {
 		}
 	}
 	w("scenario:\n")
-	for _, s := range c.steps {
+	for k, s := range c.steps {
 		w("  - name: %s\n", q(s.name))
 		w("    %s: %s\n", strings.ToLower(s.method), q(s.path))
 		if len(s.headers) > 0 {
@@ -88,8 +88,8 @@ func (c *converter) emit() string {
 			}
 			w("    extract: {%s}\n", strings.Join(xs, ", "))
 		}
-		if !c.opts.ThinkRange && s.think > 0 {
-			w("    # recorded think after this step: %s\n", s.think)
+		if !c.opts.ThinkRange && k+1 < len(c.steps) {
+			w("    think: %s                 # the recorded pause after this step\n", s.think)
 		}
 	}
 	if len(c.thinks) > 0 {
@@ -100,11 +100,12 @@ func (c *converter) emit() string {
 		}
 		mean := (sum / time.Duration(len(c.thinks))).Round(time.Millisecond)
 		switch {
-		case hi <= 0:
-		case c.opts.ThinkRange || mean <= 0:
+		case hi <= 0 || !c.opts.ThinkRange:
+			// Each step has its own recorded pause (think: above).
+		case mean <= 0 || lo == hi:
 			w("think: {min: %s, max: %s}   # the recorded pauses between steps\n", lo, hi)
 		default:
-			w("think: {mean: %s, max: %s}  # the recorded pauses (per step above), as exponential pauses with their mean\n", mean, hi)
+			w("think: {min: %s, max: %s}   # the recorded pauses between steps (mean %s)\n", lo, hi, mean)
 		}
 	}
 	w("timeout: 10s\n")

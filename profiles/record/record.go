@@ -21,8 +21,8 @@ type Options struct {
 	// Name is the plan's name (default "recorded").
 	Name string
 	// ThinkRange writes one plan-wide think {min, max} from the recorded
-	// gaps; otherwise each step is annotated with its own gap and the plan
-	// gets think {mean, max} of them.
+	// gaps; otherwise each step but the last gets its own gap as its
+	// think (a step's think: key).
 	ThinkRange bool
 	// Exclude are extra regular expressions on the URL (path and query);
 	// a request matching one is left out, like a static resource.

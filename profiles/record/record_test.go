@@ -142,7 +142,20 @@ func TestTomcatForm(t *testing.T) {
 		}
 	}
 	// The 2.9s pause before SessionExample is the largest recorded one.
-	contains(t, res.Plan, "# recorded think after this step: 2.88s", "think: {mean: 2.88s, max: 2.88s}")
+	contains(t, res.Plan, "    think: 2.88s ")
+	if strings.Contains(res.Plan, "\nthink:") {
+		t.Errorf("a plan-wide think beside the steps' own:\n%s", res.Plan)
+	}
+	p, err := profiles.Parse("recorded.yaml", []byte(res.Plan), t.TempDir())
+	if err != nil {
+		t.Fatalf("the recorded plan does not parse: %v\n%s", err, res.Plan)
+	}
+	if th := p.Scenarios[0].Script.Steps[0].Think; th == nil || th.Min != 2880*time.Millisecond || th.Max != th.Min {
+		t.Errorf("the first step's think is %+v, want the recorded 2.88s", th)
+	}
+	if th := p.Scenarios[0].Script.Steps[1].Think; th != nil {
+		t.Errorf("the last step's think is %+v, want none (nothing followed it)", th)
+	}
 	res = convert(t, har, record.Options{ThinkRange: true})
 	contains(t, res.Plan, "think: {min: 2.88s, max: 2.88s}")
 }
