@@ -3,6 +3,8 @@ package record_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -146,7 +148,11 @@ func TestTomcatForm(t *testing.T) {
 	if strings.Contains(res.Plan, "\nthink:") {
 		t.Errorf("a plan-wide think beside the steps' own:\n%s", res.Plan)
 	}
-	p, err := profiles.Parse("recorded.yaml", []byte(res.Plan), t.TempDir())
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("username,password\nuser1,secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := profiles.Parse("recorded.yaml", []byte(res.Plan), dir)
 	if err != nil {
 		t.Fatalf("the recorded plan does not parse: %v\n%s", err, res.Plan)
 	}
