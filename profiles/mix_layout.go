@@ -305,6 +305,18 @@ func (p *Plan) MaxVUs() int {
 	return n
 }
 
+// Total is how long the plan's schedule runs: its longest load shape (the
+// plan's, shared by the weighted scenarios, or a scenario's own).
+func (p *Plan) Total() time.Duration {
+	t := p.Load.Total()
+	for _, sc := range p.Scenarios {
+		if sc != nil && sc.Load != nil {
+			t = max(t, sc.Load.Total())
+		}
+	}
+	return t
+}
+
 // Validate reports the first problem that would stop Run before any load:
 // a scenario without a script, a weight that is not a positive number or
 // beside a load of its own, a name given twice, a load that lasts no

@@ -11,7 +11,7 @@ const openFilesReserve = 64
 // once: one connection per VU that can have a request in flight (at most
 // http.max_conns_per_host when it is set), plus a reserve for the process.
 func (p *Plan) OpenFiles(seg Segment) int {
-	conns := int(seg.Share(int64(p.Load.MaxVUs())))
+	conns := int(seg.Share(int64(p.MaxVUs())))
 	if m := p.Pool.MaxConnsPerHost; m > 0 {
 		conns = min(conns, m)
 	}
@@ -34,5 +34,5 @@ func CheckOpenFiles(p *Plan, seg Segment, limit uint64) string {
 	return fmt.Sprintf("up to %d VUs (%s) may hold about %d open files, over the open-file limit of %d (ulimit -n): "+
 		"connections beyond it fail as too_many_open_files; raise the limit (ulimit -n %d; LimitNOFILE= in a systemd unit; "+
 		"--ulimit nofile= for docker) or cap http.max_conns_per_host",
-		seg.Share(int64(p.Load.MaxVUs())), conns, need, limit, max(need*2, 65536))
+		seg.Share(int64(p.MaxVUs())), conns, need, limit, max(need*2, 65536))
 }

@@ -28,7 +28,7 @@ type progress struct {
 
 func newProgress(w io.Writer, quiet bool, p *profiles.Plan) *progress {
 	pr := &progress{w: w, quiet: quiet}
-	total := p.Load.Total()
+	total := p.Total()
 	// Plain lines: about 30 per run, at least one a second apart.
 	pr.every = max(time.Second, (total / 30).Round(time.Second))
 	tty := w

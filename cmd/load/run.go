@@ -98,7 +98,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := p.OverrideWith(f.overrides()); err != nil {
 				return badInput(err)
 			}
-			users := max(p.Load.MaxVUs(), 1000)
+			users := max(p.MaxVUs(), 1000)
 			srv, err := target.New(target.Config{Users: users}).Start("127.0.0.1:0")
 			if err != nil {
 				return &exitError{code: exitRunError, err: fmt.Errorf("start the demo target: %w", err)}
