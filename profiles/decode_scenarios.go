@@ -3,7 +3,6 @@ package profiles
 import (
 	"fmt"
 	"maps"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -38,6 +37,7 @@ type scenarioInfo struct {
 	sess     sessionSection // its own session, when ownSession
 	own      bool           // it has its own session
 	pacing   kv             // its pacing key, if any
+	weight   *yaml.Node     // its weight's value, if written
 }
 
 // scenarios reads the scenarios list: each item a kind of user with its
@@ -96,6 +96,7 @@ func (d *decoder) scenarios(n *yaml.Node, base *vuser.Script, shared []vuser.Hea
 			good = false
 		}
 		if e, has := m["weight"]; has {
+			si.weight = resolve(e.val)
 			si.sc.Weight, ok = d.weight(e.val, path+".weight")
 			if ok && (si.sc.Weight < minWeight || si.sc.Weight > maxWeight) {
 				// The exact split takes weights to six decimals, as integers.
@@ -223,18 +224,16 @@ func longestLoad(scs []scenarioInfo) (Load, bool) {
 	return best, ok
 }
 
-// shareVUs is the most VUs a weighted scenario can have: its exact share
-// of the load's peak, rounded up (the split keeps every scenario within
-// one VU of its exact share).
-func shareVUs(peak int, w, total float64) int {
-	if total <= 0 {
+// shareVUs is the most VUs weighted scenario i (of the weighted ones, in
+// plan order) has: exactly as many as the split (Mix) gives it of the
+// load's peak, as the executor hands VU ids out; counts only grow with
+// the VUs, so the peak's is the most. ok is false when the weights make
+// no split (reported by the caller).
+func shareVUs(m *Mix, i, peak int) int {
+	if m == nil {
 		return 0
 	}
-	x := float64(peak) * w / total
-	if r := math.Round(x); math.Abs(x-r) < 1e-9 {
-		return int(r)
-	}
-	return int(math.Ceil(x))
+	return int(m.Count(i, int64(peak)))
 }
 
 // checkScenarioUsers checks, for each scenario, that its login has users
@@ -248,13 +247,28 @@ func shareVUs(peak int, w, total float64) int {
 // each, as the executor hands them out.
 func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, sess sessionSection, planUsers bool, users *usersSection) {
 	var total float64
-	weighted := false
+	var weights []float64
+	var last scenarioInfo // the last weighted scenario, where a split that cannot be is told
 	for _, si := range scs {
 		if si.sc.Load == nil {
 			total += si.sc.Weight
-			weighted = true
+			weights = append(weights, si.sc.Weight)
+			last = si
 		}
 	}
+	weighted := len(weights) > 0
+	var mix *Mix
+	if weighted {
+		var err error
+		if mix, err = NewMix(weights); err != nil {
+			at, path := last.weight, last.path+".weight"
+			if at == nil {
+				path = last.path
+			}
+			d.errorf(at, path, "%v", err)
+		}
+	}
+	wi := -1 // the scenario's index among the weighted ones
 	offset, span := 0, 0 // of the shape of the scenario at hand
 	if weighted {
 		span = l.MaxVUs()
@@ -280,7 +294,8 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 			n = span
 		} else {
 			offset, span = 0, l.MaxVUs()
-			n = shareVUs(span, si.sc.Weight, total)
+			wi++
+			n = shareVUs(mix, wi, span)
 			why = fmt.Sprintf("weight %s of %s, of the load's %d", fmtNum(si.sc.Weight), fmtNum(total), span)
 		}
 		if shape.Open != nil && shape.Open.Sessions {

@@ -127,6 +127,7 @@ var badPlans = []struct {
 	{"extract_options", "bad index, index on json, pick: sometimes, pick typo, pick and all on a header, all with pick, a YAML 1.1 bool, a quoted bool"},
 	{"check_body_matches", "body_matches regexes that do not compile, an empty list, an empty body_not_contains, a bad template in body_contains"},
 	{"check_headers", "header checks: a misspelt op, exists: false, two ops, a bad name, a bad regex, none, a list"},
+	{"scenario_weights_no_split", "weights whose exact split repeats only after more than 2^20 VUs"},
 }
 
 func TestBadPlans(t *testing.T) {

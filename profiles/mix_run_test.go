@@ -447,8 +447,8 @@ func TestRunNilUsers(t *testing.T) {
 	if res.Totals.Requests == 0 || res.Totals.Errors != 0 || tg.Stats().Created < 2 {
 		t.Errorf("%d requests, %d errors, %d sessions on the server; want some, none, >= 2", res.Totals.Requests, res.Totals.Errors, tg.Stats().Created)
 	}
-	if res.Scenarios != nil {
-		t.Errorf("results scenarios %+v for a plan's only unnamed scenario, want none", res.Scenarios)
+	if len(res.Scenarios) != 1 || res.Scenarios[0].Name != "" || res.Scenarios[0].VUsMax != 2 || res.Scenarios[0].Requests != res.Totals.Requests {
+		t.Errorf("results scenarios %+v for a plan's only unnamed scenario, want one, unnamed, with every request and 2 VUs", res.Scenarios)
 	}
 }
 
