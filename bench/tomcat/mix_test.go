@@ -61,7 +61,7 @@ func TestMixedPlanAgainstTomcat(t *testing.T) {
 	t.Parallel()
 	in := tomcat.Start(t, tomcat.Config{Users: 30})
 	pages := filepath.Join(t.TempDir(), "pages.csv")
-	if err := os.WriteFile(pages, []byte("path\nindex.html\njsp/index.html\nservlets/index.html\n"), 0o644); err != nil {
+	if err := os.WriteFile(pages, []byte("path\njsp/index.html\nservlets/index.html\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	text := strings.NewReplacer("TARGET", in.URL, "PASSWORD", in.Password, "PAGES", pages).Replace(mixPlan)
@@ -94,7 +94,7 @@ func TestMixedPlanAgainstTomcat(t *testing.T) {
 			want["POST /examples/jsp/security/protected/j_security_check"] += e.Requests
 			want[protected] += e.Requests
 		case e.Name == "page":
-			// Counted below, by the three paths it takes.
+			// Counted below, by the two paths it takes.
 			want["GET page"] += e.Requests
 		case ok:
 			want[p] += e.Requests
@@ -105,7 +105,8 @@ func TestMixedPlanAgainstTomcat(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := accessLog(t, in.Dir)
-	for _, p := range []string{"GET /examples/index.html", "GET /examples/jsp/index.html", "GET /examples/servlets/index.html"} {
+	delete(got, "GET /examples/index.html") // tomcat.sh's own check that Tomcat is up
+	for _, p := range []string{"GET /examples/jsp/index.html", "GET /examples/servlets/index.html"} {
 		got["GET page"] += got[p]
 		delete(got, p)
 	}
