@@ -317,6 +317,10 @@ type fastExchange struct {
 	br   *bufio.Reader // conn's pooled reader
 	big  *bufio.Reader // the reader of a head over br's size; the connection is not reused after
 	eof  bool          // the body was read to its end
+	// timed asks attempt for when the request was written and its head
+	// read (Unix ns), for Hooks.Phases.
+	timed       bool
+	wrote, head int64
 }
 
 var fastExchanges = sync.Pool{New: func() any { return new(fastExchange) }}
@@ -429,6 +433,7 @@ func (x *fastExchange) finish(keep bool) {
 	x.req.Reset()
 	x.resp.Reset()
 	x.hc, x.ctx, x.w, x.own, x.cc, x.conn, x.br, x.big, x.eof = nil, nil, nil, false, nil, nil, nil, nil, false
+	x.timed, x.wrote, x.head = false, 0, 0
 	fastExchanges.Put(x)
 }
 
@@ -496,11 +501,11 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 	if d, has := ctx.Deadline(); has && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
-	start := time.Now()
 	if deadline.IsZero() {
-		deadline = start.Add(fastTimeout)
+		deadline = time.Now().Add(fastTimeout)
 	}
 	x.w, x.own = watchFor(ctx, hooks)
+	x.timed = hooks != nil && hooks.Phases != nil
 	reused, err := t.do(x, deadline)
 	if err != nil {
 		x.finish(false)
@@ -510,16 +515,13 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 	if hooks != nil {
 		keep = hooks.Headers
 	}
-	if hooks != nil && hooks.Phases != nil {
+	if x.timed {
 		hooks.Served, hooks.Reused = true, reused
-		wrote := start.UnixNano()
 		if !reused {
 			hooks.Phases.SetConnect(x.conn.dialed[0], x.conn.dialed[1])
-			wrote = max(wrote, x.conn.dialed[1])
 		}
-		// The first byte: when the head came, which fasthttp reads with
-		// the request's write.
-		hooks.Phases.SetExchange(wrote, 0)
+		// The first byte: when the head was read, the body streaming after.
+		hooks.Phases.SetExchange(x.wrote, x.head)
 	} else if trace := httptrace.ContextClientTrace(ctx); trace != nil {
 		if trace.GotConn != nil {
 			trace.GotConn(httptrace.GotConnInfo{Reused: reused})
@@ -617,6 +619,9 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		x.drop(false)
 		return reused, reused && !isTimeout(err), err
 	}
+	if x.timed {
+		x.wrote = time.Now().UnixNano()
+	}
 	if err := c.SetReadDeadline(deadline); err != nil {
 		x.drop(false)
 		return reused, false, err
@@ -644,6 +649,9 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		// Closed while idle: nothing of the response came.
 		closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 		return reused, reused && closed && replayable(fr), err
+	}
+	if x.timed {
+		x.head = time.Now().UnixNano()
 	}
 	return reused, false, nil
 }

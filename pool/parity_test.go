@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"runtime"
 	"strings"
 	"sync"
@@ -415,4 +416,35 @@ func TestResolveEngine(t *testing.T) {
 			t.Errorf("engine %q, %s=%q: the pool's engine is %q, want %q", tc.engine, pool.EngineEnv, tc.env, p.Engine(), tc.want)
 		}
 	}
+}
+
+// Both engines split an exchange the same way: TTFB is the server's wait
+// before the head, Body the time the body took to come after it.
+func TestPhasesAgree(t *testing.T) {
+	const wait, drip = 60 * time.Millisecond, 60 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(wait)
+		w.Header().Set("Content-Length", "4")
+		io.WriteString(w, "ab")
+		http.NewResponseController(w).Flush()
+		time.Sleep(drip)
+		io.WriteString(w, "cd")
+	}))
+	defer srv.Close()
+	forEngines(t, func(t *testing.T, p *pool.Pool) {
+		var pt stats.PhaseTrace
+		trace := &httptrace.ClientTrace{}
+		pt.Install(trace)
+		ctx := pool.WithHooks(httptrace.WithClientTrace(context.Background(), trace), &pool.Hooks{Phases: &pt})
+		resp, err := get(ctx, p, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ph := pt.Phases(time.Now())
+		if ph.Connect <= 0 || ph.TTFB < wait || ph.Body < drip*3/4 {
+			t.Errorf("phases %+v, want connect > 0, ttfb >= %s, body >= %s", ph, wait, drip*3/4)
+		}
+	})
 }
