@@ -448,3 +448,37 @@ func TestPhasesAgree(t *testing.T) {
 		}
 	})
 }
+
+// With connections capped, an abort ends both the request in flight and
+// the one waiting for its connection, promptly.
+func TestCancelWaitingForConn(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e, func(t *testing.T) {
+			p := pool.New(pool.Options{Engine: e, MaxConnsPerHost: 1})
+			defer p.Close()
+			srv := newStallServer(t, "")
+			ctx, cancel := context.WithCancel(context.Background())
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() {
+					_, err := get(ctx, p, srv.url())
+					errs <- err
+				}()
+			}
+			time.Sleep(100 * time.Millisecond)
+			if n := srv.opened.Load(); n != 1 {
+				t.Fatalf("%d connections opened, want 1 (the cap)", n)
+			}
+			cancel()
+			at := time.Now()
+			for range 2 {
+				if err := <-errs; !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v, want context canceled", err)
+				}
+			}
+			if took := time.Since(at); took > 200*time.Millisecond {
+				t.Errorf("the requests returned %s after the cancel, want <= 200ms", took)
+			}
+		})
+	}
+}
