@@ -317,6 +317,7 @@ type fastExchange struct {
 	br   *bufio.Reader // conn's pooled reader
 	big  *bufio.Reader // the reader of a head over br's size; the connection is not reused after
 	eof  bool          // the body was read to its end
+	n    int64         // bytes of the body read
 	// timed asks attempt for when the request was written and its head
 	// read (Unix ns), for Hooks.Phases.
 	timed       bool
@@ -359,6 +360,7 @@ func (b *fastBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := s.Read(p)
+	x.n += int64(n)
 	switch {
 	case err == io.EOF:
 		x.eof = true
@@ -374,6 +376,20 @@ func (b *fastBody) Close() error {
 	}
 	x := b.x
 	b.x = nil
+	if s := x.resp.BodyStream(); !x.eof && s != nil {
+		// What is left of a known-length body, if it has come already,
+		// is read from the buffer (no wait, no syscall): the connection
+		// can then be reused.
+		r := x.br
+		if x.big != nil {
+			r = x.big
+		}
+		if cl := int64(x.resp.Header.ContentLength()); cl >= 0 && cl-x.n <= int64(r.Buffered()) {
+			if _, err := io.Copy(io.Discard, s); err == nil {
+				x.eof = true
+			}
+		}
+	}
 	x.finish(x.eof && !x.resp.ConnectionClose() && !x.req.ConnectionClose())
 	return nil
 }
@@ -433,7 +449,7 @@ func (x *fastExchange) finish(keep bool) {
 	x.req.Reset()
 	x.resp.Reset()
 	x.hc, x.ctx, x.w, x.own, x.cc, x.conn, x.br, x.big, x.eof = nil, nil, nil, false, nil, nil, nil, nil, false
-	x.timed, x.wrote, x.head = false, 0, 0
+	x.timed, x.wrote, x.head, x.n = false, 0, 0, 0
 	fastExchanges.Put(x)
 }
 
