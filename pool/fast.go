@@ -53,9 +53,11 @@ const (
 //     buffer holds 64 KiB, a longer head is read again through a buffer
 //     of the cap (that connection is then not reused), and one over the
 //     cap fails with net/http's error (header_too_large);
-//   - a request is retried once on a new connection only when a reused
-//     one failed before any byte of the response came (the server closed
-//     it while idle), as net/http does for replayable requests.
+//   - a connection idle for staleAfter is checked before it is used (the
+//     server may have closed it, as net/http's pending read on every idle
+//     connection notices), and a replayable request that failed on a
+//     reused connection before any byte of the response came is sent
+//     again on another one, as net/http does.
 //
 // A request is bounded by its context's deadline or Hooks.Deadline (or
 // fastTimeout), through the connection's deadline.
@@ -585,17 +587,29 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 // tells whether the connection that answered had served a request
 // before.
 func (t *fastTransport) do(x *fastExchange, deadline time.Time) (reused bool, err error) {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		var retry bool
 		reused, retry, err = t.attempt(x, deadline)
 		if err == nil {
 			return reused, nil
 		}
-		if !retry || attempt > 0 || x.ctx.Err() != nil {
+		// Each retry closed a reused connection: a new one ends the
+		// loop, maxAttempts bounds it anyway.
+		if !retry || attempt >= maxAttempts || x.ctx.Err() != nil {
 			return reused, ctxError(x.ctx, fastError(err))
 		}
 	}
 }
+
+// maxAttempts bounds the tries of a request on connections the server
+// turned out to have closed.
+const maxAttempts = 8
+
+// staleAfter is how long a connection sits idle before a request checks
+// that the server has not closed it (one syscall): servers' keep-alive
+// timeouts are seconds; a connection closed sooner fails its request,
+// and a GET is sent again.
+const staleAfter = time.Second
 
 // attempt is one try of do on one connection. retry is set when the
 // failure allows another try: the connection was reused, and it failed
@@ -612,6 +626,15 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		return false, false, err
 	}
 	c := cc.Conn().(*fastConn) // hc dials only with Dial above
+	// A connection idle a while may have been closed by the server (its
+	// keep-alive timeout): then take the next one, or a new one.
+	for c.used.Load() && time.Since(cc.LastUseTime()) >= staleAfter && c.peerClosed() {
+		releaseConn((*fasthttp.HostClient).CloseConn, hc, cc)
+		if cc, err = hc.AcquireConn(time.Until(deadline), fr.ConnectionClose()); err != nil {
+			return false, false, err
+		}
+		c = cc.Conn().(*fastConn)
+	}
 	x.cc, x.conn, x.br, x.big = cc, c, nil, nil
 	reused = c.used.Swap(true)
 	if x.w != nil {

@@ -482,3 +482,45 @@ func TestCancelWaitingForConn(t *testing.T) {
 		})
 	}
 }
+
+// A server that closes connections idle for 300 ms (its keep-alive
+// timeout): a POST after 1.2 s of quiet goes on a new connection, on
+// both engines, and the server sees it once.
+func TestIdleClosedByServer(t *testing.T) {
+	var posts atomic.Int64
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.IdleTimeout = 300 * time.Millisecond
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	forEngines(t, func(t *testing.T, p *pool.Pool) {
+		posts.Store(0)
+		conns.Store(0)
+		for i, method := range []string{http.MethodGet, http.MethodPost} {
+			if i > 0 {
+				time.Sleep(1200 * time.Millisecond)
+			}
+			req, _ := http.NewRequest(method, srv.URL, strings.NewReader("k=v"))
+			resp, err := p.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("%s: %v", method, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if posts.Load() != 1 || conns.Load() != 2 {
+			t.Errorf("the server saw %d POSTs on %d connections, want 1 on 2", posts.Load(), conns.Load())
+		}
+	})
+}
