@@ -630,7 +630,10 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 	// keep-alive timeout): then take the next one, or a new one.
 	for c.used.Load() && time.Since(cc.LastUseTime()) >= staleAfter && c.peerClosed() {
 		releaseConn((*fasthttp.HostClient).CloseConn, hc, cc)
-		if cc, err = hc.AcquireConn(time.Until(deadline), fr.ConnectionClose()); err != nil {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return false, false, fasthttp.ErrTimeout
+		}
+		if cc, err = hc.AcquireConn(timeout, fr.ConnectionClose()); err != nil {
 			return false, false, err
 		}
 		c = cc.Conn().(*fastConn)
@@ -640,7 +643,7 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 	if x.w != nil {
 		x.w.conn.Store(c)
 		if x.ctx.Err() != nil { // ended before the watch could see this connection
-			x.drop(x.w.conn.Swap(nil) != nil)
+			x.drop(true) // nothing went out: kept, unless the watch closed it
 			return reused, false, context.Cause(x.ctx)
 		}
 	}

@@ -189,8 +189,8 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // HookDeadlines reports whether requests to u go to an engine that
 // bounds them by Hooks.Deadline itself (the fasthttp engine): the caller
-// needs no timer of its own to time them out, since cancelling the
-// context would not cut them short anyway.
+// needs no timer of its own to time them out (its context ending still
+// cuts them short).
 func (p *Pool) HookDeadlines(u *url.URL) bool {
 	return p.fast != nil && p.fast.hostFor(u) != nil
 }
