@@ -338,6 +338,7 @@ func releaseConn[C any](f func(*fasthttp.HostClient, C), hc *fasthttp.HostClient
 type fastResponse struct {
 	http.Response
 	body fastBody
+	te   [1]string // TransferEncoding's, when chunked
 }
 
 // fastBody is a response body streamed from its connection; the
@@ -576,8 +577,11 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 	switch {
 	case x.resp.BodyStream() == nil && req.Method != http.MethodHead:
 		fr2.ContentLength = 0 // a status without a body (204, 304), as net/http says
+	case fr2.ContentLength == -1:
+		fr2.te[0] = "chunked"
+		fr2.TransferEncoding = fr2.te[:]
 	case fr2.ContentLength < 0:
-		fr2.ContentLength = -1 // chunked, or until the connection closes
+		fr2.ContentLength = -1 // until the connection closes
 	}
 	return &fr2.Response, true, nil
 }
@@ -671,6 +675,7 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 	resp.Reset()
 	resp.StreamBody = true
 	resp.SkipBody = fr.Header.IsHead()
+	resp.Header.SetNoDefaultContentType(true) // no Content-Type the server did not send
 	x.br = hc.AcquireReader(c)
 	err = resp.ReadLimitBody(x.br, 0)
 	var small *fasthttp.ErrSmallBuffer
@@ -681,6 +686,7 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		resp.Reset()
 		resp.StreamBody = true
 		resp.SkipBody = fr.Header.IsHead()
+		resp.Header.SetNoDefaultContentType(true)
 		err = resp.ReadLimitBody(x.big, 0)
 	}
 	if err != nil {
@@ -756,6 +762,9 @@ func fastHeader(h *fasthttp.ResponseHeader) http.Header {
 	pairs := stack[:0]
 	size := 0
 	for k, v := range h.All() {
+		if hopHeader(k, v) {
+			continue
+		}
 		pairs = append(pairs, headerLine{k, v})
 		size += len(v)
 	}
@@ -789,6 +798,9 @@ func fastHeader(h *fasthttp.ResponseHeader) http.Header {
 func fastHeaderOnly(h *fasthttp.ResponseHeader, keep []string) http.Header {
 	var hdr http.Header
 	for k, v := range h.All() {
+		if hopHeader(k, v) {
+			continue
+		}
 		for _, name := range keep {
 			if len(k) == len(name) && equalFold(k, name) {
 				if hdr == nil {
@@ -800,6 +812,23 @@ func fastHeaderOnly(h *fasthttp.ResponseHeader, keep []string) http.Header {
 		}
 	}
 	return hdr
+}
+
+// hopHeader reports whether the header line k: v is one net/http takes
+// out of Response.Header: Transfer-Encoding (into TransferEncoding), and
+// a Connection that says close (into Close).
+func hopHeader(k, v []byte) bool {
+	switch string(k) {
+	case "Transfer-Encoding":
+		return true
+	case "Connection":
+		for tok := range bytes.SplitSeq(v, []byte(",")) {
+			if bytes.EqualFold(bytes.TrimSpace(tok), []byte("close")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // equalFold is bytes.EqualFold for ASCII header names, without
