@@ -678,8 +678,7 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 	resp.Header.SetNoDefaultContentType(true) // no Content-Type the server did not send
 	x.br = hc.AcquireReader(c)
 	err = resp.ReadLimitBody(x.br, 0)
-	var small *fasthttp.ErrSmallBuffer
-	if errors.As(err, &small) && int64(x.br.Size()) < t.o.MaxResponseHeaderBytes {
+	if err != nil && smallBuffer(err) && int64(x.br.Size()) < t.o.MaxResponseHeaderBytes {
 		// A head longer than the read buffer: read it again, from what
 		// the buffer holds on, through a buffer of the cap.
 		x.big = bufio.NewReaderSize(x.br, int(t.o.MaxResponseHeaderBytes))
@@ -690,7 +689,7 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		err = resp.ReadLimitBody(x.big, 0)
 	}
 	if err != nil {
-		if errors.As(err, &small) {
+		if smallBuffer(err) {
 			err = fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", t.o.MaxResponseHeaderBytes)
 		}
 		x.drop(false)
@@ -702,6 +701,13 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		x.head = time.Now().UnixNano()
 	}
 	return reused, false, nil
+}
+
+// smallBuffer reports whether err is a head that did not fit the read
+// buffer. Only for errors: the target escapes.
+func smallBuffer(err error) bool {
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
 }
 
 // drop gives back the connection of a failed attempt: kept if keep
