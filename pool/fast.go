@@ -60,7 +60,8 @@ const (
 //     again on another one, as net/http does.
 //
 // A request is bounded by its context's deadline or Hooks.Deadline (or
-// fastTimeout), through the connection's deadline.
+// fastTimeout), and its head by ResponseHeaderTimeout too, through the
+// connection's deadline.
 
 // Hooks carry, on a request's context, what the fasthttp engine cannot
 // learn through the context or httptrace, and what it reports back
@@ -668,7 +669,13 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 	if x.timed {
 		x.wrote = time.Now().UnixNano()
 	}
-	if err := c.SetReadDeadline(deadline); err != nil {
+	headBy := deadline
+	if rht := t.o.ResponseHeaderTimeout; rht > 0 {
+		if by := time.Now().Add(rht); by.Before(deadline) {
+			headBy = by
+		}
+	}
+	if err := c.SetReadDeadline(headBy); err != nil {
 		x.drop(false)
 		return reused, false, err
 	}
@@ -696,6 +703,12 @@ func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, re
 		// Closed while idle: nothing of the response came.
 		closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 		return reused, reused && closed && replayable(fr), err
+	}
+	if !headBy.Equal(deadline) {
+		if err := c.SetReadDeadline(deadline); err != nil { // the body's
+			x.drop(false)
+			return reused, false, err
+		}
 	}
 	if x.timed {
 		x.head = time.Now().UnixNano()

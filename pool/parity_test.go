@@ -524,3 +524,40 @@ func TestIdleClosedByServer(t *testing.T) {
 		}
 	})
 }
+
+// ResponseHeaderTimeout bounds the wait for the head on both engines,
+// not the body's: a slow head fails as a timeout, a slow body after a
+// prompt head does not.
+func TestResponseHeaderTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slowhead" {
+			time.Sleep(400 * time.Millisecond)
+		}
+		w.Header().Set("Content-Length", "4")
+		io.WriteString(w, "ab")
+		http.NewResponseController(w).Flush()
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "cd")
+	}))
+	defer srv.Close()
+	for _, e := range engines {
+		t.Run(e, func(t *testing.T) {
+			p := pool.New(pool.Options{Engine: e, ResponseHeaderTimeout: 150 * time.Millisecond})
+			defer p.Close()
+			start := time.Now()
+			_, err := get(context.Background(), p, srv.URL+"/slowhead")
+			if took := time.Since(start); stats.Classify(err) != stats.Timeout || took > 350*time.Millisecond {
+				t.Errorf("slow head: %v (%s) after %s, want a timeout after ~150ms", err, stats.Classify(err), took)
+			}
+			resp, err := get(context.Background(), p, srv.URL+"/slowbody")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "abcd" || err != nil {
+				t.Errorf("slow body: %q, %v; want it whole", b, err)
+			}
+		})
+	}
+}
