@@ -158,8 +158,12 @@ func watchFor(ctx context.Context, h *Hooks) (w *fastWatch, own bool) {
 
 // fastTransport is the fasthttp engine. It is safe for concurrent use.
 type fastTransport struct {
-	o       Options
-	p       *Pool
+	o Options
+	p *Pool
+	// idleCap is MaxIdleConnsPerHost when an origin can have more
+	// connections than that, else 0: there can be no more idle ones, and
+	// counting them costs a lock.
+	idleCap int
 	mu      sync.Mutex
 	clients atomic.Pointer[map[string]*fastHost] // copy on write: read without a lock
 }
@@ -238,6 +242,9 @@ func (c *fastConn) Read(p []byte) (int, error) {
 
 func newFastTransport(o Options, p *Pool) *fastTransport {
 	t := &fastTransport{o: o, p: p}
+	if o.MaxConnsPerHost <= 0 || o.MaxConnsPerHost > o.MaxIdleConnsPerHost {
+		t.idleCap = o.MaxIdleConnsPerHost
+	}
 	m := map[string]*fastHost{}
 	t.clients.Store(&m)
 	return t
@@ -325,6 +332,7 @@ type fastExchange struct {
 	// read (Unix ns), for Hooks.Phases.
 	timed       bool
 	wrote, head int64
+	idleCap     int // the idle connections kept, 0: no need to count (see fastTransport.idleCap)
 }
 
 var fastExchanges = sync.Pool{New: func() any { return new(fastExchange) }}
@@ -441,11 +449,7 @@ func (x *fastExchange) finish(keep bool) {
 		if x.w != nil && x.w.conn.Swap(nil) == nil {
 			keep = false // the watch closed it: the context ended
 		}
-		if keep && x.big == nil {
-			releaseConn((*fasthttp.HostClient).ReleaseConn, x.hc, x.cc)
-		} else {
-			releaseConn((*fasthttp.HostClient).CloseConn, x.hc, x.cc)
-		}
+		x.giveBack(keep && x.big == nil)
 	}
 	if x.own {
 		x.w.stop()
@@ -453,7 +457,7 @@ func (x *fastExchange) finish(keep bool) {
 	x.req.Reset()
 	x.resp.Reset()
 	x.hc, x.ctx, x.w, x.own, x.cc, x.conn, x.br, x.big, x.eof = nil, nil, nil, false, nil, nil, nil, nil, false
-	x.timed, x.wrote, x.head, x.n = false, 0, 0, 0
+	x.timed, x.wrote, x.head, x.n, x.idleCap = false, 0, 0, 0, 0
 	fastExchanges.Put(x)
 }
 
@@ -482,7 +486,7 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		return nil, true, context.Cause(ctx)
 	}
 	x := fastExchanges.Get().(*fastExchange)
-	x.hc, x.ctx = h.hc, ctx
+	x.hc, x.ctx, x.idleCap = h.hc, ctx, t.idleCap
 	fr := &x.req
 	fr.Header.SetNoDefaultContentType(true)
 	fr.Header.SetMethod(req.Method)
@@ -733,12 +737,22 @@ func (x *fastExchange) drop(keep bool) {
 	if x.w != nil && x.w.conn.Swap(nil) == nil {
 		keep = false
 	}
+	x.giveBack(keep)
+	x.cc, x.conn, x.br, x.big = nil, nil, nil, nil
+}
+
+// giveBack returns the connection to its client's idle ones if keep and
+// they are fewer than idleCap (Options.MaxIdleConnsPerHost, as net/http
+// keeps), else closes it.
+func (x *fastExchange) giveBack(keep bool) {
+	if keep && x.idleCap > 0 && x.hc.IdleConnsCount() >= x.idleCap {
+		keep = false
+	}
 	if keep {
 		releaseConn((*fasthttp.HostClient).ReleaseConn, x.hc, x.cc)
 	} else {
 		releaseConn((*fasthttp.HostClient).CloseConn, x.hc, x.cc)
 	}
-	x.cc, x.conn, x.br, x.big = nil, nil, nil, nil
 }
 
 // replayable reports whether net/http would send req again on a new

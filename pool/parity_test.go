@@ -561,3 +561,56 @@ func TestResponseHeaderTimeout(t *testing.T) {
 		})
 	}
 }
+
+// Connections beyond MaxIdleConnsPerHost are closed as they come back,
+// on both engines: after two rounds of 3 requests at once with 1 idle
+// connection kept, the server saw 3 + 2 connections.
+func TestMaxIdleConns(t *testing.T) {
+	var conns atomic.Int64
+	arrived := make(chan struct{}, 3)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	for _, e := range engines {
+		t.Run(e, func(t *testing.T) {
+			conns.Store(0)
+			p := pool.New(pool.Options{Engine: e, MaxIdleConnsPerHost: 1})
+			defer p.Close()
+			for range 2 {
+				var wg sync.WaitGroup
+				for range 3 {
+					wg.Go(func() {
+						resp, err := get(context.Background(), p, srv.URL)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					})
+				}
+				for range 3 {
+					<-arrived // three at once: three connections
+				}
+				for range 3 {
+					release <- struct{}{}
+				}
+				wg.Wait()
+				time.Sleep(20 * time.Millisecond) // net/http puts a connection back from its read loop, a moment after EOF
+			}
+			if n := conns.Load(); n != 5 {
+				t.Errorf("the server saw %d connections, want 5 (3, then 2 more: 1 was kept idle)", n)
+			}
+		})
+	}
+}
