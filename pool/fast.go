@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -14,34 +15,53 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
 
-// Engines a pool can send HTTP/1.1 requests with.
+// Engines a pool can send plain http:// requests with.
 const (
-	EngineNetHTTP  = "net/http" // the default: net/http's Transport
-	EngineFastHTTP = "fasthttp" // github.com/valyala/fasthttp's HostClient, for plain http://
+	EngineFastHTTP     = "fasthttp" // the default: github.com/valyala/fasthttp's HostClient connections
+	EngineNetHTTP      = "nethttp"  // net/http's Transport
+	EngineNetHTTPAlias = "net/http" // EngineNetHTTP's former spelling, still accepted
 )
 
 // Why a second engine: on 2 cores, net/http's connection machinery (a
 // read and a write goroutine per connection, channel hand-offs, a
 // context, a timer and ~45 allocations per request) costs ~15 µs of the
-// ~24 µs a logged-in VU's request takes; fasthttp's HostClient sends on
-// the caller's goroutine with reused request and response objects. The
-// VU's logic (cookies, redirects, sessions, checks) stays the same: this
-// engine is an http.RoundTripper.
+// ~24 µs a logged-in VU's request takes; this engine sends on the
+// caller's goroutine with reused request and response objects, on
+// fasthttp's connection pool. The VU's logic (cookies, redirects,
+// sessions, checks) stays the same: this engine is an http.RoundTripper.
 //
 // It takes plain http:// requests without a proxy; https (TLS edge
 // cases, HTTP/2), proxied requests and gzip (Options.Compression) go to
-// net/http. Limits of this engine: a request is bounded by its context's
-// deadline or Options.FastTimeout, but a cancelled context does not cut
-// it short (fasthttp has no cancellation), so a run's end waits for the
-// requests in flight; response headers are capped at 64 KiB (a read
-// buffer per connection); response bodies are read whole, up to 64 MiB
-// (larger ones fail).
+// net/http. What net/http does, it does the same way:
+//   - a response body is streamed from the connection as the caller
+//     reads it (the VU keeps MaxBody and counts the rest), never held
+//     whole; a body closed before its end closes its connection;
+//   - a request's context ending (a run's abort, the VU's timer) closes
+//     the connection of the request in flight, so that its read or write
+//     returns at once with the context's cause (see fastWatch). A dial in
+//     progress or a wait for a free connection (MaxConnsPerHost) sees it
+//     once it has its connection (they are bounded by DialTimeout and the
+//     request's deadline);
+//   - response headers up to MaxResponseHeaderBytes: a connection's read
+//     buffer holds 64 KiB, a longer head is read again through a buffer
+//     of the cap (that connection is then not reused), and one over the
+//     cap fails with net/http's error (header_too_large);
+//   - a connection idle for staleAfter is checked before it is used (the
+//     server may have closed it, as net/http's pending read on every idle
+//     connection notices), and a replayable request that failed on a
+//     reused connection before any byte of the response came is sent
+//     again on another one, as net/http does.
+//
+// A request is bounded by its context's deadline or Hooks.Deadline (or
+// fastTimeout), and its head by ResponseHeaderTimeout too, through the
+// connection's deadline.
 
 // Hooks carry, on a request's context, what the fasthttp engine cannot
 // learn through the context or httptrace, and what it reports back
@@ -67,6 +87,10 @@ type Hooks struct {
 	// sends (with Phases): whether the connection had served a request
 	// before. Served stays false for requests net/http sends.
 	Served, Reused bool
+
+	// watch is the cancellation watch of the context the requests came
+	// with lately: one per context, not one per request (see watchFor).
+	watch *fastWatch
 }
 
 // PhaseSink takes a request's phases as Unix ns timestamps.
@@ -86,18 +110,62 @@ func WithHooks(ctx context.Context, h *Hooks) context.Context {
 // fastTimeout bounds a request that comes with no deadline.
 const fastTimeout = 60 * time.Second
 
-// fastMaxBody caps a response body: fasthttp reads bodies whole (its
-// streaming mode costs four allocations a request), where net/http lets
-// the VU keep MaxBody and count the rest.
-const fastMaxBody = 64 << 20
+// fastReadBuffer is a connection's read buffer: what a response head
+// must fit in to be read without a second buffer.
+const fastReadBuffer = 64 << 10
+
+// fastWatch closes the connection of the request in flight under ctx
+// when ctx is done: fasthttp has no cancellation, and a closed
+// connection ends whatever read or write the request is blocked in. A
+// VU's context lives for many requests, so its watch (kept in its Hooks)
+// costs one context.AfterFunc per context, and a request two atomic
+// swaps.
+type fastWatch struct {
+	ctx  context.Context
+	stop func() bool
+	conn atomic.Pointer[fastConn] // the request's connection while it is in flight
+}
+
+// fire closes the connection in flight, if any. Whoever swaps conn to
+// nil first owns it: the request, to give it back; or fire, to close it.
+func (w *fastWatch) fire() {
+	if c := w.conn.Swap(nil); c != nil {
+		c.Conn.Close()
+	}
+}
+
+// watchFor is the watch of ctx (nil when ctx cannot end): the one in h
+// if it watches ctx already, else a new one, kept in h. own is set when
+// there is no h to keep it: the caller stops it after the request.
+func watchFor(ctx context.Context, h *Hooks) (w *fastWatch, own bool) {
+	if ctx.Done() == nil {
+		return nil, false
+	}
+	if h != nil && h.watch != nil && h.watch.ctx == ctx {
+		return h.watch, false
+	}
+	w = &fastWatch{ctx: ctx}
+	w.stop = context.AfterFunc(ctx, w.fire)
+	if h == nil {
+		return w, true
+	}
+	if h.watch != nil {
+		h.watch.stop() // its context is done with; no request is in flight under it
+	}
+	h.watch = w
+	return w, false
+}
 
 // fastTransport is the fasthttp engine. It is safe for concurrent use.
 type fastTransport struct {
-	o       Options
-	p       *Pool
+	o Options
+	p *Pool
+	// idleCap is MaxIdleConnsPerHost when an origin can have more
+	// connections than that, else 0: there can be no more idle ones, and
+	// counting them costs a lock.
+	idleCap int
 	mu      sync.Mutex
 	clients atomic.Pointer[map[string]*fastHost] // copy on write: read without a lock
-	conns   sync.Map                             // local port -> *fastConn, while the connection is open
 }
 
 // fastHost is one origin's client, or nil when its requests go to
@@ -110,25 +178,22 @@ type fastHost struct {
 // dialled, and whether a request has used it yet.
 type fastConn struct {
 	net.Conn
-	t        *fastTransport
-	port     int
-	dialed   [2]int64 // unix ns: connect start and done
-	used     atomic.Bool
-	closeOne sync.Once
-	armed    int64 // the socket's deadline, Unix ns (0: none)
-	sent     bool  // a request went out and its response is not read yet
-	slack    int64 // how far past a request's deadline armed may be, ns
+	dialed [2]int64 // unix ns: connect start and done
+	used   atomic.Bool
+	armed  int64 // the socket's deadline, Unix ns (0: none)
+	sent   bool  // a request went out and its response is not read yet
+	slack  int64 // how far past a request's deadline armed may be, ns
 }
 
-// Deadlines: fasthttp sets a write and a read deadline on the connection
-// for every request, ~0.35 µs of timer work each time. The connection
-// keeps the socket's deadline a little later than asked (by at most
-// deadlineSlack of the time left, and at most a second) and sets it again
-// only when a request's deadline falls outside that window: a request
-// with a 60 s timeout may run up to a second over it before it is cut,
-// and a connection re-arms about once a second instead of twice per
-// request. fasthttp calls these from the goroutine that holds the
-// connection, one at a time.
+// Deadlines: a request sets a write and a read deadline on its
+// connection, ~0.35 µs of timer work each time. The connection keeps the
+// socket's deadline a little later than asked (by at most deadlineSlack
+// of the time left, and at most a second) and sets it again only when a
+// request's deadline falls outside that window: a request with a 60 s
+// timeout may run up to a second over it before it is cut, and a
+// connection re-arms about once a second instead of twice per request.
+// They are called from the goroutine that holds the connection, one at a
+// time.
 
 // deadlineSlack is the share of a request's time left that its deadline
 // may be overshot by.
@@ -156,8 +221,7 @@ func (c *fastConn) setDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(time.Unix(0, c.armed))
 }
 
-// Write sends a request (fasthttp writes one per Flush); the read after
-// it yields first.
+// Write sends a request (one per Flush); the read after it yields first.
 func (c *fastConn) Write(p []byte) (int, error) {
 	c.sent = true
 	return c.Conn.Write(p)
@@ -176,16 +240,23 @@ func (c *fastConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-func (c *fastConn) Close() error {
-	c.closeOne.Do(func() { c.t.conns.Delete(c.port) })
-	return c.Conn.Close()
-}
-
 func newFastTransport(o Options, p *Pool) *fastTransport {
 	t := &fastTransport{o: o, p: p}
+	if o.MaxConnsPerHost <= 0 || o.MaxConnsPerHost > o.MaxIdleConnsPerHost {
+		t.idleCap = o.MaxIdleConnsPerHost
+	}
 	m := map[string]*fastHost{}
 	t.clients.Store(&m)
 	return t
+}
+
+// closeIdle closes every origin's idle connections.
+func (t *fastTransport) closeIdle() {
+	for _, h := range *t.clients.Load() {
+		if h != nil {
+			h.hc.CloseIdleConnections()
+		}
+	}
 }
 
 // host is the client for u's origin, made on first use.
@@ -232,21 +303,14 @@ func (t *fastTransport) newHostClient(u *url.URL) *fasthttp.HostClient {
 				return nil, err
 			}
 			t.p.dials.Add(1)
-			fc := &fastConn{Conn: c, t: t, dialed: [2]int64{start, time.Now().UnixNano()}}
-			if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-				fc.port = la.Port
-				t.conns.Store(fc.port, fc)
-			}
-			return fc, nil
+			return &fastConn{Conn: c, dialed: [2]int64{start, time.Now().UnixNano()}}, nil
 		},
-		MaxConns:                  maxConns,
-		MaxConnWaitTimeout:        fastTimeout,
-		MaxIdleConnDuration:       t.o.IdleConnTimeout,
-		ReadBufferSize:            int(min(t.o.MaxResponseHeaderBytes, 64<<10)),
-		MaxResponseBodySize:       fastMaxBody,
-		NoDefaultUserAgentHeader:  true,
-		DisablePathNormalizing:    true,
-		MaxIdemponentCallAttempts: 2, // one retry of an idempotent request on a kept-alive connection the server closed, as net/http
+		MaxConns:                 maxConns,
+		MaxConnWaitTimeout:       fastTimeout,
+		MaxIdleConnDuration:      t.o.IdleConnTimeout,
+		ReadBufferSize:           int(min(t.o.MaxResponseHeaderBytes, fastReadBuffer)),
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true,
 	}
 }
 
@@ -254,28 +318,68 @@ func (t *fastTransport) newHostClient(u *url.URL) *fasthttp.HostClient {
 type fastExchange struct {
 	req  fasthttp.Request
 	resp fasthttp.Response
-	rd   bytes.Reader // over resp's body
+	hc   *fasthttp.HostClient
+	ctx  context.Context
+	w    *fastWatch // nil: the context cannot end
+	own  bool       // w is this request's own, to stop after it
+	cc   any        // fasthttp's *clientConn (an unexported type) for conn
+	conn *fastConn
+	br   *bufio.Reader // conn's pooled reader
+	big  *bufio.Reader // the reader of a head over br's size; the connection is not reused after
+	eof  bool          // the body was read to its end
+	n    int64         // bytes of the body read
+	// timed asks attempt for when the request was written and its head
+	// read (Unix ns), for Hooks.Phases.
+	timed       bool
+	wrote, head int64
+	idleCap     int // the idle connections kept, 0: no need to count (see fastTransport.idleCap)
 }
 
 var fastExchanges = sync.Pool{New: func() any { return new(fastExchange) }}
+
+// connOps are fasthttp's HostClient methods on its unexported
+// *clientConn, typed through inference (C is that type).
+func releaseConn[C any](f func(*fasthttp.HostClient, C), hc *fasthttp.HostClient, cc any) {
+	f(hc, cc.(C))
+}
 
 // fastResponse is a response and its body handle, allocated together.
 type fastResponse struct {
 	http.Response
 	body fastBody
+	te   [1]string // TransferEncoding's, when chunked
 }
 
-// fastBody is a response body; its exchange goes back to the pool on the
-// first Close. Like any response body, one goroutine reads and closes it.
+// fastBody is a response body streamed from its connection; the
+// connection goes back (or is closed, if the body was not read to its
+// end) and the exchange to the pool on the first Close. Like any
+// response body, one goroutine reads and closes it.
 type fastBody struct{ x *fastExchange }
 
 var errClosedBody = errors.New("http: read on closed response body")
 
 func (b *fastBody) Read(p []byte) (int, error) {
-	if b.x == nil {
+	x := b.x
+	if x == nil {
 		return 0, errClosedBody
 	}
-	return b.x.rd.Read(p)
+	if x.eof {
+		return 0, io.EOF
+	}
+	s := x.resp.BodyStream()
+	if s == nil { // a response without a body (HEAD, 204, 304)
+		x.eof = true
+		return 0, io.EOF
+	}
+	n, err := s.Read(p)
+	x.n += int64(n)
+	switch {
+	case err == io.EOF:
+		x.eof = true
+	case err != nil:
+		err = ctxError(x.ctx, bodyError(err))
+	}
+	return n, err
 }
 
 func (b *fastBody) Close() error {
@@ -284,7 +388,40 @@ func (b *fastBody) Close() error {
 	}
 	x := b.x
 	b.x = nil
-	return x.release()
+	if s := x.resp.BodyStream(); !x.eof && s != nil {
+		// What is left of a known-length body, if it has come already,
+		// is read from the buffer (no wait, no syscall): the connection
+		// can then be reused.
+		r := x.br
+		if x.big != nil {
+			r = x.big
+		}
+		if cl := int64(x.resp.Header.ContentLength()); cl >= 0 && cl-x.n <= int64(r.Buffered()) {
+			if _, err := io.Copy(io.Discard, s); err == nil {
+				x.eof = true
+			}
+		}
+	}
+	x.finish(x.eof && !x.resp.ConnectionClose() && !x.req.ConnectionClose())
+	return nil
+}
+
+// bodyError is a body read's error as net/http's: a fasthttp
+// timeout is a net.Error that says so.
+func bodyError(err error) error {
+	if errors.Is(err, fasthttp.ErrTimeout) {
+		return &fastTimeoutError{err}
+	}
+	return err
+}
+
+// ctxError is err, or the cause of ctx's end when ctx is done: the
+// request failed because its connection was closed for that.
+func ctxError(ctx context.Context, err error) error {
+	if ctx != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // statusLine is net/http's Response.Status for code.
@@ -300,13 +437,28 @@ func statusLine(code int) string {
 	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
-// release gives the connection back and the exchange to the pool.
-func (x *fastExchange) release() error {
+// finish ends the exchange: its connection goes back to the pool when
+// keep and the watch did not close it, else it is closed; the exchange
+// goes back to its pool.
+func (x *fastExchange) finish(keep bool) {
+	x.resp.CloseBodyStream() // before its reader goes back
+	if x.cc != nil {
+		if x.br != nil {
+			x.hc.ReleaseReader(x.br)
+		}
+		if x.w != nil && x.w.conn.Swap(nil) == nil {
+			keep = false // the watch closed it: the context ended
+		}
+		x.giveBack(keep && x.big == nil)
+	}
+	if x.own {
+		x.w.stop()
+	}
 	x.req.Reset()
 	x.resp.Reset()
-	x.rd.Reset(nil)
+	x.hc, x.ctx, x.w, x.own, x.cc, x.conn, x.br, x.big, x.eof = nil, nil, nil, false, nil, nil, nil, nil, false
+	x.timed, x.wrote, x.head, x.n, x.idleCap = false, 0, 0, 0, 0
 	fastExchanges.Put(x)
-	return nil
 }
 
 // hostFor is the client for u's origin, or nil when requests to u are
@@ -327,13 +479,14 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		return nil, false, nil
 	}
 	ctx := req.Context()
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, true, err
+		return nil, true, context.Cause(ctx)
 	}
 	x := fastExchanges.Get().(*fastExchange)
+	x.hc, x.ctx, x.idleCap = h.hc, ctx, t.idleCap
 	fr := &x.req
 	fr.Header.SetNoDefaultContentType(true)
 	fr.Header.SetMethod(req.Method)
@@ -348,6 +501,9 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 			fr.Header.Add(k, v)
 		}
 	}
+	if req.Close {
+		fr.SetConnectionClose()
+	}
 	if len(req.Header["User-Agent"]) == 0 {
 		fr.Header.SetUserAgent("Go-http-client/1.1") // what net/http sends: servers see the same client
 	}
@@ -355,7 +511,7 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		_, err := io.Copy(fr.BodyWriter(), req.Body)
 		req.Body.Close()
 		if err != nil {
-			x.release()
+			x.finish(false)
 			return nil, true, err
 		}
 	}
@@ -369,32 +525,35 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 	if d, has := ctx.Deadline(); has && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
-	start := time.Now()
-	timeout := fastTimeout
-	if !deadline.IsZero() {
-		timeout = deadline.Sub(start)
+	if deadline.IsZero() {
+		deadline = time.Now().Add(fastTimeout)
 	}
-	if timeout <= 0 {
-		x.release()
-		return nil, true, &fastTimeoutError{fasthttp.ErrTimeout}
-	}
-	// A timeout, not DoDeadline: that would read the clock once more.
-	fr.SetTimeout(timeout)
-	err = h.hc.Do(fr, &x.resp)
+	x.w, x.own = watchFor(ctx, hooks)
+	x.timed = hooks != nil && hooks.Phases != nil
+	reused, err := t.do(x, deadline)
 	if err != nil {
-		x.release()
-		return nil, true, fastError(err)
+		x.finish(false)
+		return nil, true, err
 	}
 	var keep []string
 	if hooks != nil {
 		keep = hooks.Headers
 	}
-	if hooks != nil && hooks.Phases != nil {
-		t.reportPhases(hooks, start, x.resp.LocalAddr())
-	} else {
-		t.traceConn(httptrace.ContextClientTrace(ctx), x.resp.LocalAddr())
+	if x.timed {
+		hooks.Served, hooks.Reused = true, reused
+		if !reused {
+			hooks.Phases.SetConnect(x.conn.dialed[0], x.conn.dialed[1])
+		}
+		// The first byte: when the head was read, the body streaming after.
+		hooks.Phases.SetExchange(x.wrote, x.head)
+	} else if trace := httptrace.ContextClientTrace(ctx); trace != nil {
+		if trace.GotConn != nil {
+			trace.GotConn(httptrace.GotConnInfo{Reused: reused})
+		}
+		if trace.WroteRequest != nil {
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+		}
 	}
-	x.rd.Reset(x.resp.Body())
 	// One allocation for the response and its body handle: the handle
 	// forgets the pooled exchange on Close, so a second Close is harmless.
 	fr2 := &fastResponse{}
@@ -414,68 +573,207 @@ func (t *fastTransport) roundTrip(req *http.Request) (resp *http.Response, ok bo
 		Header:        hdr,
 		Body:          &fr2.body,
 		ContentLength: int64(x.resp.Header.ContentLength()),
+		Close:         x.resp.ConnectionClose(),
 		Request:       req,
 	}
-	if fr2.ContentLength < 0 {
-		fr2.ContentLength = -1
+	if !x.resp.Header.IsHTTP11() {
+		fr2.Proto, fr2.ProtoMinor = "HTTP/1.0", 0
+	}
+	switch {
+	case x.resp.BodyStream() == nil && req.Method != http.MethodHead:
+		fr2.ContentLength = 0 // a status without a body (204, 304), as net/http says
+	case fr2.ContentLength == -1:
+		fr2.te[0] = "chunked"
+		fr2.TransferEncoding = fr2.te[:]
+	case fr2.ContentLength < 0:
+		fr2.ContentLength = -1 // until the connection closes
 	}
 	return &fr2.Response, true, nil
 }
 
-// conn is the connection a response came on (by its local address),
-// and whether it had served a request before; c is nil when unknown.
-func (t *fastTransport) conn(la net.Addr) (c *fastConn, reused bool) {
-	if a, ok := la.(*net.TCPAddr); ok {
-		if v, ok := t.conns.Load(a.Port); ok {
-			c = v.(*fastConn)
-			return c, c.used.Swap(true)
+// do sends x's request and reads its response's head by deadline,
+// trying a second connection when a reused one turned out closed; reused
+// tells whether the connection that answered had served a request
+// before.
+func (t *fastTransport) do(x *fastExchange, deadline time.Time) (reused bool, err error) {
+	for attempt := 1; ; attempt++ {
+		var retry bool
+		reused, retry, err = t.attempt(x, deadline)
+		if err == nil {
+			return reused, nil
+		}
+		// Each retry closed a reused connection: a new one ends the
+		// loop, maxAttempts bounds it anyway.
+		if !retry || attempt >= maxAttempts || x.ctx.Err() != nil {
+			return reused, ctxError(x.ctx, fastError(err))
 		}
 	}
-	return nil, true
 }
 
-// reportPhases tells hooks what fasthttp lets us see: whether the
-// connection was new (and its connect time) and the exchange, whose wait
-// for the first byte includes the write (fasthttp writes and reads in
-// one call).
-func (t *fastTransport) reportPhases(hooks *Hooks, start time.Time, la net.Addr) {
-	c, reused := t.conn(la)
-	hooks.Served, hooks.Reused = true, reused
-	wrote := start.UnixNano()
-	if !reused && c != nil {
-		hooks.Phases.SetConnect(c.dialed[0], c.dialed[1])
-		wrote = max(wrote, c.dialed[1])
+// maxAttempts bounds the tries of a request on connections the server
+// turned out to have closed.
+const maxAttempts = 8
+
+// staleAfter is how long a connection sits idle before a request checks
+// that the server has not closed it (one syscall): servers' keep-alive
+// timeouts are seconds; a connection closed sooner fails its request,
+// and a GET is sent again.
+const staleAfter = time.Second
+
+// attempt is one try of do on one connection. retry is set when the
+// failure allows another try: the connection was reused, and it failed
+// on the write or before the first byte of the response, for a request
+// net/http would replay.
+func (t *fastTransport) attempt(x *fastExchange, deadline time.Time) (reused, retry bool, err error) {
+	timeout := time.Until(deadline)
+	if timeout <= 0 {
+		return false, false, fasthttp.ErrTimeout
 	}
-	hooks.Phases.SetExchange(wrote, 0) // the first byte: when the exchange ends, as the body came with the head
+	hc, fr, resp := x.hc, &x.req, &x.resp
+	cc, err := hc.AcquireConn(timeout, fr.ConnectionClose())
+	if err != nil {
+		return false, false, err
+	}
+	c := cc.Conn().(*fastConn) // hc dials only with Dial above
+	// A connection idle a while may have been closed by the server (its
+	// keep-alive timeout): then take the next one, or a new one.
+	for c.used.Load() && time.Since(cc.LastUseTime()) >= staleAfter && c.peerClosed() {
+		releaseConn((*fasthttp.HostClient).CloseConn, hc, cc)
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return false, false, fasthttp.ErrTimeout
+		}
+		if cc, err = hc.AcquireConn(timeout, fr.ConnectionClose()); err != nil {
+			return false, false, err
+		}
+		c = cc.Conn().(*fastConn)
+	}
+	x.cc, x.conn, x.br, x.big = cc, c, nil, nil
+	reused = c.used.Swap(true)
+	if x.w != nil {
+		x.w.conn.Store(c)
+		if x.ctx.Err() != nil { // ended before the watch could see this connection
+			x.drop(true) // nothing went out: kept, unless the watch closed it
+			return reused, false, context.Cause(x.ctx)
+		}
+	}
+	if err := c.SetWriteDeadline(deadline); err != nil {
+		x.drop(false)
+		return reused, false, err
+	}
+	bw := hc.AcquireWriter(c)
+	err = fr.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err != nil {
+		x.drop(false)
+		return reused, reused && !isTimeout(err), err
+	}
+	if x.timed {
+		x.wrote = time.Now().UnixNano()
+	}
+	headBy := deadline
+	if rht := t.o.ResponseHeaderTimeout; rht > 0 {
+		if by := time.Now().Add(rht); by.Before(deadline) {
+			headBy = by
+		}
+	}
+	if err := c.SetReadDeadline(headBy); err != nil {
+		x.drop(false)
+		return reused, false, err
+	}
+	resp.Reset()
+	resp.StreamBody = true
+	resp.SkipBody = fr.Header.IsHead()
+	resp.Header.SetNoDefaultContentType(true) // no Content-Type the server did not send
+	x.br = hc.AcquireReader(c)
+	err = resp.ReadLimitBody(x.br, 0)
+	if err != nil && smallBuffer(err) && int64(x.br.Size()) < t.o.MaxResponseHeaderBytes {
+		// A head longer than the read buffer: read it again, from what
+		// the buffer holds on, through a buffer of the cap.
+		x.big = bufio.NewReaderSize(x.br, int(t.o.MaxResponseHeaderBytes))
+		resp.Reset()
+		resp.StreamBody = true
+		resp.SkipBody = fr.Header.IsHead()
+		resp.Header.SetNoDefaultContentType(true)
+		err = resp.ReadLimitBody(x.big, 0)
+	}
+	if err != nil {
+		if smallBuffer(err) {
+			err = fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", t.o.MaxResponseHeaderBytes)
+		}
+		x.drop(false)
+		// Closed while idle: nothing of the response came.
+		closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+		return reused, reused && closed && replayable(fr), err
+	}
+	if !headBy.Equal(deadline) {
+		if err := c.SetReadDeadline(deadline); err != nil { // the body's
+			x.drop(false)
+			return reused, false, err
+		}
+	}
+	if x.timed {
+		x.head = time.Now().UnixNano()
+	}
+	return reused, false, nil
 }
 
-// traceConn reports reuse through httptrace, for callers without Hooks.
-func (t *fastTransport) traceConn(trace *httptrace.ClientTrace, la net.Addr) {
-	if trace == nil {
-		return
+// smallBuffer reports whether err is a head that did not fit the read
+// buffer. Only for errors: the target escapes.
+func smallBuffer(err error) bool {
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
+}
+
+// drop gives back the connection of a failed attempt: kept if keep
+// (nothing went out on it), else closed.
+func (x *fastExchange) drop(keep bool) {
+	if x.br != nil {
+		x.resp.CloseBodyStream()
+		x.hc.ReleaseReader(x.br)
 	}
-	_, reused := t.conn(la)
-	if trace.GotConn != nil {
-		trace.GotConn(httptrace.GotConnInfo{Reused: reused})
+	if x.w != nil && x.w.conn.Swap(nil) == nil {
+		keep = false
 	}
-	if trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	x.giveBack(keep)
+	x.cc, x.conn, x.br, x.big = nil, nil, nil, nil
+}
+
+// giveBack returns the connection to its client's idle ones if keep and
+// they are fewer than idleCap (Options.MaxIdleConnsPerHost, as net/http
+// keeps), else closes it.
+func (x *fastExchange) giveBack(keep bool) {
+	if keep && x.idleCap > 0 && x.hc.IdleConnsCount() >= x.idleCap {
+		keep = false
 	}
+	if keep {
+		releaseConn((*fasthttp.HostClient).ReleaseConn, x.hc, x.cc)
+	} else {
+		releaseConn((*fasthttp.HostClient).CloseConn, x.hc, x.cc)
+	}
+}
+
+// replayable reports whether net/http would send req again on a new
+// connection: a method without side effects (the body, if any, is kept).
+func replayable(req *fasthttp.Request) bool {
+	h := &req.Header
+	return h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace() || len(h.Peek("Idempotency-Key")) > 0
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // fastError maps fasthttp's errors onto what stats.Classify knows.
 func fastError(err error) error {
 	switch {
-	case errors.Is(err, fasthttp.ErrConnectionClosed):
-		return fmt.Errorf("%w (%w)", io.ErrUnexpectedEOF, err)
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		return fmt.Errorf("response body over the fasthttp engine's %d MiB (%w)", fastMaxBody>>20, err)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w (%w)", io.ErrUnexpectedEOF, fasthttp.ErrConnectionClosed)
 	case errors.Is(err, fasthttp.ErrNoFreeConns), errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
 		return &fastTimeoutError{err}
-	}
-	var small *fasthttp.ErrSmallBuffer
-	if errors.As(err, &small) {
-		return fmt.Errorf("net/http: server response headers exceeded the engine's read buffer (%w)", err)
 	}
 	return err
 }
@@ -497,6 +795,9 @@ func fastHeader(h *fasthttp.ResponseHeader) http.Header {
 	pairs := stack[:0]
 	size := 0
 	for k, v := range h.All() {
+		if hopHeader(k, v) {
+			continue
+		}
 		pairs = append(pairs, headerLine{k, v})
 		size += len(v)
 	}
@@ -530,6 +831,9 @@ func fastHeader(h *fasthttp.ResponseHeader) http.Header {
 func fastHeaderOnly(h *fasthttp.ResponseHeader, keep []string) http.Header {
 	var hdr http.Header
 	for k, v := range h.All() {
+		if hopHeader(k, v) {
+			continue
+		}
 		for _, name := range keep {
 			if len(k) == len(name) && equalFold(k, name) {
 				if hdr == nil {
@@ -541,6 +845,23 @@ func fastHeaderOnly(h *fasthttp.ResponseHeader, keep []string) http.Header {
 		}
 	}
 	return hdr
+}
+
+// hopHeader reports whether the header line k: v is one net/http takes
+// out of Response.Header: Transfer-Encoding (into TransferEncoding), and
+// a Connection that says close (into Close).
+func hopHeader(k, v []byte) bool {
+	switch string(k) {
+	case "Transfer-Encoding":
+		return true
+	case "Connection":
+		for tok := range bytes.SplitSeq(v, []byte(",")) {
+			if bytes.EqualFold(bytes.TrimSpace(tok), []byte("close")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // equalFold is bytes.EqualFold for ASCII header names, without

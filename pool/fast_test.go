@@ -13,6 +13,71 @@ import (
 	"time"
 )
 
+// Both engines hand the caller the same response without a body or a
+// Content-Type, that closes its connection: no Content-Type added, no
+// Connection: close left in the headers (Close says it).
+func TestEnginesAgreeNoContent(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	got := map[string]*http.Response{}
+	for _, engine := range []string{EngineNetHTTP, EngineFastHTTP} {
+		p := New(Options{Engine: engine})
+		t.Cleanup(p.Close)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", engine, err)
+		}
+		if b, err := io.ReadAll(resp.Body); len(b) != 0 || err != nil {
+			t.Errorf("%s: body %q, %v", engine, b, err)
+		}
+		resp.Body.Close()
+		resp.Header.Del("Date")
+		got[engine] = resp
+	}
+	n, f := got[EngineNetHTTP], got[EngineFastHTTP]
+	if !reflect.DeepEqual(n.Header, f.Header) || n.Close != f.Close || n.ContentLength != f.ContentLength || n.Status != f.Status {
+		t.Errorf("net/http: %s %v close %v %d\nfasthttp: %s %v close %v %d", n.Status, n.Header, n.Close, n.ContentLength, f.Status, f.Header, f.Close, f.ContentLength)
+	}
+}
+
+// Both engines hand the caller the same chunked response: headers
+// (Transfer-Encoding taken out), TransferEncoding, ContentLength, body.
+func TestEnginesAgreeChunked(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a")
+		http.NewResponseController(w).Flush()
+		io.WriteString(w, "b")
+	}))
+	t.Cleanup(srv.Close)
+	got := map[string]*http.Response{}
+	for _, engine := range []string{EngineNetHTTP, EngineFastHTTP} {
+		p := New(Options{Engine: engine})
+		t.Cleanup(p.Close)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", engine, err)
+		}
+		if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
+			t.Errorf("%s: body %q, %v", engine, b, err)
+		}
+		resp.Body.Close()
+		resp.Header.Del("Date")
+		got[engine] = resp
+	}
+	n, f := got[EngineNetHTTP], got[EngineFastHTTP]
+	if !reflect.DeepEqual(n.Header, f.Header) || !reflect.DeepEqual(n.TransferEncoding, f.TransferEncoding) || n.ContentLength != f.ContentLength {
+		t.Errorf("net/http: %v %v %d\nfasthttp: %v %v %d", n.Header, n.TransferEncoding, n.ContentLength, f.Header, f.TransferEncoding, f.ContentLength)
+	}
+}
+
 // Both engines hand the caller the same response: status, headers
 // (repeated ones in order) and body; and the same request reaches the
 // server.
@@ -106,6 +171,7 @@ func TestFastHooks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		io.Copy(io.Discard, resp.Body) // read to its end: the connection is reused
 		resp.Body.Close()
 		if !reflect.DeepEqual(resp.Header, tc.want) {
 			t.Errorf("%s: headers %#v, want %#v", tc.path, resp.Header, tc.want)

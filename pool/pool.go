@@ -5,9 +5,11 @@ package pool
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -41,9 +43,11 @@ type Options struct {
 	// Compression asks for gzip and decompresses; off by default so byte
 	// counts are what went over the wire.
 	Compression bool
-	// Engine sends plain http:// requests: EngineNetHTTP (the default,
-	// also for "") or EngineFastHTTP (see fast.go); https, proxied and
-	// compressed requests always go to net/http.
+	// Engine sends plain http:// requests: EngineFastHTTP (see fast.go)
+	// or EngineNetHTTP (EngineNetHTTPAlias too). "" is the value of the
+	// environment variable LOAD_ENGINE when set, else EngineFastHTTP.
+	// https, proxied and compressed requests always go to net/http,
+	// whatever the engine.
 	Engine string
 	// InsecureSkipVerify turns TLS verification off. The run says so.
 	InsecureSkipVerify bool
@@ -93,16 +97,40 @@ const defaultMaxWaiting = 8192
 // accounting. It is safe for concurrent use by all VUs.
 type Pool struct {
 	transport *http.Transport
-	fast      *fastTransport // nil unless Options.Engine is EngineFastHTTP
+	fast      *fastTransport // nil when the engine is net/http
+	engine    string         // EngineFastHTTP or EngineNetHTTP
 	gate      *Gate
 	dials     atomic.Int64
 	dialFails atomic.Int64
 }
 
+// EngineEnv is the environment variable that chooses the engine when
+// Options.Engine is "": one of the Engine constants.
+const EngineEnv = "LOAD_ENGINE"
+
+// ResolveEngine is the engine a pool with o sends plain http:// requests
+// with: EngineFastHTTP or EngineNetHTTP. An unknown Options.Engine or
+// LOAD_ENGINE is an error naming it; New then uses net/http, which sends
+// any request.
+func (o Options) ResolveEngine() (string, error) {
+	e, from := o.Engine, "engine"
+	if e == "" {
+		e, from = os.Getenv(EngineEnv), EngineEnv
+	}
+	switch e {
+	case "", EngineFastHTTP:
+		return EngineFastHTTP, nil
+	case EngineNetHTTP, EngineNetHTTPAlias:
+		return EngineNetHTTP, nil
+	}
+	return EngineNetHTTP, fmt.Errorf("%s: expected %s or %s, got %q", from, EngineFastHTTP, EngineNetHTTP, e)
+}
+
 // New returns a pool tuned by o.
 func New(o Options) *Pool {
 	o = o.withDefaults()
-	p := &Pool{gate: NewGate(o.MaxWaiting)}
+	engine, _ := o.ResolveEngine() // an unknown one is net/http: see ResolveEngine
+	p := &Pool{gate: NewGate(o.MaxWaiting), engine: engine}
 	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: o.KeepAlive}
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -135,11 +163,15 @@ func New(o Options) *Pool {
 		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	p.transport = t
-	if o.Engine == EngineFastHTTP {
+	if engine == EngineFastHTTP {
 		p.fast = newFastTransport(o, p)
 	}
 	return p
 }
+
+// Engine is the engine plain http:// requests go to: EngineFastHTTP or
+// EngineNetHTTP (see Options.ResolveEngine).
+func (p *Pool) Engine() string { return p.engine }
 
 // Transport is the shared round tripper; it is p, whose Gate the VUs
 // pass before each request (see Gated).
@@ -157,8 +189,8 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // HookDeadlines reports whether requests to u go to an engine that
 // bounds them by Hooks.Deadline itself (the fasthttp engine): the caller
-// needs no timer of its own to time them out, since cancelling the
-// context would not cut them short anyway.
+// needs no timer of its own to time them out (its context ending still
+// cuts them short).
 func (p *Pool) HookDeadlines(u *url.URL) bool {
 	return p.fast != nil && p.fast.hostFor(u) != nil
 }
@@ -237,10 +269,6 @@ func (p *Pool) Stats() Stats {
 func (p *Pool) Close() {
 	p.transport.CloseIdleConnections()
 	if p.fast != nil {
-		for _, h := range *p.fast.clients.Load() {
-			if h != nil {
-				h.hc.CloseIdleConnections()
-			}
-		}
+		p.fast.closeIdle()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionload/load/bench/hostile"
+	"github.com/sessionload/load/pool"
 	"github.com/sessionload/load/profiles"
 	"github.com/sessionload/load/stats"
 )
@@ -35,7 +36,7 @@ scenario:
     get: /ok
     check: {status: 200, body_contains: '"ok":true'}
 timeout: %s
-http: {compression: %t, insecure_skip_verify: %t}
+http: {compression: %t, insecure_skip_verify: %t, engine: %s}
 load: {vus: 3, duration: 2s, graceful_stop: 1s}
 `
 
@@ -48,10 +49,13 @@ type outcome struct {
 	took    time.Duration // the whole run, graceful stop included
 }
 
-// runHostile runs hostilePlan and samples the heap while it runs.
-func runHostile(t *testing.T, base, path, timeout string, compression, insecure bool) outcome {
+// engines are the engines every case runs on: the default one first.
+var engines = []string{pool.EngineFastHTTP, pool.EngineNetHTTP}
+
+// runHostile runs hostilePlan on engine and samples the heap while it runs.
+func runHostile(t *testing.T, engine, base, path, timeout string, compression, insecure bool) outcome {
 	t.Helper()
-	text := fmt.Sprintf(hostilePlan, base, path, timeout, compression, insecure)
+	text := fmt.Sprintf(hostilePlan, base, path, timeout, compression, insecure, engine)
 	p, err := profiles.Parse(t.Name()+".yaml", []byte(text), t.TempDir())
 	if err != nil {
 		t.Fatalf("plan: %v", err)
@@ -123,10 +127,17 @@ func kinds(e stats.EndpointResult) []string {
 	return ks
 }
 
-// Each misbehaviour: the run ends by itself in time, the heap stays far
-// below what the server sends, the hostile step's failures carry their
-// own kind, and the well-behaved step beside it has no error at all.
+// Each misbehaviour, on each engine: the run ends by itself in time, the
+// heap stays far below what the server sends, the hostile step's
+// failures carry their own kind, and the well-behaved step beside it has
+// no error at all.
 func TestHostile(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testHostile(t, engine) })
+	}
+}
+
+func testHostile(t *testing.T, engine string) {
 	srv := hostile.Start()
 	defer srv.Close()
 	cases := []struct {
@@ -172,7 +183,7 @@ func TestHostile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := runHostile(t, srv.URL(), tc.path, tc.timeout, tc.compression, false)
+			o := runHostile(t, engine, srv.URL(), tc.path, tc.timeout, tc.compression, false)
 			// duration 2s + graceful stop 1s + margin.
 			if o.took > 5*time.Second {
 				t.Errorf("the run took %s, want <= 5s (duration + graceful stop + margin)", o.took)
@@ -224,11 +235,18 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// A keep-alive-less HTTP/1.0 server works, one connection per request.
+// A keep-alive-less HTTP/1.0 server works, one connection per request,
+// on each engine.
 func TestHTTP10NoReuse(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testHTTP10NoReuse(t, engine) })
+	}
+}
+
+func testHTTP10NoReuse(t *testing.T, engine string) {
 	srv := hostile.Start()
 	defer srv.Close()
-	o := runHostile(t, srv.URL(), hostile.PathHTTP10, "1s", false, false)
+	o := runHostile(t, engine, srv.URL(), hostile.PathHTTP10, "1s", false, false)
 	if o.hostile.Errors != 0 || o.hostile.Status["200"] != o.hostile.Requests {
 		t.Errorf("HTTP/1.0 step: %d requests, status %v, errors %v; want all 200", o.hostile.Requests, o.hostile.Status, o.hostile.ErrorsByKind)
 	}
@@ -241,12 +259,14 @@ func TestHTTP10NoReuse(t *testing.T) {
 // TLS verification is on by default: a certificate no root vouches for
 // (the timeout is long because handshakes are slow under -race)
 // fails every request as tls. With insecure_skip_verify the run works and
-// both results.json and the summary say verification was off.
+// both results.json and the summary say verification was off. https goes
+// to net/http whatever the engine: the default one is the one to test.
 func TestTLSVerification(t *testing.T) {
 	srv := hostile.Start()
 	defer srv.Close()
+	engine := engines[0]
 
-	o := runHostile(t, srv.TLSURL(), hostile.PathOK, "5s", false, false)
+	o := runHostile(t, engine, srv.TLSURL(), hostile.PathOK, "5s", false, false)
 	if o.hostile.Requests == 0 || o.hostile.ErrorsByKind["tls"] != o.hostile.Requests {
 		t.Errorf("verifying: %d requests, errors %v; want all tls", o.hostile.Requests, o.hostile.ErrorsByKind)
 	}
@@ -256,7 +276,7 @@ func TestTLSVerification(t *testing.T) {
 		}
 	}
 
-	o = runHostile(t, srv.TLSURL(), hostile.PathOK, "5s", false, true)
+	o = runHostile(t, engine, srv.TLSURL(), hostile.PathOK, "5s", false, true)
 	if o.hostile.Requests == 0 || o.hostile.Errors != 0 || o.ok.Errors != 0 {
 		t.Errorf("insecure: hostile %d requests %v, ok %v; want no errors", o.hostile.Requests, o.hostile.ErrorsByKind, o.ok.ErrorsByKind)
 	}
