@@ -399,8 +399,8 @@ wait:
 			if s.tomcat != nil {
 				r, err := s.tomcat.Read(ctx)
 				s.readFailed(err)
-				if err == nil {
-					d.hold = append(d.hold, r)
+				if r.ActiveSessions >= 0 {
+					d.hold = append(d.hold, r) // what was read (the rest is -1)
 				}
 			}
 			held := time.Since(holdStart)
@@ -427,7 +427,7 @@ wait:
 		// then the heap after a full GC.
 		r, err := s.tomcat.Read(ctx)
 		s.readFailed(err)
-		if err == nil {
+		if r.ActiveSessions >= 0 {
 			d.atJudge = &r
 		}
 		if !o.NoGC {
@@ -501,8 +501,8 @@ type stepData struct {
 }
 
 // stable reports whether the last w snapshots of the hold show the same
-// sessions held and refused, p95s within 50% (or 5 ms) of each other, and
-// the server's sessions within 1%.
+// sessions held and refused, p95s within a factor of 2 (or 20 ms) of each
+// other, and the server's sessions within 1%.
 func stable(snaps []Progress, srv []server.Resources, w int) bool {
 	if len(snaps) < w {
 		return false
@@ -518,7 +518,7 @@ func stable(snaps []Progress, srv []server.Resources, w int) bool {
 			lo, hi = min(lo, p.Interval.Total.P95), max(hi, p.Interval.Total.P95)
 		}
 	}
-	if hi > 0 && hi > 1.5*lo && hi-lo > 5 {
+	if hi > 0 && hi > 2*lo && hi-lo > 20 {
 		return false
 	}
 	if len(srv) >= w {

@@ -196,7 +196,8 @@ func unknownResources() Resources {
 
 // Read takes one sample of everything: the Manager, the connector's
 // thread pool and connections, the heap, the process CPU and the GC
-// counters.
+// counters. After an error the figures read so far are returned, the
+// rest -1.
 func (t *Tomcat) Read(ctx context.Context) (Resources, error) {
 	r, err := t.Sessions(ctx)
 	if err != nil {
@@ -240,16 +241,22 @@ func (t *Tomcat) gcTotals(ctx context.Context) (count, ms int64, err error) {
 		}
 		t.collectors = []string{}
 		for _, b := range beans {
-			t.collectors = append(t.collectors, b["Name"])
+			// A collector's own Name attribute reads like a new bean's
+			// "Name:" line: keep the object names only.
+			if name := b["Name"]; strings.Contains(name, "type=GarbageCollector") {
+				t.collectors = append(t.collectors, name)
+			}
 		}
 	}
 	for _, name := range t.collectors {
 		n, err := t.jmx.GetInt(ctx, name, "CollectionCount")
 		if err != nil {
+			t.collectors = nil // find them again next time
 			return -1, -1, err
 		}
 		d, err := t.jmx.GetInt(ctx, name, "CollectionTime")
 		if err != nil {
+			t.collectors = nil
 			return -1, -1, err
 		}
 		count, ms = count+n, ms+d

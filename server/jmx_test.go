@@ -57,8 +57,9 @@ func newFakeJMX(t *testing.T) (*fakeJMX, Config) {
 		defer f.mu.Unlock()
 		switch {
 		case q.Get("qry") == "java.lang:type=GarbageCollector,*":
-			fmt.Fprint(w, "OK - Number of results: 2\n\nName: java.lang:name=G1 Young Generation,type=GarbageCollector\nCollectionCount: 7\n\n"+
-				"Name: java.lang:name=G1 Old Generation,type=GarbageCollector\nCollectionCount: 1\n\n")
+			// As Tomcat prints them: the collector's Name attribute too.
+			fmt.Fprint(w, "OK - Number of results: 2\n\nName: java.lang:name=G1 Young Generation,type=GarbageCollector\nCollectionCount: 7\nName: G1 Young Generation\n\n"+
+				"Name: java.lang:name=G1 Old Generation,type=GarbageCollector\nCollectionCount: 1\nName: G1 Old Generation\n\n")
 		case q.Get("qry") != "":
 			if file, ok := qry[q.Get("qry")]; ok {
 				body := read(file)
