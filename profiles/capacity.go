@@ -219,16 +219,6 @@ func SearchSessions(ctx context.Context, p *Plan, o SearchOptions) (res *SearchR
 		}
 		warm = &st
 	}
-	if s.tomcat != nil && !o.NoGC && ctx.Err() == nil {
-		// The baseline: the heap after GC with the warm-up's sessions gone.
-		if mb, err := s.tomcat.HeapAfterGC(ctx); err == nil {
-			if sess, err := s.tomcat.Sessions(ctx); err == nil && sess.ActiveSessions >= 0 {
-				s.points = append(s.points, [2]float64{float64(sess.ActiveSessions), mb})
-			}
-		} else {
-			s.notes = append(s.notes, "GC at the baseline: "+err.Error())
-		}
-	}
 	sp := searchPlan{start: o.Start, step: o.Step, max: o.Max, refine: o.Refine, users: p.Scenarios[0].Users.Len()}
 	if !o.RaiseCap && configured > 0 {
 		sp.capLimit = int(configured)
@@ -248,7 +238,7 @@ func SearchSessions(ctx context.Context, p *Plan, o SearchOptions) (res *SearchR
 	}
 	res.HeapPerSession = fitHeap(s.points, o.Confidence)
 	if res.HeapPerSession == nil && s.tomcat != nil && !o.NoGC {
-		res.Notes = append(res.Notes, fmt.Sprintf("heap per session: %d heap-after-GC points, need 3 at two session counts", len(s.points)))
+		res.Notes = append(res.Notes, fmt.Sprintf("heap per session: %d paired heap-after-GC points, need 3 at two session counts", len(s.points)))
 	}
 	kneeStep := stepAt(res, res.Knee, true)
 	var brokeStep *stats.CapacityStep
@@ -296,10 +286,12 @@ func searchPlanCopy(p *Plan) *Plan {
 
 // searcher runs the steps of one search.
 type searcher struct {
-	o            SearchOptions
-	base         *Plan
-	tomcat       *server.Tomcat
-	points       [][2]float64 // (server sessions, heap after GC MB)
+	o      SearchOptions
+	base   *Plan
+	tomcat *server.Tomcat
+	// points pair each step's heap after GC with its sessions held and
+	// after they logged out: (sessions held − left, MB held − MB left).
+	points       [][2]float64
 	notes        []string
 	pollFailures int
 	lastPollErr  string
@@ -342,7 +334,7 @@ func (s *searcher) step(ctx context.Context, n int, phase string) (stats.Capacit
 		minHold, maxHold = o.Warmup, o.Warmup
 	}
 	plan := s.stepPlan(n, ramp, maxHold)
-	d := stepData{n: n, heapAfterGC: -1, gcSessions: -1}
+	d := stepData{n: n, heapAfterGC: -1, gcSessions: -1, releasedHeap: -1}
 	if s.tomcat != nil {
 		b, err := s.tomcat.Sessions(ctx)
 		s.readFailed(err)
@@ -451,6 +443,16 @@ wait:
 	}
 	d.res = out.r
 	if s.tomcat != nil {
+		if d.heapAfterGC >= 0 && d.gcSessions >= 0 && ctx.Err() == nil {
+			// The same GC with the sessions gone: what the server keeps
+			// anyway (connection and processor caches grown by the step)
+			// cancels out of the difference, which is the sessions' own.
+			mb, err := s.tomcat.HeapAfterGC(ctx)
+			s.readFailed(err)
+			if err == nil {
+				d.releasedHeap = mb
+			}
+		}
 		a, err := s.tomcat.Sessions(context.WithoutCancel(ctx))
 		s.readFailed(err)
 		if err == nil {
@@ -459,8 +461,8 @@ wait:
 	}
 	st := judge(d, s.limits())
 	st.Sessions, st.Phase = n, phase
-	if d.heapAfterGC >= 0 && d.gcSessions >= 0 {
-		s.points = append(s.points, [2]float64{float64(d.gcSessions), d.heapAfterGC})
+	if d.heapAfterGC >= 0 && d.gcSessions >= 0 && d.releasedHeap >= 0 && d.after != nil && d.after.ActiveSessions >= 0 {
+		s.points = append(s.points, [2]float64{float64(d.gcSessions - d.after.ActiveSessions), d.heapAfterGC - d.releasedHeap})
 	}
 	if o.OnStep != nil {
 		o.OnStep(st)
@@ -495,6 +497,7 @@ type stepData struct {
 	atJudge, after *server.Resources
 	heapAfterGC    float64 // MB, -1: not read
 	gcSessions     int64   // the server's sessions right after the GC
+	releasedHeap   float64 // MB after a GC once the run ended (sessions logged out), -1: not read
 	held           int64   // sessions the client held at the judgement
 	holdS          float64
 	stable         bool

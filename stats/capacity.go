@@ -96,16 +96,19 @@ type CapacityStep struct {
 }
 
 // HeapFit is heap after GC = intercept + slope × sessions, fitted by
-// least squares, with the slope's confidence interval (t distribution
-// with n−2 degrees of freedom).
+// least squares over paired points (so what the server keeps after the
+// sessions leave cancels out), with the slope's confidence interval (t
+// distribution with n−2 degrees of freedom).
 type HeapFit struct {
-	SlopeKB     float64      `json:"slope_kb"` // KB per session
-	LowKB       float64      `json:"low_kb"`
-	HighKB      float64      `json:"high_kb"`
-	Confidence  float64      `json:"confidence"` // e.g. 0.95
-	InterceptMB float64      `json:"intercept_mb"`
-	Points      [][2]float64 `json:"points"` // (sessions held, heap after GC MB)
-	Formula     string       `json:"formula"`
+	SlopeKB     float64 `json:"slope_kb"` // KB per session
+	LowKB       float64 `json:"low_kb"`
+	HighKB      float64 `json:"high_kb"`
+	Confidence  float64 `json:"confidence"` // e.g. 0.95
+	InterceptMB float64 `json:"intercept_mb"`
+	// Points pair each step's GC with its sessions held and after they
+	// logged out: (sessions held − left, heap after GC MB then − after).
+	Points  [][2]float64 `json:"points"`
+	Formula string       `json:"formula"`
 }
 
 // Figure is one number of a recommendation with the formula it came from

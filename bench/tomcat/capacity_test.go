@@ -237,8 +237,9 @@ func TestCapacityHeapPerSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	// The reference: heap after GC with no session, then with n held.
-	h0, err := jmx.HeapAfterGC(ctx)
+	// The reference: heap after GC with n sessions held, then with none
+	// (expired through the manager), on the same warm server.
+	before, err := jmx.HeapAfterGC(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,15 +253,21 @@ func TestCapacityHeapPerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := counters(t, in, "/mem").ActiveSessions
-	if held != n {
+	if held := counters(t, in, "/mem").ActiveSessions; held != n {
 		t.Fatalf("Tomcat holds %d sessions, want %d", held, n)
 	}
-	ref := (hn - h0) * 1024 / n
-	t.Logf("reference: heap after GC %.2f MB with 0 sessions, %.2f MB with %d: %.1f KB per session", h0, hn, n, ref)
 	if err := in.ExpireSessions("/mem"); err != nil {
 		t.Fatal(err)
 	}
+	h0, err := jmx.HeapAfterGC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := counters(t, in, "/mem").ActiveSessions; left != 0 {
+		t.Fatalf("Tomcat holds %d sessions after expiring them all", left)
+	}
+	ref := (hn - h0) * 1024 / n
+	t.Logf("reference: heap after GC %.2f MB with %d sessions held, %.2f MB with none (%.2f MB before any): %.1f KB per session", hn, n, h0, before, ref)
 	var fits []*stats.HeapFit
 	for i := range 3 {
 		res := search(t, p, profiles.SearchOptions{Start: 100, Step: 100, Max: n, Hold: 2 * time.Second, MaxHold: 5 * time.Second, Ramp: 2 * time.Second}, 3*time.Minute)
@@ -268,7 +275,7 @@ func TestCapacityHeapPerSession(t *testing.T) {
 		if f == nil {
 			t.Fatalf("search %d: no heap per session (notes %q)", i+1, res.Notes)
 		}
-		t.Logf("search %d: %.1f KB per session, interval [%.1f, %.1f] KB over %d points", i+1, f.SlopeKB, f.LowKB, f.HighKB, len(f.Points))
+		t.Logf("search %d: %.1f KB per session, interval [%.1f, %.1f] KB over the points %.2f", i+1, f.SlopeKB, f.LowKB, f.HighKB, f.Points)
 		if math.Abs(f.SlopeKB-ref) > 0.3*ref {
 			t.Errorf("search %d: %.1f KB per session, the reference is %.1f KB: more than 30%% off", i+1, f.SlopeKB, ref)
 		}
