@@ -537,6 +537,10 @@ func stable(snaps []Progress, srv []server.Resources, w int) bool {
 	return true
 }
 
+// gcThrash is the share of a hold (%) spent collecting past which the
+// heap counts as exhausted.
+const gcThrash = 25.0
+
 // judge turns a step's figures into its verdict and the signal that
 // decided it. Signals are named in order of cause: the session cap,
 // heap, thread pool, connections and CPU before response time and
@@ -629,6 +633,10 @@ func judge(d stepData, l limits) stats.CapacityStep {
 	}
 	if heap >= 0 && st.HeapMaxMB > 0 && heap > l.heap*st.HeapMaxMB {
 		bs = append(bs, broke{SignalHeap, fmt.Sprintf("heap %s %.0f MB is over %.0f%% of the max %.0f MB", heapHow, heap, 100*l.heap, st.HeapMaxMB)})
+	} else if st.GCPausePct > gcThrash {
+		// A heap near its max shows first as the collector running
+		// most of the time, before a GC can be asked for.
+		bs = append(bs, broke{SignalHeap, fmt.Sprintf("GC took %.0f%% of the hold (%.0f ms), over %.0f%%: the heap is near its max", st.GCPausePct, st.GCPauseMs, gcThrash)})
 	}
 	if len(d.hold) > 0 && st.BusyShare >= l.threadHold && st.MaxThreads > 0 {
 		bs = append(bs, broke{SignalThreads, fmt.Sprintf("busy threads >= %.0f%% of maxThreads %d in %.0f%% of the hold's samples (peak %d)",

@@ -37,17 +37,19 @@ func search(t *testing.T, p *profiles.Plan, o profiles.SearchOptions, limit time
 	defer cancel()
 	start := time.Now()
 	res, err := profiles.SearchSessions(ctx, p, o)
+	if res != nil {
+		var out strings.Builder
+		if err := profiles.WriteSearch(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("search took %s:\n%s", time.Since(start).Round(time.Second), out.String())
+	}
 	if err != nil {
 		t.Fatalf("search: %v", err)
 	}
 	if ctx.Err() != nil {
 		t.Fatalf("the search did not end within %s", limit)
 	}
-	var out strings.Builder
-	if err := profiles.WriteSearch(&out, res); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("search took %s:\n%s", time.Since(start).Round(time.Second), out.String())
 	return res
 }
 
@@ -155,16 +157,18 @@ load: {vus: 1, duration: 1s, graceful_stop: 10s}
 
 // With --raise-cap on a 256 MB JVM whose sessions hold 200 KB each, the
 // search lifts the configured cap of 300 over JMX, goes past it, stops
-// on the heap or on response time and says which, and puts the cap back
-// (read back over JMX afterwards).
+// on the heap (--heap-limit 60) or on response time and says which, and
+// puts the cap back (read back over JMX afterwards).
 func TestCapacityRaiseCapHeap(t *testing.T) {
 	const capacity = 300
 	in := tomcat.Start(t, tomcat.Config{Users: 1400, JavaOpts: "-Xmx256m", Apps: []tomcat.App{{Name: "heavy", Settings: tomcat.Settings{MaxActiveSessions: capacity}}}})
 	p := capacityPlan(t, in, "/heavy", "/heavy", fmt.Sprintf(heldPlan, 200, 200))
+	// The heap limit at 60% of the max: 200 KB × ~650 sessions, well
+	// before the JVM would run out of memory.
 	res := search(t, p, profiles.SearchOptions{
-		Start: 200, Step: 200, Max: 1400, Refine: 100, Hold: 3 * time.Second, MaxHold: 8 * time.Second, Ramp: 4 * time.Second,
-		SLO: time.Second, RaiseCap: true,
-	}, 6*time.Minute)
+		Start: 200, Step: 200, Max: 1400, Refine: 100, Hold: 3 * time.Second, MaxHold: 6 * time.Second, Ramp: 4 * time.Second,
+		SLO: time.Second, HeapLimit: 0.6, RaiseCap: true,
+	}, 4*time.Minute)
 	c := counters(t, in, "/heavy")
 	t.Logf("Tomcat /heavy after the search: %+v", c)
 	if res.Knee <= capacity {
@@ -270,7 +274,10 @@ func TestCapacityHeapPerSession(t *testing.T) {
 	t.Logf("reference: heap after GC %.2f MB with %d sessions held, %.2f MB with none (%.2f MB before any): %.1f KB per session", hn, n, h0, before, ref)
 	var fits []*stats.HeapFit
 	for i := range 3 {
-		res := search(t, p, profiles.SearchOptions{Start: 100, Step: 100, Max: n, Hold: 2 * time.Second, MaxHold: 5 * time.Second, Ramp: 2 * time.Second}, 3*time.Minute)
+		// A short warm-up runs the login, the work and the logout once, so
+		// first-use allocations (classes, caches) stay out of the steps.
+		res := search(t, p, profiles.SearchOptions{Start: 100, Step: 100, Max: n, Hold: 2 * time.Second, MaxHold: 5 * time.Second, Ramp: 2 * time.Second,
+			Warmup: 3 * time.Second, WarmupSessions: 10}, 3*time.Minute)
 		f := res.HeapPerSession
 		if f == nil {
 			t.Fatalf("search %d: no heap per session (notes %q)", i+1, res.Notes)
