@@ -621,7 +621,11 @@ func judge(d stepData, l limits) stats.CapacityStep {
 	var bs []broke
 	refused := max(r.Sessions.Rejected, st.ClientRefused)
 	if refused > 0 || st.ServerRefused > 0 {
-		why := fmt.Sprintf("the server refused sessions to %d VUs (client: %d refusals; server: rejectedSessions +%s)", r.Sessions.Rejected, st.ClientRefused, known(st.ServerRefused))
+		why := fmt.Sprintf("the server refused sessions to %d VUs (client: %d refusals", r.Sessions.Rejected, st.ClientRefused)
+		if st.ServerRefused >= 0 {
+			why += fmt.Sprintf("; server: rejectedSessions +%d", st.ServerRefused)
+		}
+		why += ")"
 		if d.atJudge != nil && d.atJudge.MaxActiveSessions > 0 {
 			why += fmt.Sprintf(" at maxActiveSessions = %d", d.atJudge.MaxActiveSessions)
 		}

@@ -193,6 +193,35 @@ func TestCapacityRaiseCapHeap(t *testing.T) {
 		t.Errorf("maxActiveSessions advice %+v: want under the knee %d, from the resources", f, res.Knee)
 	}
 	checkSteps(t, res)
+
+	// Interrupted during its first step (Ctrl-C), the search still puts
+	// the cap back.
+	ctx, cancel := context.WithCancel(context.Background())
+	raised := make(chan struct{})
+	o := profiles.SearchOptions{Start: 400, Step: 200, Max: 1400, Hold: 3 * time.Second, Ramp: 2 * time.Second, RaiseCap: true,
+		OnResults: func(profiles.SearchStep, *stats.Results) {}}
+	o.Run.OnInterval = func(pr profiles.Progress) {
+		if pr.Sessions.Held > capacity {
+			select {
+			case <-raised:
+			default:
+				close(raised) // past the configured cap: it is raised
+				cancel()
+			}
+		}
+	}
+	res, err := profiles.SearchSessions(ctx, p, o)
+	cancel()
+	select {
+	case <-raised:
+	default:
+		t.Fatalf("the interrupted search never held more than %d sessions (err %v)", capacity, err)
+	}
+	after := counters(t, in, "/heavy")
+	t.Logf("interrupted search: err %v, notes %q, restored %v; Tomcat %+v", err, res.Notes, res.CapRestored != nil && *res.CapRestored, after)
+	if err != nil || res.CapRestored == nil || !*res.CapRestored || after.MaxActiveSessions != capacity {
+		t.Errorf("after an interrupt: restored %v, Tomcat maxActiveSessions %d; want %d", res.CapRestored, after.MaxActiveSessions, capacity)
+	}
 }
 
 // A connector of 8 threads and requests that each hold one for 50 ms:

@@ -72,8 +72,12 @@ func newSessionsCmd(stdout, stderr io.Writer) *cobra.Command {
 				if s.Phase == "warmup" {
 					verdict = "warm-up done"
 				}
-				show.logf("%s %d sessions: p95 %.3g ms, held %d (server %d), refused %d (server %d): %s",
-					s.Phase, s.Sessions, s.P95, s.Held, s.ServerActive, s.ClientRefused, s.ServerRefused, verdict)
+				server := ""
+				if s.ServerActive >= 0 {
+					server = fmt.Sprintf(" (server: %d held, %d refused)", s.ServerActive, s.ServerRefused)
+				}
+				show.logf("%s %d sessions: p95 %.3g ms, held %d, refused %d%s: %s",
+					s.Phase, s.Sessions, s.P95, s.Held, s.ClientRefused, server, verdict)
 			}
 			// results.json holds the run of the knee (else the last step).
 			var kneeRes, lastRes *stats.Results
