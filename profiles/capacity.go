@@ -443,10 +443,14 @@ wait:
 	}
 	d.res = out.r
 	if s.tomcat != nil {
+		left := int64(-1)
 		if d.heapAfterGC >= 0 && d.gcSessions >= 0 && ctx.Err() == nil {
 			// The same GC with the sessions gone: what the server keeps
 			// anyway (connection and processor caches grown by the step)
 			// cancels out of the difference, which is the sessions' own.
+			// The last logouts may still be on their way: wait until the
+			// server's count settles.
+			left = s.settledSessions(ctx)
 			mb, err := s.tomcat.HeapAfterGC(ctx)
 			s.readFailed(err)
 			if err == nil {
@@ -457,6 +461,10 @@ wait:
 		s.readFailed(err)
 		if err == nil {
 			d.after = &a
+			if left >= 0 && a.ActiveSessions != left {
+				d.releasedHeap = -1 // sessions ended during the GC: no clean pair
+				s.notes = append(s.notes, fmt.Sprintf("step %d (%s): sessions went from %d to %d during the GC after the logouts: no heap point", n, phase, left, a.ActiveSessions))
+			}
 		}
 	}
 	st := judge(d, s.limits())
@@ -471,6 +479,29 @@ wait:
 		o.OnResults(st, out.r)
 	}
 	return st, nil
+}
+
+// settledSessions polls the server's active sessions until two reads
+// agree (at most 5 s), and returns the last (-1 if it cannot read them).
+func (s *searcher) settledSessions(ctx context.Context) int64 {
+	last := int64(-2)
+	for range 25 {
+		r, err := s.tomcat.Sessions(ctx)
+		if err != nil {
+			s.readFailed(err)
+			return -1
+		}
+		if r.ActiveSessions == last {
+			return last
+		}
+		last = r.ActiveSessions
+		select {
+		case <-ctx.Done():
+			return -1
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return last
 }
 
 // limits are the thresholds a step is judged by.

@@ -85,9 +85,9 @@ func search(ctx context.Context, sp searchPlan, run stepRunner) (*stats.Capacity
 		lo = n
 	}
 	if hi > 0 {
-		// A step refused sessions at the cap: every step above the cap is
-		// refused too, so bisect below cap + 1 only.
-		if b := lastBreak[hi]; b.Signal == SignalCap && sp.capLimit > 0 && sp.capLimit >= lo && sp.capLimit+1 < hi {
+		// A step refused sessions with the server holding its cap: every
+		// step above the cap is refused too, so bisect below cap + 1 only.
+		if b := lastBreak[hi]; b.Signal == SignalCap && sp.capLimit > 0 && b.ServerActive >= int64(sp.capLimit) && sp.capLimit >= lo && sp.capLimit+1 < hi {
 			res.Notes = append(res.Notes, fmt.Sprintf("step %d was refused sessions at the cap of %d: every step above %d breaks, the search looks below %d only",
 				hi, sp.capLimit, sp.capLimit, sp.capLimit+1))
 			hi = sp.capLimit + 1

@@ -217,7 +217,7 @@ func (f *fakeSteps) run(_ context.Context, n int, phase string) (stats.CapacityS
 	if s := f.script[n]; k < len(s) {
 		ok = s[k]
 	}
-	st := stats.CapacityStep{Sessions: n, OK: ok}
+	st := stats.CapacityStep{Sessions: n, OK: ok, ServerActive: int64(min(n, f.limit))}
 	if !ok {
 		st.Signal, st.Why = f.signal, fmt.Sprintf("%s broke at %d", f.signal, n)
 	}
@@ -242,6 +242,9 @@ func TestCapacitySearchDecisions(t *testing.T) {
 		{"cap 300: proof by refusals, no bisection", searchPlan{start: 100, step: 100, max: 1000, refine: 9, capLimit: 300},
 			fakeSteps{limit: 300, signal: SignalCap}, 300, SignalCap,
 			"100/step 200/step 300/step 400/step 400/retry 300/confirm", 0, "refused sessions at the cap of 300"},
+		{"refusals below the cap prove nothing", searchPlan{start: 100, step: 100, max: 1000, refine: 60, capLimit: 300},
+			fakeSteps{limit: 250, signal: SignalCap}, 250, SignalCap,
+			"100/step 200/step 300/step 300/retry 250/bisect 250/confirm", 0, ""},
 		{"bisect to the limit", searchPlan{start: 100, step: 100, max: 1000, refine: 10},
 			fakeSteps{limit: 250, signal: SignalResponse}, 250, SignalResponse,
 			"100/step 200/step 300/step 300/retry 250/bisect 275/bisect 275/retry 262/bisect 262/retry 256/bisect 256/retry 250/confirm", 0, ""},
