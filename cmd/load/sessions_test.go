@@ -54,6 +54,10 @@ load: {vus: 1, duration: 1s, graceful_stop: 5s}
 	if r.Results == nil || r.Schema != stats.SchemaV1 || r.Capacity == nil || r.Capacity.Knee != 30 || len(r.Capacity.Steps) == 0 || len(r.Capacity.Recommendation) == 0 {
 		t.Fatalf("results.json: schema %q, capacity %+v", r.Schema, r.Capacity)
 	}
+	// The file is a results.json for load report and load compare too.
+	if rr, err := stats.ReadResults(strings.NewReader(string(b))); err != nil || rr.Sessions.Established != 30 {
+		t.Errorf("stats.ReadResults: %v", err)
+	}
 	if r.Sessions.Established != 30 {
 		t.Errorf("results.json is the run of %d sessions, want the knee's 30", r.Sessions.Established)
 	}
