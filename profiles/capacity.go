@@ -284,14 +284,23 @@ func searchPlanCopy(p *Plan) *Plan {
 	return &own
 }
 
+// rest is the heap after GC with no step running, and the sessions then.
+type rest struct {
+	mb       float64
+	sessions int64
+	ok       bool
+}
+
 // searcher runs the steps of one search.
 type searcher struct {
 	o      SearchOptions
 	base   *Plan
 	tomcat *server.Tomcat
-	// points pair each step's heap after GC with its sessions held and
-	// after they logged out: (sessions held − left, MB held − MB left).
+	// points pair each step's heap after GC with its sessions held
+	// against the server at rest before it: (sessions − at rest, MB −
+	// at rest).
 	points       [][2]float64
+	rest         rest // the server at rest (no step running) after its last GC
 	notes        []string
 	pollFailures int
 	lastPollErr  string
@@ -335,6 +344,17 @@ func (s *searcher) step(ctx context.Context, n int, phase string) (stats.Capacit
 	}
 	plan := s.stepPlan(n, ramp, maxHold)
 	d := stepData{n: n, heapAfterGC: -1, gcSessions: -1, releasedHeap: -1}
+	if s.tomcat != nil && !o.NoGC && !s.rest.ok && ctx.Err() == nil {
+		// The server at rest before the step: the heap after GC its
+		// sessions will be measured against.
+		left := s.settledSessions(ctx)
+		mb, err := s.tomcat.HeapAfterGC(ctx)
+		s.readFailed(err)
+		if r, rerr := s.tomcat.Sessions(ctx); err == nil && rerr == nil && left >= 0 && r.ActiveSessions == left {
+			s.rest = rest{mb: mb, sessions: left, ok: true}
+		}
+	}
+	before := s.rest
 	if s.tomcat != nil {
 		b, err := s.tomcat.Sessions(ctx)
 		s.readFailed(err)
@@ -445,11 +465,11 @@ wait:
 	if s.tomcat != nil {
 		left := int64(-1)
 		if d.heapAfterGC >= 0 && d.gcSessions >= 0 && ctx.Err() == nil {
-			// The same GC with the sessions gone: what the server keeps
-			// anyway (connection and processor caches grown by the step)
-			// cancels out of the difference, which is the sessions' own.
-			// The last logouts may still be on their way: wait until the
-			// server's count settles.
+			// The same GC with the sessions gone: the server at rest, which
+			// the next step's heap is measured against, so what the server
+			// keeps anyway (caches grown by earlier steps, by this one's
+			// burst of logouts) cancels out. The last logouts may still be
+			// on their way: wait until the server's count settles.
 			left = s.settledSessions(ctx)
 			mb, err := s.tomcat.HeapAfterGC(ctx)
 			s.readFailed(err)
@@ -469,8 +489,13 @@ wait:
 	}
 	st := judge(d, s.limits())
 	st.Sessions, st.Phase = n, phase
-	if d.heapAfterGC >= 0 && d.gcSessions >= 0 && d.releasedHeap >= 0 && d.after != nil && d.after.ActiveSessions >= 0 {
-		s.points = append(s.points, [2]float64{float64(d.gcSessions - d.after.ActiveSessions), d.heapAfterGC - d.releasedHeap})
+	if d.heapAfterGC >= 0 && d.gcSessions >= 0 && before.ok {
+		s.points = append(s.points, [2]float64{float64(d.gcSessions - before.sessions), d.heapAfterGC - before.mb})
+	}
+	// The server at rest after the step is the next step's reference.
+	s.rest = rest{}
+	if d.releasedHeap >= 0 && d.after != nil && d.after.ActiveSessions >= 0 {
+		s.rest = rest{mb: d.releasedHeap, sessions: d.after.ActiveSessions, ok: true}
 	}
 	if o.OnStep != nil {
 		o.OnStep(st)
@@ -528,7 +553,7 @@ type stepData struct {
 	atJudge, after *server.Resources
 	heapAfterGC    float64 // MB, -1: not read
 	gcSessions     int64   // the server's sessions right after the GC
-	releasedHeap   float64 // MB after a GC once the run ended (sessions logged out), -1: not read
+	releasedHeap   float64 // MB after a GC once the run ended (sessions logged out), -1: not read: the next step's rest
 	held           int64   // sessions the client held at the judgement
 	holdS          float64
 	stable         bool

@@ -44,7 +44,7 @@ func fitHeap(pts [][2]float64, conf float64) *stats.HeapFit {
 		SlopeKB: kb(b), LowKB: kb(b - t*se), HighKB: kb(b + t*se), Confidence: conf, InterceptMB: a,
 		Points: append([][2]float64(nil), pts...),
 	}
-	f.Formula = fmt.Sprintf("slope = Σ(x−x̄)(y−ȳ) / Σ(x−x̄)² over %d points (x: sessions held at a step's end − after its logout, y: heap after GC then − after) = %.4g MB = %.1f KB per session; "+
+	f.Formula = fmt.Sprintf("slope = Σ(x−x̄)(y−ȳ) / Σ(x−x̄)² over %d points (x: sessions held at a step's end − at rest before it, y: heap after GC then − at rest before) = %.4g MB = %.1f KB per session; "+
 		"interval = slope ± t(%.3g, %g df) × √(SSE / (n−2) / Σ(x−x̄)²) = %.1f ± %.3g × %.3g KB = [%.1f, %.1f] KB",
 		len(pts), b, f.SlopeKB, 1-(1-conf)/2, df, f.SlopeKB, t, kb(se), f.LowKB, f.HighKB)
 	return f

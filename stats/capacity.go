@@ -96,8 +96,8 @@ type CapacityStep struct {
 }
 
 // HeapFit is heap after GC = intercept + slope × sessions, fitted by
-// least squares over paired points (so what the server keeps after the
-// sessions leave cancels out), with the slope's confidence interval (t
+// least squares over paired points (so what the server kept from earlier
+// steps cancels out), with the slope's confidence interval (t
 // distribution with n−2 degrees of freedom).
 type HeapFit struct {
 	SlopeKB     float64 `json:"slope_kb"` // KB per session
@@ -105,8 +105,9 @@ type HeapFit struct {
 	HighKB      float64 `json:"high_kb"`
 	Confidence  float64 `json:"confidence"` // e.g. 0.95
 	InterceptMB float64 `json:"intercept_mb"`
-	// Points pair each step's GC with its sessions held and after they
-	// logged out: (sessions held − left, heap after GC MB then − after).
+	// Points pair each step's GC with its sessions held against the
+	// server at rest just before the step (after a GC, no step running):
+	// (sessions held − at rest, heap after GC MB then − at rest).
 	Points  [][2]float64 `json:"points"`
 	Formula string       `json:"formula"`
 }

@@ -105,8 +105,8 @@ func capacityCharts(c *stats.Capacity) []*chart {
 	maxT := series{name: "maxThreads", color: "#4b5563", dashed: true}
 	conns := series{name: "connections", color: "#0891b2"}
 	ref := series{name: "refused (client)", color: "#dc2626"}
-	heap := &chart{endpoint: -1, id: "capacity-heap", title: "Heap of the sessions: heap after GC with a step's sessions held − after they logged out, and the least-squares fit", xLabel: "sessions held − after", yLabel: "MB"}
-	hs := series{name: "heap after GC, held − after", color: "#16a34a"}
+	heap := &chart{endpoint: -1, id: "capacity-heap", title: "Heap of the sessions: heap after GC with a step's sessions held − the server at rest before it, and the least-squares fit", xLabel: "sessions held − at rest", yLabel: "MB"}
+	hs := series{name: "heap after GC, held − at rest", color: "#16a34a"}
 	for _, n := range ns {
 		s, x := last[n], float64(n)
 		p95.pts = append(p95.pts, point{x, s.P95})
