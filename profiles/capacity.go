@@ -237,6 +237,9 @@ func SearchSessions(ctx context.Context, p *Plan, o SearchOptions) (res *SearchR
 		res.SweepS = sweep.Every().Seconds()
 	}
 	res.HeapPerSession = fitHeap(s.points, o.Confidence)
+	if f := res.HeapPerSession; f != nil && f.LowKB <= 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("heap per session: the interval [%.1f, %.1f] KB holds 0: over these steps a session costs less than the heap-after-GC figures resolve (try larger steps)", f.LowKB, f.HighKB))
+	}
 	if res.HeapPerSession == nil && s.tomcat != nil && !o.NoGC {
 		res.Notes = append(res.Notes, fmt.Sprintf("heap per session: %d paired heap-after-GC points, need 3 at two session counts", len(s.points)))
 	}
