@@ -136,46 +136,6 @@ func TestGaugeFlagsAnonymousSessions(t *testing.T) {
 	}
 }
 
-// The capacity search against a real Tomcat capped at 300 sessions finds
-// the cap, and reads the server's heap per session on the way.
-func TestSearchFindsTomcatCap(t *testing.T) {
-	in := tomcat.Start(t, tomcat.Config{Users: 400, Apps: []tomcat.App{{Name: "shop", Settings: tomcat.Settings{MaxActiveSessions: 300}}}})
-	userVar, passVar := "LOAD_TEST_JMX_USER_"+t.Name(), "LOAD_TEST_JMX_PASSWORD_"+t.Name()
-	os.Setenv(userVar, in.JMXUser)
-	os.Setenv(passVar, in.JMXPassword)
-	p, err := profiles.Parse("search.yaml", []byte(fmt.Sprintf(gaugePlan, in.URL, 1, in.URL, userVar, passVar)), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := profiles.SearchSessions(context.Background(), p, profiles.SearchOptions{
-		Start: 100, Step: 100, Max: 400, Hold: 2 * time.Second, Ramp: time.Second, Refine: 20,
-		ArrivalRate: 1, ActiveTime: 2 * time.Minute, AbandonShare: 0.5, Timeout: 30 * time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := profiles.WriteSearch(&out, res); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", out.String())
-	if res.Knee != 300 || !strings.Contains(res.Broke, "refused") {
-		t.Errorf("knee %d (%s); want the cap, 300, broken by refusals", res.Knee, res.Broke)
-	}
-	for _, s := range res.Steps {
-		if s.OK && int64(s.Sessions) != s.ServerPeak {
-			t.Errorf("step %d: the server's peak was %d sessions", s.Sessions, s.ServerPeak)
-		}
-		if s.HeapMB <= 0 || s.BusyThreads < 0 {
-			t.Errorf("step %d: heap %.1f MB, busy threads %d: want the server's figures", s.Sessions, s.HeapMB, s.BusyThreads)
-		}
-	}
-	// 1/s × (120 s + 0.5 × 1800 s) = 1020 sessions > 300: shorten the timeout.
-	if r := strings.Join(res.Recommendation, "\n"); !strings.Contains(r, "= 1020") || !strings.Contains(r, "shorten it") {
-		t.Errorf("recommendation:\n%s", r)
-	}
-}
-
 // server.reset expires the sessions a previous run abandoned, so runs
 // start from the same state.
 func TestServerReset(t *testing.T) {

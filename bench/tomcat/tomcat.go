@@ -111,6 +111,10 @@ type Config struct {
 	// ExamplesApps are more copies of the stock examples app, each at
 	// /Name with its own settings.
 	ExamplesApps []App
+	// MaxThreads is the HTTP connector's maxThreads; 0 means Tomcat's 200.
+	MaxThreads int
+	// JavaOpts are the JVM's options (CATALINA_OPTS), e.g. "-Xmx256m".
+	JavaOpts string
 }
 
 // Instance is a running Tomcat.
@@ -219,6 +223,12 @@ func Launch(cfg Config) (*Instance, error) {
 	}
 	for _, app := range cfg.ExamplesApps {
 		args = append(args, "--examples-app", app.arg0())
+	}
+	if cfg.MaxThreads > 0 {
+		args = append(args, "--max-threads", strconv.Itoa(cfg.MaxThreads))
+	}
+	if cfg.JavaOpts != "" {
+		args = append(args, "--java-opts", cfg.JavaOpts)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "bash", args...)

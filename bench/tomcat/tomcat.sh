@@ -10,6 +10,7 @@
 #   tomcat.sh start --dir DIR --port PORT [--users N] [--password PW]
 #                   [--examples SETTINGS] [--app NAME[:SETTINGS]]...
 #                   [--examples-app NAME[:SETTINGS]]... [--owner PID]
+#                   [--max-threads N] [--java-opts "OPTS"]
 #       Create an instance in DIR (which must not exist yet) listening on
 #       127.0.0.1:PORT, with users user1..userN (password PW, default
 #       "secret", role tomcat), a manager-script and a manager-jmx user with
@@ -28,7 +29,9 @@
 #       answers, and print KEY=VALUE lines (PID, URL, PORT, DIR, USERS,
 #       PASSWORD, SCRIPT_USER, SCRIPT_PASSWORD, JMX_USER, JMX_PASSWORD),
 #       also written to DIR/instance.env. With --owner, a watchdog stops
-#       Tomcat when process PID (e.g. a test binary) is gone.
+#       Tomcat when process PID (e.g. a test binary) is gone. --max-threads
+#       sets the HTTP connector's maxThreads; --java-opts the JVM's options
+#       (CATALINA_OPTS, e.g. "-Xmx256m").
 #
 #   tomcat.sh stop DIR
 #       Stop the Tomcat started in DIR (by its PID, after checking that the
@@ -135,11 +138,11 @@ ours() {
 randpw() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 cmd_start() {
-	local dir="" users=1 password=secret owner="" examples="" apps=() exapps=()
+	local dir="" users=1 password=secret owner="" examples="" apps=() exapps=() maxthreads="" javaopts=""
 	PORT=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--dir | --port | --users | --password | --examples | --app | --examples-app | --owner)
+		--dir | --port | --users | --password | --examples | --app | --examples-app | --owner | --max-threads | --java-opts)
 			[ $# -ge 2 ] || die "start: $1 needs a value" ;;
 		*) die "start: unknown argument '$1'" ;;
 		esac
@@ -152,6 +155,8 @@ cmd_start() {
 		--app) apps+=("$2") ;;
 		--examples-app) exapps+=("$2") ;;
 		--owner) owner=$2 ;;
+		--max-threads) maxthreads=$2 ;;
+		--java-opts) javaopts=$2 ;;
 		esac
 		shift 2
 	done
@@ -159,6 +164,8 @@ cmd_start() {
 	[[ "$PORT" =~ ^[0-9]+$ ]] || die "start: --port PORT is required"
 	[[ "$users" =~ ^[0-9]+$ ]] || die "start: --users must be a number"
 	[[ "$password" =~ ^[A-Za-z0-9._-]+$ ]] || die "start: --password may only hold letters, digits, '.', '_' and '-'"
+	[ -z "$maxthreads" ] || [[ "$maxthreads" =~ ^[1-9][0-9]*$ ]] || die "start: --max-threads must be a positive number"
+	[[ "$javaopts" =~ ^[A-Za-z0-9=:._+\ -]*$ ]] || die "start: --java-opts may only hold letters, digits, spaces and =:._+-"
 	[ -e "$dir" ] && die "start: $dir already exists"
 	installed || cmd_install
 
@@ -170,6 +177,10 @@ cmd_start() {
 		-e "s/<Connector port=\"$PORT\" protocol=\"HTTP\/1.1\"/<Connector port=\"$PORT\" address=\"127.0.0.1\" protocol=\"HTTP\/1.1\"/" \
 		"$dir/conf/server.xml"
 	grep -q "address=\"127.0.0.1\"" "$dir/conf/server.xml" || die "could not bind the connector to 127.0.0.1 in $dir/conf/server.xml"
+	if [ -n "$maxthreads" ]; then
+		sed -i "s/address=\"127.0.0.1\" protocol=\"HTTP\/1.1\"/address=\"127.0.0.1\" maxThreads=\"$maxthreads\" protocol=\"HTTP\/1.1\"/" "$dir/conf/server.xml"
+		grep -q "maxThreads=\"$maxthreads\"" "$dir/conf/server.xml" || die "could not set maxThreads in $dir/conf/server.xml"
+	fi
 
 	local script_user=load-script jmx_user=load-jmx script_pw jmx_pw
 	script_pw=$(randpw)
@@ -236,7 +247,7 @@ cmd_start() {
 
 	# Foreground `run` in the background: catalina.sh execs the JVM, so $!
 	# is Tomcat's own PID.
-	CATALINA_HOME=$CATALINA_HOME CATALINA_BASE=$dir CATALINA_PID="" \
+	CATALINA_HOME=$CATALINA_HOME CATALINA_BASE=$dir CATALINA_PID="" CATALINA_OPTS="$javaopts" \
 		"$CATALINA_HOME/bin/catalina.sh" run >"$dir/logs/console.log" 2>&1 </dev/null &
 	local pid=$!
 	echo "$pid" >"$dir/tomcat.pid"

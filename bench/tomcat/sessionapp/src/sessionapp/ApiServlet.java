@@ -25,6 +25,32 @@ public final class ApiServlet extends HttpServlet {
         String path = req.getPathInfo() == null ? "" : req.getPathInfo();
         if (path.equals("/me")) {
             Pages.json(resp, 200, "{\"user\":" + Pages.quote(user) + "}");
+        } else if (path.equals("/work")) {
+            // A service time: the request holds its thread for ?ms=N.
+            long ms = bounded(req.getParameter("ms"), 0, 10_000);
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Pages.json(resp, 200, "{\"user\":" + Pages.quote(user) + ",\"slept_ms\":" + ms + "}");
+        } else if (path.equals("/hold")) {
+            // Session state of a known size: ?kb=N keeps N KB in the
+            // session (set once; later requests only read it).
+            int kb = (int) bounded(req.getParameter("kb"), 0, 10_240);
+            HttpSession s = req.getSession(false);
+            byte[] held = null;
+            try {
+                held = s == null ? null : (byte[]) s.getAttribute(HOLD);
+                if (s != null && (held == null || held.length != kb * 1024)) {
+                    held = new byte[kb * 1024];
+                    java.util.Arrays.fill(held, (byte) 1);
+                    s.setAttribute(HOLD, held);
+                }
+            } catch (IllegalStateException invalidated) {
+                held = null;
+            }
+            Pages.json(resp, 200, "{\"user\":" + Pages.quote(user) + ",\"held_kb\":" + (held == null ? 0 : held.length / 1024) + "}");
         } else if (path.equals("/catalog")) {
             Pages.json(resp, 200, "{\"user\":" + Pages.quote(user)
                     + ",\"items\":[{\"id\":1,\"name\":\"tea\"},{\"id\":2,\"name\":\"coffee\"},{\"id\":3,\"name\":\"cocoa\"}]}");
@@ -69,6 +95,16 @@ public final class ApiServlet extends HttpServlet {
         }
         long item = Long.parseLong(m.group(1));
         Pages.json(resp, 200, entry(user, cart.add(item), item));
+    }
+
+    private static final String HOLD = "sessionapp.hold";
+
+    private static long bounded(String v, long lo, long hi) {
+        try {
+            return Math.max(lo, Math.min(hi, Long.parseLong(v == null ? "0" : v.trim())));
+        } catch (NumberFormatException e) {
+            return lo;
+        }
     }
 
     private static Cart cart(HttpServletRequest req) {
