@@ -830,7 +830,7 @@ func WriteSearch(w io.Writer, r *SearchResult) error {
 	}
 	fmt.Fprintln(w, "recommendation:")
 	for _, f := range r.Recommendation {
-		if _, err := fmt.Fprintf(w, "  %s = %s %s\n      %s\n", f.Name, fmtNum(f.Value), f.Unit, f.Formula); err != nil {
+		if _, err := fmt.Fprintf(w, "  %s = %s %s\n      %s\n", f.Name, fmtFigure(f.Value), f.Unit, f.Formula); err != nil {
 			return err
 		}
 	}
@@ -844,7 +844,8 @@ func known(n int64) string {
 	return fmt.Sprint(n)
 }
 
-func fmtNum(v float64) string {
+// fmtFigure writes a search figure: whole numbers as such, others to 4 digits.
+func fmtFigure(v float64) string {
 	if v == math.Trunc(v) {
 		return fmt.Sprintf("%.0f", v)
 	}
