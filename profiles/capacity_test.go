@@ -393,7 +393,7 @@ func TestCapacityStable(t *testing.T) {
 	t.Parallel()
 	snap := func(held, rej int64, p95 float64) Progress {
 		p := Progress{Sessions: stats.SessionCounts{Held: held, Established: held, Rejected: rej}}
-		p.Interval.Total = stats.IntervalStats{Requests: 10, P95: p95}
+		p.Interval.Total = stats.IntervalStats{Counts: stats.Counts{Requests: 10}, P95: p95}
 		return p
 	}
 	srv := func(a ...int64) []server.Resources {

@@ -268,7 +268,7 @@ func (d *decoder) checkScenarioUsers(scs []scenarioInfo, l Load, loadOK bool, se
 			d.errorf(at, path, "%v", err)
 		}
 	}
-	wi := -1 // the scenario's index among the weighted ones
+	wi := -1             // the scenario's index among the weighted ones
 	offset, span := 0, 0 // of the shape of the scenario at hand
 	if weighted {
 		span = l.MaxVUs()
