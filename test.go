@@ -58,6 +58,15 @@ func FromPlan(p *profiles.Plan) Test {
 	return t
 }
 
+// InvalidError is a Test with mistakes (Validate, Run before any load):
+// bad input, not a failed run.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+
+// Unwrap gives the mistakes to errors.Is and errors.As.
+func (e *InvalidError) Unwrap() error { return e.Err }
+
 // Validate reports every mistake of t at once (errors.Join), each naming
 // the field at fault as a plan names its key: "scenarios[1].weight: ...".
 func (t Test) Validate() error {
@@ -85,6 +94,9 @@ func (t Test) plan() (*profiles.Plan, error) {
 	}
 	if len(t.Scenarios) == 0 {
 		bad("scenarios", "expected at least one scenario")
+	}
+	if _, err := t.HTTP.ResolveEngine(); err != nil {
+		bad("http.engine", "%v", err)
 	}
 	p := &profiles.Plan{
 		Name:   cmp.Or(t.Name, "test"),
@@ -175,16 +187,16 @@ func (t Test) plan() (*profiles.Plan, error) {
 		p.Thresholds = append(p.Thresholds, profiles.Threshold{Metric: th.Metric, Condition: th.Condition, Rule: rule, AbortOnFail: th.AbortOnFail, Grace: th.Grace})
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, &InvalidError{Err: errors.Join(errs...)}
 	}
 	// What the run checks before any load: the shapes and the users
 	// (Plan.Validate), each scenario's login and steps (vuser.NewEnv).
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, &InvalidError{Err: err}
 	}
 	for i, sc := range p.Scenarios {
 		if _, err := vuser.NewEnv(sc.Script, vuser.Transport{}, stats.NewRecorder(stats.Options{}), stats.NewSessions()); err != nil {
-			return nil, fmt.Errorf("scenarios[%d]: %w", i, err)
+			return nil, &InvalidError{Err: fmt.Errorf("scenarios[%d]: %w", i, err)}
 		}
 	}
 	return p, nil

@@ -430,7 +430,7 @@ func (d *decoder) httpOptions(n *yaml.Node) pool.Options {
 	flag("insecure_skip_verify", &o.InsecureSkipVerify)
 	if f, has := m["engine"]; has {
 		if e, ok := d.str(f.val, "http.engine"); ok {
-			if slices.Contains(engines, e) {
+			if slices.Contains(engines, e) || e == pool.EngineNetHTTPAlias {
 				o.Engine = e
 			} else {
 				d.errorf(f.val, "http.engine", "expected one of %s, got %q%s", strings.Join(engines, ", "), e, didYouMean(e, engines))

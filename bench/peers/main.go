@@ -73,7 +73,7 @@ func main() {
 	flag.StringVar(&tools, "tools", "wrk,load,vegeta,hey", "tools to compare (wrk is the reference; also load@fasthttp, and load@base, load@base+fasthttp with -base)")
 	flag.StringVar(&c.profile, "profile", "", "write pprof profiles of load's library to this directory instead")
 	flag.IntVar(&c.threads, "cpus", runtime.NumCPU(), "threads each tool may run on at once: wrk -t, GOMAXPROCS for load, vegeta and hey")
-	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (fasthttp; default net/http)")
+	flag.StringVar(&c.engine, "profile-engine", "", "http.engine for -profile (nethttp or fasthttp; default: the default engine)")
 	flag.StringVar(&c.base, "base", "", "another checkout of load (a directory) to build and run as the tool load@base, for before/after in the same rounds")
 	flag.Parse()
 	c.targets = strings.Split(targets, ",")

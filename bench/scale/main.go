@@ -6,7 +6,7 @@
 // process, holds them logged in, and reports the login throughput
 // (sessions/s), the generator's RSS per VU and the run's summary.
 //
-//	go run ./bench/scale [-vus 100000] [-conns 256] [-duration 90s] [-engine fasthttp]
+//	go run ./bench/scale [-vus 100000] [-conns 256] [-duration 90s] [-engine nethttp]
 //
 // The target is `load target --users N` (load built once with go build
 // into a temp dir) on a free loopback port, stopped by its PID at the end.
@@ -52,7 +52,7 @@ func main() {
 	duration := flag.Duration("duration", 90*time.Second, "whole run: logins, then the hold")
 	think := flag.Duration("think", 10*time.Minute, "think time after each iteration (longer than the run: one GET /api/me per VU)")
 	ramp := flag.Duration("ramp", 0, "start the VUs along a linear ramp this long instead of all at once")
-	engine := flag.String("engine", "net/http", "http.engine: net/http or fasthttp")
+	engine := flag.String("engine", "", "http.engine: \"\" (the default: fasthttp for http://), nethttp or fasthttp")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile here while every VU idles logged in (10 s after the last login)")
 	flag.Parse()
 	if *vus < 1 || *vus > 1_000_000 || *conns < 1 || *conns > 10_000 || *duration <= 0 || *duration > 30*time.Minute {

@@ -170,8 +170,12 @@ func execute(ctx context.Context, p *profiles.Plan, f *runFlags, stdout, stderr 
 	show.finish()
 	if err := errors.Join(err, live.close()); err != nil {
 		var dead *profiles.UnreachableError
-		if errors.As(err, &dead) && live.streamPath != "" {
+		var invalid *load.InvalidError
+		if (errors.As(err, &dead) || errors.As(err, &invalid)) && live.streamPath != "" {
 			os.Remove(live.streamPath) // nothing ran: no intervals to keep
+		}
+		if invalid != nil {
+			return badInput(err)
 		}
 		return &exitError{code: exitRunError, err: err}
 	}

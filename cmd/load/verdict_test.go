@@ -167,3 +167,14 @@ load: {vus: 5, duration: 6s}
 		t.Errorf("summary TOTAL row %q, want an error rate of 100.00%%:\n%s", total, stdout)
 	}
 }
+
+// An engine nobody knows, from the environment, is bad input before any
+// request, not a silent fall-back.
+func TestBadEngineFromEnvironment(t *testing.T) {
+	_, plan := runPlanOnTarget(t)
+	t.Setenv("LOAD_ENGINE", "fast")
+	code, _, stderr := runCLI(t, "run", plan, "--duration", "1s", "--quiet")
+	if code != exitBadInput || !strings.Contains(stderr, `LOAD_ENGINE: expected fasthttp or nethttp, got "fast"`) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit %d naming LOAD_ENGINE", code, stderr, exitBadInput)
+	}
+}
