@@ -96,6 +96,7 @@ load: {vus: %d, duration: 1500ms}
 		results [3]*stats.Results
 		errs    [3]error
 	)
+	start := time.Now().Add(300 * time.Millisecond) // one run in 3 segments: mergeable
 	for i := range 3 {
 		p, err := profiles.Parse("unique.yaml", []byte(text), dir)
 		if err != nil {
@@ -106,16 +107,28 @@ load: {vus: %d, duration: 1500ms}
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			results[i], errs[i] = profiles.Run(ctx, p, profiles.RunOptions{Segment: profiles.Segment{Index: i, Count: 3}, Seed: 7})
+			results[i], errs[i] = profiles.Run(ctx, p, profiles.RunOptions{Segment: profiles.Segment{Index: i, Count: 3}, Seed: 7, StartAt: start})
 		}()
 	}
 	wg.Wait()
-	var iterations int64
+	var iterations, exhausted int64
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("segment %d: %v", i, err)
 		}
 		iterations += results[i].Iterations.Completed
+		exhausted += results[i].VUs.Stopped["data_exhausted"]
+	}
+	// The rows run out long before the 1.5 s: every VU stops, counted.
+	if exhausted != vus {
+		t.Errorf("vus.stopped.data_exhausted over the segments: %d, want every VU (%d)", exhausted, vus)
+	}
+	merged, err := stats.Merge(results[:], stats.MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := merged.VUs.Stopped["data_exhausted"]; n != vus {
+		t.Errorf("merged vus.stopped.data_exhausted %d, want %d", n, vus)
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
