@@ -49,15 +49,15 @@ type Options struct {
 	// Shards is the number of recording shards; default GOMAXPROCS. It is
 	// rounded up to a power of two so picking a shard is a mask, not a
 	// division. Memory and Snapshot's work grow with it: per shard, one
-	// ~136 KiB histogram per endpoint (two with intended times). More
+	// ~136 KiB histograms per endpoint (latency and corrected). More
 	// shards than GOMAXPROCS only help when recorders collide, and a
 	// recorder holds its shard for ~30 ns per request of many µs.
 	Shards int
 	// Now is the clock for interval boundaries; default time.Now.
 	Now func() time.Time
 	// OnInterval, if set, is called by Snapshot for every endpoint with the
-	// interval's histograms (microseconds; corrected is nil when no sample
-	// had an intended time), e.g. to write an .hlog. They are borrowed: valid
+	// interval's histograms (microseconds; corrected holds every sample,
+	// End−Start where it had no intended time), e.g. to write an .hlog. They are borrowed: valid
 	// only during the call, and reset after it.
 	OnInterval func(endpoint int, name string, latency, corrected *hdrhistogram.Histogram)
 	// Gauges, if set, is called by Snapshot for the live state the recorder
@@ -75,7 +75,7 @@ type Options struct {
 // current interval, for a whole interval, or for the whole run.
 type data struct {
 	lat  *hdrhistogram.Histogram
-	corr *hdrhistogram.Histogram // nil until a sample has an intended time
+	corr *hdrhistogram.Histogram // every sample: End−Intended, or End−Start without an intended time
 	svc  *hdrhistogram.Histogram // nil until a sample has a Service time (groups)
 	ph   *phaseSet               // nil until a sample has phases
 	c    Counts
@@ -188,7 +188,7 @@ func (sh *shard) newSlot(e int) *data {
 		copy(eps, sh.eps)
 		sh.eps = eps
 	}
-	d := &data{lat: newHistogram()}
+	d := &data{lat: newHistogram(), corr: newHistogram()}
 	sh.eps[e] = d
 	return d
 }
@@ -198,8 +198,8 @@ func (sh *shard) newSlot(e int) *data {
 // are safe for concurrent use; Snapshot and Result may be called from any
 // goroutine and serialize with each other.
 //
-// Memory: one dense histogram (~136 KiB) per shard and endpoint a shard has
-// seen, two where samples carry intended times, plus per endpoint a few for
+// Memory: two dense histograms (~136 KiB each: latency and corrected) per
+// shard and endpoint a shard has seen, plus per endpoint a few for
 // the interval and the run. Never one per VU.
 type Recorder struct {
 	now        func() time.Time
@@ -464,8 +464,8 @@ func (r *Recorder) Record(shard int, s *Sample) {
 		badEndpoint(e)
 	}
 	lat, latOver := micros(s.End.Sub(s.Start))
-	var corr int64
-	var corrOver bool
+	// Every sample is corrected: without an intended time, by nothing.
+	corr, corrOver := lat, latOver
 	hasCorr := !s.Intended.IsZero()
 	if hasCorr {
 		corr, corrOver = micros(s.End.Sub(s.Intended))
@@ -493,15 +493,15 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	if latOver {
 		c.Overflow++
 	}
+	if d.corr == nil {
+		d.corr = newHistogram()
+	}
+	_ = d.corr.RecordValue(corr)
 	if hasCorr {
-		if d.corr == nil {
-			d.corr = newHistogram()
-		}
-		_ = d.corr.RecordValue(corr)
 		c.Corrected++
-		if corrOver {
-			c.CorrectedOverflow++
-		}
+	}
+	if corrOver {
+		c.CorrectedOverflow++
 	}
 	if s.Service > 0 {
 		if d.svc == nil {
@@ -596,7 +596,7 @@ type IntervalStats struct {
 	P50          float64
 	P95          float64
 	P99          float64
-	CorrectedP50 float64 // p50 of End−Intended
+	CorrectedP50 float64 // p50 of End−Intended (End−Start without an intended time)
 	CorrectedP95 float64 // p95 of End−Intended
 	CorrectedP99 float64 // p99 of End−Intended
 }
@@ -696,7 +696,7 @@ func (r *Recorder) snapshot(final bool) Interval {
 		for e := range n {
 			d := &r.interval[e]
 			h := IntervalHistograms{Latency: d.lat}
-			if d.c.Corrected > 0 {
+			if d.corr != nil && d.corr.TotalCount() > 0 {
 				h.Corrected = d.corr
 			}
 			if d.svc != nil && d.svc.TotalCount() > 0 {
@@ -712,7 +712,7 @@ func (r *Recorder) snapshot(final bool) Interval {
 		d := &r.interval[e]
 		if r.onInterval != nil {
 			var corr *hdrhistogram.Histogram
-			if d.c.Corrected > 0 {
+			if d.corr != nil && d.corr.TotalCount() > 0 {
 				corr = d.corr
 			}
 			if d.lat == nil {
@@ -756,9 +756,10 @@ func (r *Recorder) keepOutside(n int) {
 // one, and merges it into the interval. The shard is locked only for the
 // exchange; the merge runs on the swapped-out data, which is then ours.
 func (r *Recorder) swap(sh *shard, e int) {
-	// Endpoints that have seen intended times get spares with a corrected
-	// histogram, so the hot path does not allocate one every interval.
-	sp := r.spare(r.run[e].corr != nil || r.interval[e].corr != nil, r.run[e].svc != nil || r.interval[e].svc != nil)
+	// Spares have a corrected histogram (every sample enters one), and a
+	// service one where the endpoint has seen service times, so the hot
+	// path does not allocate one every interval.
+	sp := r.spare(true, r.run[e].svc != nil || r.interval[e].svc != nil)
 	sh.mu.Lock()
 	var old *data
 	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.Requests > 0 {

@@ -163,9 +163,12 @@ type EndpointResult struct {
 	// CorrectedOverflow counts corrected latencies clamped likewise.
 	CorrectedOverflow int64       `json:"corrected_overflow,omitempty"`
 	Latency           Percentiles `json:"latency_ms"`
-	// Corrected is End−Intended, present where samples had intended times.
+	// Corrected is every request's corrected latency: End−Intended, or
+	// End−Start (its service time) where it had no intended time; set
+	// wherever there were requests.
 	Corrected *Percentiles `json:"corrected_latency_ms,omitempty"`
-	// CorrectedRequests is how many samples had an intended time.
+	// CorrectedRequests is how many samples had an intended time (0: the
+	// corrected figures are the service times; see HasIntended).
 	CorrectedRequests int64 `json:"corrected_requests,omitempty"`
 	// HDR is the whole-run latency histogram in microseconds, HdrHistogram
 	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
@@ -182,6 +185,10 @@ type EndpointResult struct {
 	// Phases is where the time went (httptrace), when it was measured.
 	Phases *PhaseResults `json:"phases_ms,omitempty"`
 }
+
+// HasIntended says some of e's requests had an intended time: without,
+// its corrected figures are its service times.
+func (e EndpointResult) HasIntended() bool { return e.CorrectedRequests > 0 }
 
 // Percentiles summarizes a latency histogram, in milliseconds.
 type Percentiles struct {
@@ -420,9 +427,11 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		p := percentiles(d.corr)
 		er.Corrected = &p
-		if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
-			return er, err
-		}
+	}
+	// Written even when empty or no sample had an intended time, so that
+	// merge and compare find every endpoint's corrected histogram.
+	if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
+		return er, err
 	}
 	if d.svc != nil && d.svc.TotalCount() > 0 {
 		p := percentiles(d.svc)

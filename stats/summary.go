@@ -41,10 +41,26 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		return err
 	}
 	nameW := len("endpoint")
+	// Corrected figures are the headline where some request had an
+	// intended time; they cover every request (End−Start where it had
+	// none), and the endpoints without any are named below the table.
 	anyCorrected := false
+	var noIntended []string
 	for _, e := range rows {
 		nameW = max(nameW, len(e.label)+2)
-		anyCorrected = anyCorrected || e.Corrected != nil
+		anyCorrected = anyCorrected || (e.Corrected != nil && e.HasIntended())
+	}
+	for _, e := range r.Endpoints {
+		if e.Requests > 0 && !e.HasIntended() {
+			n := e.Name
+			if e.Group != "" {
+				n += " (" + e.Group + ")"
+			}
+			if len(summaryScenarios(r)) > 1 {
+				n = e.Scenario + "/" + n
+			}
+			noIntended = append(noIntended, n)
+		}
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -55,7 +71,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			continue
 		}
 		name, p := e.label, e.Latency
-		if e.Corrected != nil {
+		if anyCorrected && e.Corrected != nil {
 			name, p = name+" *", *e.Corrected
 		}
 		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), latencyCells(p))
@@ -63,6 +79,9 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	_ = tw.Flush() // w keeps the error
 	if anyCorrected {
 		fmt.Fprintln(w, "latencies in ms; * = from the intended start (corrected for coordinated omission); service times below")
+		if len(noIntended) > 0 {
+			fmt.Fprintf(w, "no intended time (corrected = service time): %s\n", strings.Join(noIntended, ", "))
+		}
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "service time (from the actual start), ms")
 		fmt.Fprintf(tw, "%-*s\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
@@ -70,7 +89,7 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			switch {
 			case e.heading:
 				fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\n", nameW, e.label)
-			case e.Corrected != nil:
+			case e.Corrected != nil && e.HasIntended():
 				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, latencyCells(e.Latency))
 			}
 		}
@@ -277,7 +296,7 @@ func writeGroups(w io.Writer, gs []EndpointResult, scenarios bool) {
 	fmt.Fprintln(tw, "count\terrors\tp50\tp95\tp99\tmax\tservice p50\tp95\tp99\t")
 	for _, g := range gs {
 		name, p := g.Name, g.Latency
-		if g.Corrected != nil {
+		if g.Corrected != nil && g.HasIntended() {
 			name, p = name+" *", *g.Corrected
 		}
 		fmt.Fprintf(tw, "%-*s\t", nameW, name)

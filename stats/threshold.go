@@ -502,7 +502,8 @@ func (r *Results) scenarioNamed(name string) *ScenarioResult {
 // latency reads the rule's latency statistic from e, in ms.
 func (t Threshold) latency(e *EndpointResult) (v float64, corrected bool, err error) {
 	enc, p := e.HDR, e.Latency
-	if e.CorrectedHDR != "" || e.Corrected != nil {
+	// Without intended times, corrected is the service time: say plain.
+	if e.HasIntended() {
 		enc, corrected = e.CorrectedHDR, true
 		if e.Corrected != nil {
 			p = *e.Corrected
