@@ -307,7 +307,7 @@ func parseSegment(s string) (i, n int, err error) {
 func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointResult, error) {
 	out := EndpointResult{Name: name}
 	var c Counts
-	var lat, corr, svc *hdrhistogram.Histogram
+	var lat, corr, svc, ok, okc, failed *hdrhistogram.Histogram
 	for _, e := range es {
 		ec, err := e.Counts()
 		if err != nil {
@@ -318,7 +318,8 @@ func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointRes
 			enc  string
 			dst  **hdrhistogram.Histogram
 			what string
-		}{{e.HDR, &lat, ""}, {e.CorrectedHDR, &corr, " corrected"}, {e.ServiceHDR, &svc, " service"}} {
+		}{{e.HDR, &lat, ""}, {e.CorrectedHDR, &corr, " corrected"}, {e.ServiceHDR, &svc, " service"},
+			{okHDR(e.OKHDR, e.HDR, e.Errors), &ok, " ok"}, {okHDR(e.OKCorrectedHDR, e.CorrectedHDR, e.Errors), &okc, " ok corrected"}, {e.FailedHDR, &failed, " failed"}} {
 			if *h.dst, err = addHDR(*h.dst, h.enc); err != nil {
 				return out, fmt.Errorf("merge %s%s: %w", name, h.what, err)
 			}
@@ -350,7 +351,46 @@ func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointRes
 			return out, err
 		}
 	}
+	if err := out.setMergedOK(ok, okc, failed); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// okHDR is an input's OK histogram: ok, or in a results.json older than
+// ok_hdr, all its latencies where none failed.
+func okHDR(ok, all string, errors int64) string {
+	if ok == "" && errors == 0 {
+		return all
+	}
+	return ok
+}
+
+// setMergedOK sets e's OK and failed figures from merged histograms.
+func (e *EndpointResult) setMergedOK(ok, okc, failed *hdrhistogram.Histogram) error {
+	var err error
+	if ok != nil && ok.TotalCount() > 0 {
+		p := percentiles(ok)
+		e.OKLatency = &p
+		if e.OKHDR, err = encodeHDR(ok); err != nil {
+			return err
+		}
+	}
+	if okc != nil && okc.TotalCount() > 0 {
+		p := percentiles(okc)
+		e.OKCorrected = &p
+		if e.OKCorrectedHDR, err = encodeHDR(okc); err != nil {
+			return err
+		}
+	}
+	if failed != nil && failed.TotalCount() > 0 {
+		p := percentiles(failed)
+		e.FailedLatency = &p
+		if e.FailedHDR, err = encodeHDR(failed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addHDR adds the encoded histogram s into h (allocating h the first time).

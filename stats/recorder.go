@@ -77,8 +77,12 @@ type data struct {
 	lat  *hdrhistogram.Histogram
 	corr *hdrhistogram.Histogram // every sample: End−Intended, or End−Start without an intended time
 	svc  *hdrhistogram.Histogram // nil until a sample has a Service time (groups)
-	ph   *phaseSet               // nil until a sample has phases
-	c    Counts
+	// flat and fcorr are the failed samples' latency and corrected
+	// latency, nil until one fails: the OK ones are lat and corr less
+	// them, so a run without errors keeps two histograms, not four.
+	flat, fcorr *hdrhistogram.Histogram
+	ph          *phaseSet // nil until a sample has phases
+	c           Counts
 }
 
 // merge adds o into d exactly, through m.
@@ -93,11 +97,13 @@ func (d *data) merge(o *data, m *merger) {
 		}
 		m.add(d.corr, o.corr)
 	}
-	if o.svc != nil && o.svc.TotalCount() > 0 {
-		if d.svc == nil {
-			d.svc = newHistogram()
+	for _, p := range []struct{ dst, src **hdrhistogram.Histogram }{{&d.svc, &o.svc}, {&d.flat, &o.flat}, {&d.fcorr, &o.fcorr}} {
+		if *p.src != nil && (*p.src).TotalCount() > 0 {
+			if *p.dst == nil {
+				*p.dst = newHistogram()
+			}
+			m.add(*p.dst, *p.src)
 		}
-		m.add(d.svc, o.svc)
 	}
 	if o.ph != nil && !o.ph.empty() {
 		if d.ph == nil {
@@ -139,8 +145,10 @@ func (d *data) reset() {
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		d.corr.Reset()
 	}
-	if d.svc != nil && d.svc.TotalCount() > 0 {
-		d.svc.Reset()
+	for _, h := range []*hdrhistogram.Histogram{d.svc, d.flat, d.fcorr} {
+		if h != nil && h.TotalCount() > 0 {
+			h.Reset()
+		}
 	}
 	if d.ph != nil {
 		d.ph.reset()
@@ -512,6 +520,11 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	}
 	if k.IsError() {
 		c.Errors++
+		if d.flat == nil {
+			d.flat, d.fcorr = newHistogram(), newHistogram()
+		}
+		_ = d.flat.RecordValue(lat)
+		_ = d.fcorr.RecordValue(corr)
 	}
 	c.Kinds[k]++
 	c.Status[status]++
@@ -760,6 +773,9 @@ func (r *Recorder) swap(sh *shard, e int) {
 	// service one where the endpoint has seen service times, so the hot
 	// path does not allocate one every interval.
 	sp := r.spare(true, r.run[e].svc != nil || r.interval[e].svc != nil)
+	failed := r.run[e].flat != nil || r.interval[e].flat != nil
+	r.fit(&sp.flat, failed)
+	r.fit(&sp.fcorr, failed)
 	sh.mu.Lock()
 	var old *data
 	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.Requests > 0 {

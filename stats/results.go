@@ -174,6 +174,18 @@ type EndpointResult struct {
 	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
 	HDR          string `json:"hdr"`
 	CorrectedHDR string `json:"corrected_hdr,omitempty"`
+	// OKLatency (ok_latency_ms) is the latency of the successful requests
+	// (Kind ok), FailedLatency that of the failed ones (Errors), as
+	// Gatling splits them: fast failures do not pull OK latency down.
+	// OKCorrected is the OK requests' corrected latency. OKHDR,
+	// FailedHDR and OKCorrectedHDR are their histograms, so that merge
+	// and compare stay exact; an absent one is empty.
+	OKLatency      *Percentiles `json:"ok_latency_ms,omitempty"`
+	FailedLatency  *Percentiles `json:"failed_latency_ms,omitempty"`
+	OKCorrected    *Percentiles `json:"ok_corrected_latency_ms,omitempty"`
+	OKHDR          string       `json:"ok_hdr,omitempty"`
+	FailedHDR      string       `json:"failed_hdr,omitempty"`
+	OKCorrectedHDR string       `json:"ok_corrected_hdr,omitempty"`
 	// ReuseRatio is the share of requests sent on a reused connection,
 	// Reused their count.
 	ReuseRatio float64 `json:"reuse_ratio"`
@@ -433,6 +445,9 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 	if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
 		return er, err
 	}
+	if err = er.setOK(d.lat, d.corr, d.flat, d.fcorr); err != nil {
+		return er, err
+	}
 	if d.svc != nil && d.svc.TotalCount() > 0 {
 		p := percentiles(d.svc)
 		er.Service = &p
@@ -441,6 +456,49 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 		}
 	}
 	return er, nil
+}
+
+// setOK sets e's OK and failed figures from all its latencies (lat,
+// corr) and the failed ones' (flat, fcorr; nil: none failed).
+func (e *EndpointResult) setOK(lat, corr, flat, fcorr *hdrhistogram.Histogram) error {
+	ok, okc := subtractHist(lat, flat), subtractHist(corr, fcorr)
+	var err error
+	if ok.TotalCount() > 0 {
+		p, pc := percentiles(ok), percentiles(okc)
+		e.OKLatency, e.OKCorrected = &p, &pc
+	}
+	if e.Requests > 0 {
+		if e.OKHDR, err = encodeHDR(ok); err != nil {
+			return err
+		}
+		if e.OKCorrectedHDR, err = encodeHDR(okc); err != nil {
+			return err
+		}
+	}
+	if flat != nil && flat.TotalCount() > 0 {
+		p := percentiles(flat)
+		e.FailedLatency = &p
+		if e.FailedHDR, err = encodeHDR(flat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subtractHist is a new histogram of all less part, bucket by bucket
+// (part's values are among all's); nil all is empty, nil part nothing.
+func subtractHist(all, part *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if all == nil {
+		return newHistogram()
+	}
+	a := all.Export()
+	if part != nil && part.TotalCount() > 0 {
+		p := part.Export()
+		for i := range min(len(a.Counts), len(p.Counts)) {
+			a.Counts[i] = max(a.Counts[i]-p.Counts[i], 0)
+		}
+	}
+	return hdrhistogram.Import(a)
 }
 
 // kindMap names the non-zero error counts.
@@ -475,7 +533,7 @@ func ReadResults(rd io.Reader) (*Results, error) {
 		return nil, fmt.Errorf("read results: schema %q, want %q", r.Schema, SchemaV1)
 	}
 	check := func(e *EndpointResult) error {
-		for _, s := range []string{e.HDR, e.CorrectedHDR, e.ServiceHDR} {
+		for _, s := range []string{e.HDR, e.CorrectedHDR, e.ServiceHDR, e.OKHDR, e.FailedHDR, e.OKCorrectedHDR} {
 			if s == "" {
 				continue
 			}

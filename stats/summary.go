@@ -11,7 +11,8 @@ import (
 )
 
 // WriteSummary writes the end-of-run table: one row per endpoint and a
-// TOTAL row (requests, rps, errors %, latency percentiles in ms), then
+// TOTAL row (requests, rps, errors %, latency percentiles in ms of the OK
+// responses, as Gatling's; failed ones are in the results), then
 // sessions, iterations, connections, errors by kind and warnings.
 //
 // Where an endpoint has corrected latencies (End−Intended), they are its
@@ -70,15 +71,15 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\t\t\t\n", nameW, e.label)
 			continue
 		}
-		name, p := e.label, e.Latency
+		name := e.label
 		if anyCorrected && e.Corrected != nil {
-			name, p = name+" *", *e.Corrected
+			name += " *"
 		}
-		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), latencyCells(p))
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), okCells(e.EndpointResult, anyCorrected))
 	}
 	_ = tw.Flush() // w keeps the error
 	if anyCorrected {
-		fmt.Fprintln(w, "latencies in ms; * = from the intended start (corrected for coordinated omission); service times below")
+		fmt.Fprintln(w, "latencies in ms of OK responses (failed ones: results.json failed_latency_ms); * = from the intended start (corrected for coordinated omission); service times below")
 		if len(noIntended) > 0 {
 			fmt.Fprintf(w, "no intended time (corrected = service time): %s\n", strings.Join(noIntended, ", "))
 		}
@@ -90,12 +91,12 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			case e.heading:
 				fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\n", nameW, e.label)
 			case e.Corrected != nil && e.HasIntended():
-				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, latencyCells(e.Latency))
+				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, okCells(e.EndpointResult, false))
 			}
 		}
 		_ = tw.Flush()
 	} else {
-		fmt.Fprintln(w, "latencies in ms")
+		fmt.Fprintln(w, "latencies in ms of OK responses (failed ones: results.json failed_latency_ms)")
 	}
 	writeGroups(w, r.Groups, len(summaryScenarios(r)) > 1)
 
@@ -370,6 +371,23 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 // latencyCells formats p50 .. max as tab-separated cells.
+// okCells are e's headline latency cells: of its OK responses, corrected
+// if corrected; "-" where every request failed. Results older than
+// ok_latency_ms give all requests' figures.
+func okCells(e EndpointResult, corrected bool) string {
+	p, ok := e.Latency, e.OKLatency
+	if corrected && e.Corrected != nil {
+		p, ok = *e.Corrected, e.OKCorrected
+	}
+	switch {
+	case ok != nil:
+		p = *ok
+	case e.Requests > 0 && e.Errors >= e.Requests:
+		return strings.Repeat("-\t", 5) + "-"
+	}
+	return latencyCells(p)
+}
+
 func latencyCells(p Percentiles) string {
 	return strings.Join([]string{sig3(p.P50), sig3(p.P90), sig3(p.P95), sig3(p.P99), sig3(p.P999), sig3(p.Max)}, "\t")
 }

@@ -31,8 +31,15 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return strconv.FormatFloat(100*float64(e.Errors)/float64(e.Requests), 'f', 2, 64) + "%"
 	},
 	"headline": func(e stats.EndpointResult) stats.Percentiles {
+		// OK responses, as the summary's headline (older results: all).
 		if e.Corrected != nil && e.HasIntended() {
+			if e.OKCorrected != nil {
+				return *e.OKCorrected
+			}
 			return *e.Corrected
+		}
+		if e.OKLatency != nil {
+			return *e.OKLatency
 		}
 		return e.Latency
 	},
