@@ -314,6 +314,9 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
+	if w := ClampWarning(&res.Totals); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	res.Scenarios = r.scenarioResults(res, scens)
 	for e, m := range eps {
 		if e >= len(r.setup) || r.setup[e].c.Requests == 0 || m.isGroup {
@@ -499,6 +502,15 @@ func subtractHist(all, part *hdrhistogram.Histogram) *hdrhistogram.Histogram {
 		}
 	}
 	return hdrhistogram.Import(a)
+}
+
+// ClampWarning is the warning for e's latencies clamped into the
+// histograms' 0..60 s, "" when none was.
+func ClampWarning(e *EndpointResult) string {
+	if e.Overflow == 0 && e.CorrectedOverflow == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d latencies (%d corrected) were outside 0..60 s and recorded as 60 s: a percentile of 60000 ms is at least that, not a measurement", e.Overflow, e.CorrectedOverflow)
 }
 
 // kindMap names the non-zero error counts.

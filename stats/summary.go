@@ -98,6 +98,9 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	} else {
 		fmt.Fprintln(w, "latencies in ms of OK responses (failed ones: results.json failed_latency_ms)")
 	}
+	if t := r.Totals; t.Overflow > 0 || t.CorrectedOverflow > 0 {
+		fmt.Fprintf(w, "clamped:      %d latencies (%d corrected) outside 0..60 s, recorded as 60 s: percentiles that reached it read ≥ 60 s (>=60000)\n", t.Overflow, t.CorrectedOverflow)
+	}
 	writeGroups(w, r.Groups, len(summaryScenarios(r)) > 1)
 
 	fmt.Fprintln(w)
@@ -308,8 +311,8 @@ func writeGroups(w io.Writer, gs []EndpointResult, scenarios bool) {
 		if g.Service != nil {
 			svc = *g.Service
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.Requests, errPercent(g), sig3(p.P50), sig3(p.P95), sig3(p.P99), sig3(p.Max),
-			sig3(svc.P50), sig3(svc.P95), sig3(svc.P99))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.Requests, errPercent(g), latCell(p.P50), latCell(p.P95), latCell(p.P99), latCell(p.Max),
+			latCell(svc.P50), latCell(svc.P95), latCell(svc.P99))
 	}
 	_ = tw.Flush()
 }
@@ -389,7 +392,20 @@ func okCells(e EndpointResult, corrected bool) string {
 }
 
 func latencyCells(p Percentiles) string {
-	return strings.Join([]string{sig3(p.P50), sig3(p.P90), sig3(p.P95), sig3(p.P99), sig3(p.P999), sig3(p.Max)}, "\t")
+	return strings.Join([]string{latCell(p.P50), latCell(p.P90), latCell(p.P95), latCell(p.P99), latCell(p.P999), latCell(p.Max)}, "\t")
+}
+
+// ClampMs is the largest latency a histogram holds, in ms (60 s): a
+// longer one is clamped to it and counted (EndpointResult.Overflow).
+const ClampMs = float64(highestMicros) / 1000
+
+// latCell is a latency cell: ">=60000" where the figure reached the
+// clamp, so it is a lower bound and not a measurement.
+func latCell(v float64) string {
+	if v >= ClampMs {
+		return ">=60000"
+	}
+	return sig3(v)
 }
 
 // writeErrors writes the error rate with the errors by kind, and beside
