@@ -152,8 +152,12 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	}
 	fmt.Fprintln(w)
 	if g := r.Generator; g != nil {
-		fmt.Fprintf(w, "generator:    CPU %.0f%% of %d (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), seed %d\n",
-			100*g.CPUUtil, g.Procs, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, g.Seed)
+		seed := "seed " + strconv.FormatUint(g.Seed, 10)
+		if len(r.MergedFrom) > 0 {
+			seed = "segments merged: worst CPU share, CPU time summed, seeds in merged_from"
+		}
+		fmt.Fprintf(w, "generator:    CPU %.0f%% of %d (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), %s\n",
+			100*g.CPUUtil, g.Procs, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, seed)
 		if l := g.ScheduleLag; l != nil {
 			fmt.Fprintf(w, "schedule lag: p50 %s, p99 %s, max %s ms over %d scheduled starts (how late the generator itself was)\n",
 				sig3(l.P50), sig3(l.P99), sig3(l.Max), g.ScheduledCount)
