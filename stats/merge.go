@@ -88,6 +88,7 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		out.WarmupS = max(out.WarmupS, r.WarmupS)
 		out.Iterations.Completed += r.Iterations.Completed
 		out.Iterations.Dropped += r.Iterations.Dropped
+		out.Iterations.Overran += r.Iterations.Overran
 		out.Connections.Dials += r.Connections.Dials
 		out.Connections.Reused += r.Connections.Reused
 		for k, n := range r.ErrorsByKind {

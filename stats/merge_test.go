@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,5 +118,48 @@ func TestMergeKeepsEverything(t *testing.T) {
 		if !near(p.Total.RPS, float64(p.Total.Requests)/p.DurationS) {
 			t.Errorf("point %d: rps %.2f, want requests over its %.2f s", k, p.Total.RPS, p.DurationS)
 		}
+	}
+}
+
+// Overran iterations are counted across shards, warned about, shown in
+// the summary and summed by merge.
+func TestOverran(t *testing.T) {
+	t.Parallel()
+	r := NewRecorder(Options{Shards: 2})
+	r.Endpoint("x")
+	for i := range 5 {
+		r.Overran(i)
+	}
+	r.Snapshot()
+	r.Overran(1)
+	res, err := r.Result(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Iterations.Overran != 6 || !strings.Contains(strings.Join(res.Warnings, "\n"), "6 paced iterations took longer than their pace") {
+		t.Errorf("overran %d, warnings %q: want 6 and a warning", res.Iterations.Overran, res.Warnings)
+	}
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "overran:      6 paced iterations took longer than their pace") {
+		t.Errorf("summary:\n%s", buf.String())
+	}
+	res.Plan = "p"
+	m, err := Merge([]*Results{res, res}, MergeOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Iterations.Overran != 12 {
+		t.Errorf("merged overran %d, want 12", m.Iterations.Overran)
+	}
+	// None: no line, no warning.
+	r2 := NewRecorder(Options{})
+	res2, _ := r2.Result(time.Second)
+	buf.Reset()
+	_ = WriteSummary(&buf, res2)
+	if strings.Contains(buf.String(), "overran") || len(res2.Warnings) != 0 {
+		t.Errorf("overran shown without one: %q\n%s", res2.Warnings, buf.String())
 	}
 }

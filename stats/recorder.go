@@ -170,6 +170,7 @@ type shardState struct {
 	iterations int64
 	scIters    []int64 // iterations by scenario id; grown on first use
 	dropped    int64
+	overran    int64
 }
 
 // shard pads shardState to its own cache lines, so recorders on different
@@ -244,6 +245,7 @@ type Recorder struct {
 	iterations int64
 	scIters    []int64 // by scenario id: iterations of the measured window
 	dropped    int64
+	overran    int64
 	timeline   []TimelinePoint
 	hists      []IntervalHistograms // scratch for sinks
 	awaiting   bool                 // before Begin (Options.AwaitBegin)
@@ -571,6 +573,15 @@ func (r *Recorder) Dropped(shard int) {
 	sh.mu.Unlock()
 }
 
+// Overran counts one paced iteration that took longer than its pace
+// (the next one starts late), on the shard picked by the hint.
+func (r *Recorder) Overran(shard int) {
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	sh.overran++
+	sh.mu.Unlock()
+}
+
 // Interval is what the run did between two snapshots.
 type Interval struct {
 	Start, End time.Time
@@ -583,6 +594,7 @@ type Interval struct {
 	Iterations         int64
 	ScenarioIterations []int64
 	Dropped            int64 // dropped in the interval
+	Overran            int64 // paced iterations that overran their pace in the interval
 	// Scenarios are the registered scenarios' names, by scenario id.
 	Scenarios []string
 	// Gauges is the live state at the end of the interval, from
@@ -669,13 +681,14 @@ func (r *Recorder) snapshot(final bool) Interval {
 		sh.mu.Lock()
 		iv.Iterations += sh.iterations
 		iv.Dropped += sh.dropped
+		iv.Overran += sh.overran
 		for sc, k := range sh.scIters {
 			if sc < len(iv.ScenarioIterations) {
 				iv.ScenarioIterations[sc] += k
 			}
 			sh.scIters[sc] = 0
 		}
-		sh.iterations, sh.dropped = 0, 0
+		sh.iterations, sh.dropped, sh.overran = 0, 0, 0
 		sh.mu.Unlock()
 	}
 
@@ -744,6 +757,7 @@ func (r *Recorder) snapshot(final bool) Interval {
 		r.scIters[sc] += k
 	}
 	r.dropped += iv.Dropped
+	r.overran += iv.Overran
 	r.last = end
 	if !skip {
 		r.timeline = append(r.timeline, timelinePoint(&iv))

@@ -121,6 +121,10 @@ const KindGroup = "group"
 type IterationCounts struct {
 	Completed int64 `json:"completed"`
 	Dropped   int64 `json:"dropped"` // scheduled but no VU was free
+	// Overran counts paced iterations that took longer than their pace,
+	// so the next one started late (its lateness is in the corrected
+	// latency of its first request).
+	Overran int64 `json:"overran"`
 }
 
 // ConnectionCounts is connection accounting. Dials comes from the pool;
@@ -292,7 +296,7 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 	res := &Results{
 		Schema:     SchemaV1,
 		DurationS:  secs,
-		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped},
+		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped, Overran: r.overran},
 		Endpoints:  make([]EndpointResult, 0, len(eps)),
 		Timeline:   slices.Clone(r.timeline),
 	}
@@ -314,6 +318,9 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
+	if n := res.Iterations.Overran; n > 0 {
+		res.Warnings = append(res.Warnings, OverranWarning(n))
+	}
 	if w := ClampWarning(&res.Totals); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
@@ -502,6 +509,12 @@ func subtractHist(all, part *hdrhistogram.Histogram) *hdrhistogram.Histogram {
 		}
 	}
 	return hdrhistogram.Import(a)
+}
+
+// OverranWarning is the warning for n paced iterations that overran
+// their pace.
+func OverranWarning(n int64) string {
+	return fmt.Sprintf("%d paced iterations took longer than their pace: the next started late, and that lateness is in the corrected latency; lengthen pacing or shorten the think times", n)
 }
 
 // ClampWarning is the warning for e's latencies clamped into the

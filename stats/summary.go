@@ -119,6 +119,9 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	if n := r.Iterations.Overran; n > 0 {
+		fmt.Fprintf(w, "overran:      %d paced iterations took longer than their pace (the next started late: corrected latency includes it)\n", n)
+	}
 	if scs := summaryScenarios(r); len(scs) > 1 {
 		for _, sc := range r.Scenarios {
 			share := "own load"
