@@ -728,6 +728,9 @@ func (r *Recorder) snapshot(final bool) Interval {
 			if d.svc != nil && d.svc.TotalCount() > 0 {
 				h.Service = d.svc
 			}
+			if d.flat != nil && d.flat.TotalCount() > 0 {
+				h.Failed, h.FailedCorrected = d.flat, d.fcorr
+			}
 			r.hists = append(r.hists, h)
 		}
 		for _, s := range r.sinks {
