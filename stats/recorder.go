@@ -466,8 +466,9 @@ func (r *Recorder) registry() ([]endpointKey, []string) {
 
 // Record folds s into the shard picked by the hint (a VU id, say; any int,
 // taken modulo the shard count). It does not keep s and does not allocate,
-// except the first time a shard sees an endpoint, or an intended or
-// service time for it. It panics on an endpoint id that Endpoint did not return.
+// except the first time a shard sees an endpoint, or a service time or a
+// failure for it. Every sample enters the corrected histogram: End−Intended,
+// or End−Start without an intended time. It panics on an endpoint id that Endpoint did not return.
 func (r *Recorder) Record(shard int, s *Sample) {
 	e := s.Endpoint
 	if uint64(e) >= uint64(r.nEps.Load()) {
