@@ -139,6 +139,18 @@ func TestOverran(t *testing.T) {
 	if res.Iterations.Overran != 6 || !strings.Contains(strings.Join(res.Warnings, "\n"), "6 paced iterations took longer than their pace") {
 		t.Errorf("overran %d, warnings %q: want 6 and a warning", res.Iterations.Overran, res.Warnings)
 	}
+	for cond, want := range map[string]bool{"== 6": true, "== 0": false} {
+		th, err := ParseThreshold("iterations.overran", cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := th.Evaluate(res); v.OK != want || v.Observed != 6 {
+			t.Errorf("iterations.overran %s: %+v, want ok %v", cond, v, want)
+		}
+	}
+	if _, err := ParseThreshold("catalog iterations.overran", "== 0"); err == nil {
+		t.Error("iterations.overran took an endpoint")
+	}
 	var buf bytes.Buffer
 	if err := WriteSummary(&buf, res); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,8 @@ import (
 // included; corrected where intended starts were known), merged across
 // the scenarios that have it. Run-wide counts take no endpoint:
 // sessions.<field> (established, unique, rotated_on_login,
-// login_failures, rejected, relogins, expired), iterations, dropped.
+// login_failures, rejected, relogins, expired), iterations, dropped,
+// iterations.overran (paced iterations that overran their pace).
 //
 // Condition grammar: "OP VALUE" with OP one of < <= > >= == !=. Latencies
 // take a duration (300ms, 1s, 500us); errors and error kinds a count (0)
@@ -65,6 +66,7 @@ const (
 	statSession  = "session"
 	statIters    = "iterations"
 	statDropped  = "dropped"
+	statOverran  = "overran"
 )
 
 // sessionFields are the sessions.<field> names a threshold may use.
@@ -190,12 +192,16 @@ func (t *Threshold) parseStat(ws []word, first int, last word) error {
 		return nil
 	}
 	switch name {
-	case "iterations", "dropped", "iterations.dropped":
+	case "iterations", "dropped", "iterations.dropped", "iterations.overran":
 		if named > 1 || name != "iterations" && t.scenario != "" {
 			return metricErr(ws[0].col, "%s is run-wide: write it without an endpoint (iterations also as \"scenario NAME iterations\")", last.s)
 		}
-		t.stat = statIters
-		if name != "iterations" {
+		switch name {
+		case "iterations":
+			t.stat = statIters
+		case "iterations.overran":
+			t.stat = statOverran
+		default:
 			t.stat = statDropped
 		}
 		return nil
@@ -454,6 +460,8 @@ func (t Threshold) Evaluate(r *Results) ThresholdResult {
 		}
 	case statDropped:
 		obs = float64(r.Iterations.Dropped)
+	case statOverran:
+		obs = float64(r.Iterations.Overran)
 	}
 	res.OK = compare(obs, t.op, t.value)
 	res.Observed = obs
