@@ -427,8 +427,11 @@ func figuresOf(e *EndpointResult, mix bool, z float64) (*runFigures, error) {
 	if f.service, err = latencyFigures(e.HDR, z); err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", e.Name, err)
 	}
-	if f.corrected, err = latencyFigures(e.CorrectedHDR, z); err != nil {
-		return nil, fmt.Errorf("endpoint %q corrected: %w", e.Name, err)
+	// Without intended times the corrected histogram is the service time.
+	if e.HasIntended() {
+		if f.corrected, err = latencyFigures(e.CorrectedHDR, z); err != nil {
+			return nil, fmt.Errorf("endpoint %q corrected: %w", e.Name, err)
+		}
 	}
 	return f, nil
 }

@@ -260,6 +260,7 @@ func TestCompareCorrection(t *testing.T) {
 	// Only the base has corrected figures, much higher than any service
 	// time: none is compared with the new run's service time.
 	base.Endpoints[0].CorrectedHDR, base.Totals.CorrectedHDR = queued, queued
+	base.Endpoints[0].CorrectedRequests, base.Totals.CorrectedRequests = 5000, 5000
 	c, err := Compare([]*Results{base}, next, CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -276,6 +277,7 @@ func TestCompareCorrection(t *testing.T) {
 	// only the corrected figures regress.
 	next.Endpoints[0].CorrectedHDR = hist(t, spread(5000, 50_000, 500_000, 3)...)
 	next.Totals.CorrectedHDR = next.Endpoints[0].CorrectedHDR
+	next.Endpoints[0].CorrectedRequests, next.Totals.CorrectedRequests = 5000, 5000
 	if c, _ = Compare([]*Results{base}, next, CompareOptions{}); !slices.Equal(regressions(c), []string{"catalog corrected p50", "catalog corrected p99"}) {
 		t.Errorf("corrected regressions %v", regressions(c))
 	}

@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -142,4 +145,52 @@ func maxRSSMB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024
+}
+
+// MarshalJSON writes g with its seed as a decimal string: a seed is 64
+// bits and JSON readers that parse numbers as doubles (jq, JavaScript)
+// would round one above 2^53, so the run would not repeat.
+func (g Generator) MarshalJSON() ([]byte, error) {
+	type plain Generator
+	return json.Marshal(struct {
+		plain
+		Seed string `json:"seed"`
+	}{plain(g), strconv.FormatUint(g.Seed, 10)})
+}
+
+// UnmarshalJSON reads g, with its seed as a decimal string or, as older
+// results.json files wrote it, a number (read from its text, exactly).
+func (g *Generator) UnmarshalJSON(b []byte) error {
+	type plain Generator
+	v := struct {
+		*plain
+		Seed json.RawMessage `json:"seed"`
+	}{plain: (*plain)(g)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	g.Seed = 0
+	if len(v.Seed) == 0 || string(v.Seed) == "null" {
+		return nil
+	}
+	s, err := ParseSeed(string(v.Seed))
+	if err != nil {
+		return fmt.Errorf("generator.seed: %w", err)
+	}
+	g.Seed = s
+	return nil
+}
+
+// ParseSeed reads a seed as results.json writes it: decimal digits,
+// quoted or not (so `jq .generator.seed` output can be pasted as is).
+func ParseSeed(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+		t = t[1 : len(t)-1]
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("seed %q: want an unsigned 64-bit decimal integer", s)
+	}
+	return n, nil
 }

@@ -21,6 +21,8 @@ type MergedFrom struct {
 	StartOffsetMs float64    `json:"start_offset_ms,omitempty"`
 	Requests      int64      `json:"requests"`
 	Generator     *Generator `json:"generator,omitempty"`
+	// Server is the segment's own server block (plan key server:).
+	Server *ServerResult `json:"server,omitempty"`
 }
 
 // MergeOptions tune Merge.
@@ -61,6 +63,7 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		RunID:        rs[0].RunID,
 		StartAt:      rs[0].StartAt,
 	}
+	var lastServer time.Time
 	for _, r := range rs {
 		if r.Plan != out.Plan {
 			return nil, fmt.Errorf("merge: results of different plans (%q and %q)", out.Plan, r.Plan)
@@ -85,6 +88,7 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		out.WarmupS = max(out.WarmupS, r.WarmupS)
 		out.Iterations.Completed += r.Iterations.Completed
 		out.Iterations.Dropped += r.Iterations.Dropped
+		out.Iterations.Overran += r.Iterations.Overran
 		out.Connections.Dials += r.Connections.Dials
 		out.Connections.Reused += r.Connections.Reused
 		for k, n := range r.ErrorsByKind {
@@ -95,9 +99,15 @@ func Merge(rs []*Results, o MergeOptions) (*Results, error) {
 		}
 		out.MergedFrom = append(out.MergedFrom, MergedFrom{
 			Segment: r.Segment, Started: r.Started, StartOffsetMs: r.StartOffsetMs,
-			Requests: r.Totals.Requests, Generator: r.Generator,
+			Requests: r.Totals.Requests, Generator: r.Generator, Server: r.Server,
 		})
+		// The server's counters are its own, not a segment's: the block
+		// of the segment that ended last saw the most of the run.
+		if r.Server != nil && (out.Server == nil || !r.Ended.Before(lastServer)) {
+			out.Server, lastServer = r.Server, r.Ended
+		}
 	}
+	out.Generator = mergeGenerators(rs)
 	out.Sessions.topLoginFailure(rs)
 	// Rates are over the time some segment was measuring: the union of
 	// their windows, so a wait or a gap between them dilutes nothing.
@@ -307,8 +317,12 @@ func parseSegment(s string) (i, n int, err error) {
 func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointResult, error) {
 	out := EndpointResult{Name: name}
 	var c Counts
-	var lat, corr, svc *hdrhistogram.Histogram
+	var lat, corr, svc, ok, okc, failed *hdrhistogram.Histogram
+	var phases [numPhases]*hdrhistogram.Histogram
 	for _, e := range es {
+		if err := addPhases(&phases, e.Phases); err != nil {
+			return out, fmt.Errorf("merge %s phases: %w", name, err)
+		}
 		ec, err := e.Counts()
 		if err != nil {
 			return out, fmt.Errorf("merge %s: %w", name, err)
@@ -318,7 +332,8 @@ func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointRes
 			enc  string
 			dst  **hdrhistogram.Histogram
 			what string
-		}{{e.HDR, &lat, ""}, {e.CorrectedHDR, &corr, " corrected"}, {e.ServiceHDR, &svc, " service"}} {
+		}{{e.HDR, &lat, ""}, {e.CorrectedHDR, &corr, " corrected"}, {e.ServiceHDR, &svc, " service"},
+			{okHDR(e.OKHDR, e.HDR, e.Errors), &ok, " ok"}, {okHDR(e.OKCorrectedHDR, e.CorrectedHDR, e.Errors), &okc, " ok corrected"}, {e.FailedHDR, &failed, " failed"}} {
 			if *h.dst, err = addHDR(*h.dst, h.enc); err != nil {
 				return out, fmt.Errorf("merge %s%s: %w", name, h.what, err)
 			}
@@ -350,7 +365,129 @@ func mergeEndpoint(name string, es []*EndpointResult, secs float64) (EndpointRes
 			return out, err
 		}
 	}
+	if err := out.setMergedOK(ok, okc, failed); err != nil {
+		return out, err
+	}
+	if out.Phases, err = phaseResults(&phases); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// addPhases adds p's phase histograms into hs (allocating them the
+// first time).
+func addPhases(hs *[numPhases]*hdrhistogram.Histogram, p *PhaseResults) error {
+	if p == nil {
+		return nil
+	}
+	for i, ph := range p.List() {
+		if ph.Stats == nil || ph.Stats.HDR == "" {
+			continue
+		}
+		var err error
+		if hs[i], err = addHDR(hs[i], ph.Stats.HDR); err != nil {
+			return fmt.Errorf("%s: %w", ph.Name, err)
+		}
+	}
+	return nil
+}
+
+// phaseResults summarizes merged phase histograms; nil when none has a
+// sample.
+func phaseResults(hs *[numPhases]*hdrhistogram.Histogram) (*PhaseResults, error) {
+	var out [numPhases]*PhaseStats
+	found := false
+	for i, h := range hs {
+		if h == nil || h.TotalCount() == 0 {
+			continue
+		}
+		enc, err := encodeHDR(h)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &PhaseStats{Count: h.TotalCount(), Mean: h.Mean() / 1000, P50: ms(h.ValueAtQuantile(50)),
+			P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)), Max: ms(h.Max()), HDR: enc}
+		found = true
+	}
+	if !found {
+		return nil, nil
+	}
+	return &PhaseResults{DNS: out[0], Connect: out[1], TLS: out[2], TTFB: out[3], Body: out[4]}, nil
+}
+
+// mergeGenerators is the segments' generators as one (each is kept in
+// MergedFrom): CPU time, CPUs, GCs and scheduled starts summed; the
+// worst lag, GC pause, CPU utilization and RSS; warnings by segment.
+// Its seed is 0: each segment drew from its own (MergedFrom).
+func mergeGenerators(rs []*Results) *Generator {
+	var out *Generator
+	for _, r := range rs {
+		g := r.Generator
+		if g == nil {
+			continue
+		}
+		if out == nil {
+			out = &Generator{}
+		}
+		out.CPUSeconds += g.CPUSeconds
+		out.CPUUtil = max(out.CPUUtil, g.CPUUtil)
+		out.Procs += g.Procs
+		out.MaxRSSMB = max(out.MaxRSSMB, g.MaxRSSMB)
+		out.GCCount += g.GCCount
+		out.GCPauseTotalMs += g.GCPauseTotalMs
+		out.GCPauseMaxMs = max(out.GCPauseMaxMs, g.GCPauseMaxMs)
+		out.ScheduleLagP99Ms = max(out.ScheduleLagP99Ms, g.ScheduleLagP99Ms)
+		out.ScheduledCount += g.ScheduledCount
+		if l := g.ScheduleLag; l != nil {
+			if out.ScheduleLag == nil {
+				out.ScheduleLag = &Percentiles{Min: l.Min}
+			}
+			m := out.ScheduleLag
+			m.Min = min(m.Min, l.Min)
+			m.Mean, m.P50, m.P90 = max(m.Mean, l.Mean), max(m.P50, l.P50), max(m.P90, l.P90)
+			m.P95, m.P99, m.P999, m.Max = max(m.P95, l.P95), max(m.P99, l.P99), max(m.P999, l.P999), max(m.Max, l.Max)
+		}
+		for _, w := range g.Warnings {
+			out.Warnings = append(out.Warnings, segmentLabel(r)+w)
+		}
+	}
+	return out
+}
+
+// okHDR is an input's OK histogram: ok, or in a results.json older than
+// ok_hdr, all its latencies where none failed.
+func okHDR(ok, all string, errors int64) string {
+	if ok == "" && errors == 0 {
+		return all
+	}
+	return ok
+}
+
+// setMergedOK sets e's OK and failed figures from merged histograms.
+func (e *EndpointResult) setMergedOK(ok, okc, failed *hdrhistogram.Histogram) error {
+	var err error
+	if ok != nil && ok.TotalCount() > 0 {
+		p := percentiles(ok)
+		e.OKLatency = &p
+		if e.OKHDR, err = encodeHDR(ok); err != nil {
+			return err
+		}
+	}
+	if okc != nil && okc.TotalCount() > 0 {
+		p := percentiles(okc)
+		e.OKCorrected = &p
+		if e.OKCorrectedHDR, err = encodeHDR(okc); err != nil {
+			return err
+		}
+	}
+	if failed != nil && failed.TotalCount() > 0 {
+		p := percentiles(failed)
+		e.FailedLatency = &p
+		if e.FailedHDR, err = encodeHDR(failed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addHDR adds the encoded histogram s into h (allocating h the first time).
@@ -371,11 +508,13 @@ func addHDR(h *hdrhistogram.Histogram, s string) (*hdrhistogram.Histogram, error
 	return h, nil
 }
 
-// mergeTimelines aligns the segments' timelines on wall-clock intervals
-// from start (each point at its segment's start + t, rounded to the
-// interval) and adds them up. Counts and rates add exactly; an interval's
-// percentiles are the worst segment's (the timeline keeps no histograms),
-// which the whole's can only be at or below.
+// mergeTimelines buckets the segments' timelines on fixed wall-clock
+// intervals from start: [k·step, (k+1)·step), each point by its own
+// start (its segment's start + t − duration), so a short last interval
+// has a bucket of its own rather than landing on the one before. Counts
+// add exactly and rates are the bucket's requests over its length; an
+// interval's percentiles are the worst segment's (the timeline keeps no
+// histograms), which the whole's can only be at or below.
 func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 	step := 0.0
 	for _, r := range rs {
@@ -391,12 +530,18 @@ func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 	for _, r := range rs {
 		off := r.Started.Sub(start).Seconds()
 		for _, p := range r.Timeline {
-			b := int64(math.Round((off + p.T) / step))
+			from, end := off+p.T-p.DurationS, off+p.T
+			// A start a hair before a boundary (float noise) is on it.
+			b := int64(math.Floor(from/step + 1e-6))
 			m := byBucket[b]
 			if m == nil {
-				m = &TimelinePoint{T: float64(b) * step, DurationS: step, Total: TimelineEndpoint{Name: TotalName}}
+				m = &TimelinePoint{T: float64(b) * step, Total: TimelineEndpoint{Name: TotalName}}
 				byBucket[b] = m
 			}
+			// The bucket ends at its boundary, or earlier where every
+			// point in it did (a short last interval).
+			m.T = min(max(m.T, end), float64(b+1)*step)
+			m.DurationS = m.T - float64(b)*step
 			m.VUs += p.VUs
 			m.Sessions += p.Sessions
 			m.Relogins += p.Relogins
@@ -411,7 +556,20 @@ func mergeTimelines(rs []*Results, start time.Time) []TimelinePoint {
 	keys := slices.Sorted(maps.Keys(byBucket))
 	out := make([]TimelinePoint, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, *byBucket[k])
+		p := byBucket[k]
+		rate := func(e *TimelineEndpoint) {
+			if p.DurationS > 0 {
+				e.RPS = float64(e.Requests) / p.DurationS
+			}
+		}
+		rate(&p.Total)
+		for i := range p.Endpoints {
+			rate(&p.Endpoints[i])
+		}
+		for i := range p.Groups {
+			rate(&p.Groups[i])
+		}
+		out = append(out, *p)
 	}
 	return out
 }

@@ -49,15 +49,15 @@ type Options struct {
 	// Shards is the number of recording shards; default GOMAXPROCS. It is
 	// rounded up to a power of two so picking a shard is a mask, not a
 	// division. Memory and Snapshot's work grow with it: per shard, one
-	// ~136 KiB histogram per endpoint (two with intended times). More
+	// ~136 KiB histograms per endpoint (latency and corrected). More
 	// shards than GOMAXPROCS only help when recorders collide, and a
 	// recorder holds its shard for ~30 ns per request of many µs.
 	Shards int
 	// Now is the clock for interval boundaries; default time.Now.
 	Now func() time.Time
 	// OnInterval, if set, is called by Snapshot for every endpoint with the
-	// interval's histograms (microseconds; corrected is nil when no sample
-	// had an intended time), e.g. to write an .hlog. They are borrowed: valid
+	// interval's histograms (microseconds; corrected holds every sample,
+	// End−Start where it had no intended time), e.g. to write an .hlog. They are borrowed: valid
 	// only during the call, and reset after it.
 	OnInterval func(endpoint int, name string, latency, corrected *hdrhistogram.Histogram)
 	// Gauges, if set, is called by Snapshot for the live state the recorder
@@ -75,10 +75,14 @@ type Options struct {
 // current interval, for a whole interval, or for the whole run.
 type data struct {
 	lat  *hdrhistogram.Histogram
-	corr *hdrhistogram.Histogram // nil until a sample has an intended time
+	corr *hdrhistogram.Histogram // every sample: End−Intended, or End−Start without an intended time
 	svc  *hdrhistogram.Histogram // nil until a sample has a Service time (groups)
-	ph   *phaseSet               // nil until a sample has phases
-	c    Counts
+	// flat and fcorr are the failed samples' latency and corrected
+	// latency, nil until one fails: the OK ones are lat and corr less
+	// them, so a run without errors keeps two histograms, not four.
+	flat, fcorr *hdrhistogram.Histogram
+	ph          *phaseSet // nil until a sample has phases
+	c           Counts
 }
 
 // merge adds o into d exactly, through m.
@@ -93,11 +97,13 @@ func (d *data) merge(o *data, m *merger) {
 		}
 		m.add(d.corr, o.corr)
 	}
-	if o.svc != nil && o.svc.TotalCount() > 0 {
-		if d.svc == nil {
-			d.svc = newHistogram()
+	for _, p := range []struct{ dst, src **hdrhistogram.Histogram }{{&d.svc, &o.svc}, {&d.flat, &o.flat}, {&d.fcorr, &o.fcorr}} {
+		if *p.src != nil && (*p.src).TotalCount() > 0 {
+			if *p.dst == nil {
+				*p.dst = newHistogram()
+			}
+			m.add(*p.dst, *p.src)
 		}
-		m.add(d.svc, o.svc)
 	}
 	if o.ph != nil && !o.ph.empty() {
 		if d.ph == nil {
@@ -139,8 +145,10 @@ func (d *data) reset() {
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		d.corr.Reset()
 	}
-	if d.svc != nil && d.svc.TotalCount() > 0 {
-		d.svc.Reset()
+	for _, h := range []*hdrhistogram.Histogram{d.svc, d.flat, d.fcorr} {
+		if h != nil && h.TotalCount() > 0 {
+			h.Reset()
+		}
 	}
 	if d.ph != nil {
 		d.ph.reset()
@@ -162,6 +170,7 @@ type shardState struct {
 	iterations int64
 	scIters    []int64 // iterations by scenario id; grown on first use
 	dropped    int64
+	overran    int64
 }
 
 // shard pads shardState to its own cache lines, so recorders on different
@@ -188,7 +197,7 @@ func (sh *shard) newSlot(e int) *data {
 		copy(eps, sh.eps)
 		sh.eps = eps
 	}
-	d := &data{lat: newHistogram()}
+	d := &data{lat: newHistogram(), corr: newHistogram()}
 	sh.eps[e] = d
 	return d
 }
@@ -198,8 +207,8 @@ func (sh *shard) newSlot(e int) *data {
 // are safe for concurrent use; Snapshot and Result may be called from any
 // goroutine and serialize with each other.
 //
-// Memory: one dense histogram (~136 KiB) per shard and endpoint a shard has
-// seen, two where samples carry intended times, plus per endpoint a few for
+// Memory: two dense histograms (~136 KiB each: latency and corrected) per
+// shard and endpoint a shard has seen, plus per endpoint a few for
 // the interval and the run. Never one per VU.
 type Recorder struct {
 	now        func() time.Time
@@ -236,6 +245,7 @@ type Recorder struct {
 	iterations int64
 	scIters    []int64 // by scenario id: iterations of the measured window
 	dropped    int64
+	overran    int64
 	timeline   []TimelinePoint
 	hists      []IntervalHistograms // scratch for sinks
 	awaiting   bool                 // before Begin (Options.AwaitBegin)
@@ -456,16 +466,17 @@ func (r *Recorder) registry() ([]endpointKey, []string) {
 
 // Record folds s into the shard picked by the hint (a VU id, say; any int,
 // taken modulo the shard count). It does not keep s and does not allocate,
-// except the first time a shard sees an endpoint, or an intended or
-// service time for it. It panics on an endpoint id that Endpoint did not return.
+// except the first time a shard sees an endpoint, or a service time or a
+// failure for it. Every sample enters the corrected histogram: End−Intended,
+// or End−Start without an intended time. It panics on an endpoint id that Endpoint did not return.
 func (r *Recorder) Record(shard int, s *Sample) {
 	e := s.Endpoint
 	if uint64(e) >= uint64(r.nEps.Load()) {
 		badEndpoint(e)
 	}
 	lat, latOver := micros(s.End.Sub(s.Start))
-	var corr int64
-	var corrOver bool
+	// Every sample is corrected: without an intended time, by nothing.
+	corr, corrOver := lat, latOver
 	hasCorr := !s.Intended.IsZero()
 	if hasCorr {
 		corr, corrOver = micros(s.End.Sub(s.Intended))
@@ -493,15 +504,15 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	if latOver {
 		c.Overflow++
 	}
+	if d.corr == nil {
+		d.corr = newHistogram()
+	}
+	_ = d.corr.RecordValue(corr)
 	if hasCorr {
-		if d.corr == nil {
-			d.corr = newHistogram()
-		}
-		_ = d.corr.RecordValue(corr)
 		c.Corrected++
-		if corrOver {
-			c.CorrectedOverflow++
-		}
+	}
+	if corrOver {
+		c.CorrectedOverflow++
 	}
 	if s.Service > 0 {
 		if d.svc == nil {
@@ -512,6 +523,11 @@ func (r *Recorder) Record(shard int, s *Sample) {
 	}
 	if k.IsError() {
 		c.Errors++
+		if d.flat == nil {
+			d.flat, d.fcorr = newHistogram(), newHistogram()
+		}
+		_ = d.flat.RecordValue(lat)
+		_ = d.fcorr.RecordValue(corr)
 	}
 	c.Kinds[k]++
 	c.Status[status]++
@@ -558,6 +574,15 @@ func (r *Recorder) Dropped(shard int) {
 	sh.mu.Unlock()
 }
 
+// Overran counts one paced iteration that took longer than its pace
+// (the next one starts late), on the shard picked by the hint.
+func (r *Recorder) Overran(shard int) {
+	sh := &r.shards[uint(shard)&r.mask]
+	sh.mu.Lock()
+	sh.overran++
+	sh.mu.Unlock()
+}
+
 // Interval is what the run did between two snapshots.
 type Interval struct {
 	Start, End time.Time
@@ -570,6 +595,7 @@ type Interval struct {
 	Iterations         int64
 	ScenarioIterations []int64
 	Dropped            int64 // dropped in the interval
+	Overran            int64 // paced iterations that overran their pace in the interval
 	// Scenarios are the registered scenarios' names, by scenario id.
 	Scenarios []string
 	// Gauges is the live state at the end of the interval, from
@@ -596,7 +622,7 @@ type IntervalStats struct {
 	P50          float64
 	P95          float64
 	P99          float64
-	CorrectedP50 float64 // p50 of End−Intended
+	CorrectedP50 float64 // p50 of End−Intended (End−Start without an intended time)
 	CorrectedP95 float64 // p95 of End−Intended
 	CorrectedP99 float64 // p99 of End−Intended
 }
@@ -656,13 +682,14 @@ func (r *Recorder) snapshot(final bool) Interval {
 		sh.mu.Lock()
 		iv.Iterations += sh.iterations
 		iv.Dropped += sh.dropped
+		iv.Overran += sh.overran
 		for sc, k := range sh.scIters {
 			if sc < len(iv.ScenarioIterations) {
 				iv.ScenarioIterations[sc] += k
 			}
 			sh.scIters[sc] = 0
 		}
-		sh.iterations, sh.dropped = 0, 0
+		sh.iterations, sh.dropped, sh.overran = 0, 0, 0
 		sh.mu.Unlock()
 	}
 
@@ -696,11 +723,14 @@ func (r *Recorder) snapshot(final bool) Interval {
 		for e := range n {
 			d := &r.interval[e]
 			h := IntervalHistograms{Latency: d.lat}
-			if d.c.Corrected > 0 {
+			if d.corr != nil && d.corr.TotalCount() > 0 {
 				h.Corrected = d.corr
 			}
 			if d.svc != nil && d.svc.TotalCount() > 0 {
 				h.Service = d.svc
+			}
+			if d.flat != nil && d.flat.TotalCount() > 0 {
+				h.Failed, h.FailedCorrected = d.flat, d.fcorr
 			}
 			r.hists = append(r.hists, h)
 		}
@@ -712,7 +742,7 @@ func (r *Recorder) snapshot(final bool) Interval {
 		d := &r.interval[e]
 		if r.onInterval != nil {
 			var corr *hdrhistogram.Histogram
-			if d.c.Corrected > 0 {
+			if d.corr != nil && d.corr.TotalCount() > 0 {
 				corr = d.corr
 			}
 			if d.lat == nil {
@@ -731,6 +761,7 @@ func (r *Recorder) snapshot(final bool) Interval {
 		r.scIters[sc] += k
 	}
 	r.dropped += iv.Dropped
+	r.overran += iv.Overran
 	r.last = end
 	if !skip {
 		r.timeline = append(r.timeline, timelinePoint(&iv))
@@ -756,9 +787,13 @@ func (r *Recorder) keepOutside(n int) {
 // one, and merges it into the interval. The shard is locked only for the
 // exchange; the merge runs on the swapped-out data, which is then ours.
 func (r *Recorder) swap(sh *shard, e int) {
-	// Endpoints that have seen intended times get spares with a corrected
-	// histogram, so the hot path does not allocate one every interval.
-	sp := r.spare(r.run[e].corr != nil || r.interval[e].corr != nil, r.run[e].svc != nil || r.interval[e].svc != nil)
+	// Spares have a corrected histogram (every sample enters one), and a
+	// service one where the endpoint has seen service times, so the hot
+	// path does not allocate one every interval.
+	sp := r.spare(true, r.run[e].svc != nil || r.interval[e].svc != nil)
+	failed := r.run[e].flat != nil || r.interval[e].flat != nil
+	r.fit(&sp.flat, failed)
+	r.fit(&sp.fcorr, failed)
 	sh.mu.Lock()
 	var old *data
 	if e < len(sh.eps) && sh.eps[e] != nil && sh.eps[e].c.Requests > 0 {

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"runtime"
@@ -87,8 +88,9 @@ func TestRecorderPercentiles(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
 		}
 	}
-	if e.Corrected != nil {
-		t.Errorf("corrected latency without intended times: %+v", e.Corrected)
+	// Without intended times, corrected latency is the service time.
+	if e.Corrected == nil || *e.Corrected != e.Latency || e.CorrectedRequests != 0 {
+		t.Errorf("corrected latency without intended times: %+v, want the latency %+v", e.Corrected, e.Latency)
 	}
 }
 
@@ -115,11 +117,30 @@ func TestRecorderCorrected(t *testing.T) {
 	if !near(e.Latency.P99, 2) || !near(e.Corrected.Min, 2) || !near(e.Corrected.Max, 101) || !near(e.Corrected.P50, 51) {
 		t.Errorf("latency %+v, corrected %+v", e.Latency, *e.Corrected)
 	}
-	if o := res.Endpoints[other]; o.Corrected != nil || o.CorrectedHDR != "" {
-		t.Errorf("endpoint without intended times has corrected latency: %+v", o)
+	// An endpoint without intended times is corrected by nothing: its
+	// corrected histogram is its service time, so the totals' corrected
+	// histogram holds every request.
+	o := res.Endpoints[other]
+	if o.Corrected == nil || *o.Corrected != o.Latency || o.CorrectedHDR != o.HDR || o.HasIntended() {
+		t.Errorf("endpoint without intended times: corrected %+v, want its latency %+v", o.Corrected, o.Latency)
 	}
-	if res.Totals.Corrected == nil || res.Totals.CorrectedRequests != 100 || res.Totals.Requests != 200 {
-		t.Errorf("totals: %+v", res.Totals)
+	var js bytes.Buffer // as results.json carries it
+	if err := res.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadResults(&js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := DecodeHDR(back.Totals.CorrectedHDR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.TotalCount() != res.Totals.Requests || res.Totals.Requests != 200 || res.Totals.CorrectedRequests != 100 {
+		t.Errorf("totals: corrected count %d, requests %d, with intended times %d; want 200, 200, 100", tc.TotalCount(), res.Totals.Requests, res.Totals.CorrectedRequests)
+	}
+	if !near(res.Totals.Corrected.Max, 101) || !near(res.Totals.Corrected.Min, 2) {
+		t.Errorf("totals corrected %+v: want 2..101 ms", *res.Totals.Corrected)
 	}
 }
 

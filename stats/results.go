@@ -121,6 +121,10 @@ const KindGroup = "group"
 type IterationCounts struct {
 	Completed int64 `json:"completed"`
 	Dropped   int64 `json:"dropped"` // scheduled but no VU was free
+	// Overran counts paced iterations that took longer than their pace,
+	// so the next one started late (its lateness is in the corrected
+	// latency of its first request).
+	Overran int64 `json:"overran"`
 }
 
 // ConnectionCounts is connection accounting. Dials comes from the pool;
@@ -163,14 +167,29 @@ type EndpointResult struct {
 	// CorrectedOverflow counts corrected latencies clamped likewise.
 	CorrectedOverflow int64       `json:"corrected_overflow,omitempty"`
 	Latency           Percentiles `json:"latency_ms"`
-	// Corrected is End−Intended, present where samples had intended times.
+	// Corrected is every request's corrected latency: End−Intended, or
+	// End−Start (its service time) where it had no intended time; set
+	// wherever there were requests.
 	Corrected *Percentiles `json:"corrected_latency_ms,omitempty"`
-	// CorrectedRequests is how many samples had an intended time.
+	// CorrectedRequests is how many samples had an intended time (0: the
+	// corrected figures are the service times; see HasIntended).
 	CorrectedRequests int64 `json:"corrected_requests,omitempty"`
 	// HDR is the whole-run latency histogram in microseconds, HdrHistogram
 	// V2 compressed and base64 ("HISTF..."); see DecodeHDR.
 	HDR          string `json:"hdr"`
 	CorrectedHDR string `json:"corrected_hdr,omitempty"`
+	// OKLatency (ok_latency_ms) is the latency of the successful requests
+	// (Kind ok), FailedLatency that of the failed ones (Errors), as
+	// Gatling splits them: fast failures do not pull OK latency down.
+	// OKCorrected is the OK requests' corrected latency. OKHDR,
+	// FailedHDR and OKCorrectedHDR are their histograms, so that merge
+	// and compare stay exact; an absent one is empty.
+	OKLatency      *Percentiles `json:"ok_latency_ms,omitempty"`
+	FailedLatency  *Percentiles `json:"failed_latency_ms,omitempty"`
+	OKCorrected    *Percentiles `json:"ok_corrected_latency_ms,omitempty"`
+	OKHDR          string       `json:"ok_hdr,omitempty"`
+	FailedHDR      string       `json:"failed_hdr,omitempty"`
+	OKCorrectedHDR string       `json:"ok_corrected_hdr,omitempty"`
 	// ReuseRatio is the share of requests sent on a reused connection,
 	// Reused their count.
 	ReuseRatio float64 `json:"reuse_ratio"`
@@ -182,6 +201,10 @@ type EndpointResult struct {
 	// Phases is where the time went (httptrace), when it was measured.
 	Phases *PhaseResults `json:"phases_ms,omitempty"`
 }
+
+// HasIntended says some of e's requests had an intended time: without,
+// its corrected figures are its service times.
+func (e EndpointResult) HasIntended() bool { return e.CorrectedRequests > 0 }
 
 // Percentiles summarizes a latency histogram, in milliseconds.
 type Percentiles struct {
@@ -273,7 +296,7 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 	res := &Results{
 		Schema:     SchemaV1,
 		DurationS:  secs,
-		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped},
+		Iterations: IterationCounts{Completed: r.iterations, Dropped: r.dropped, Overran: r.overran},
 		Endpoints:  make([]EndpointResult, 0, len(eps)),
 		Timeline:   slices.Clone(r.timeline),
 	}
@@ -295,6 +318,12 @@ func (r *Recorder) build(d time.Duration) (*Results, error) {
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, KindHints(res.ErrorsByKind)...)
+	if n := res.Iterations.Overran; n > 0 {
+		res.Warnings = append(res.Warnings, OverranWarning(n))
+	}
+	if w := ClampWarning(&res.Totals); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	res.Scenarios = r.scenarioResults(res, scens)
 	for e, m := range eps {
 		if e >= len(r.setup) || r.setup[e].c.Requests == 0 || m.isGroup {
@@ -420,9 +449,14 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 	if d.corr != nil && d.corr.TotalCount() > 0 {
 		p := percentiles(d.corr)
 		er.Corrected = &p
-		if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
-			return er, err
-		}
+	}
+	// Written even when empty or no sample had an intended time, so that
+	// merge and compare find every endpoint's corrected histogram.
+	if er.CorrectedHDR, err = encodeHDR(d.corr); err != nil {
+		return er, err
+	}
+	if err = er.setOK(d.lat, d.corr, d.flat, d.fcorr); err != nil {
+		return er, err
 	}
 	if d.svc != nil && d.svc.TotalCount() > 0 {
 		p := percentiles(d.svc)
@@ -432,6 +466,64 @@ func endpointResult(name string, d *data, secs float64) (EndpointResult, error) 
 		}
 	}
 	return er, nil
+}
+
+// setOK sets e's OK and failed figures from all its latencies (lat,
+// corr) and the failed ones' (flat, fcorr; nil: none failed).
+func (e *EndpointResult) setOK(lat, corr, flat, fcorr *hdrhistogram.Histogram) error {
+	ok, okc := subtractHist(lat, flat), subtractHist(corr, fcorr)
+	var err error
+	if ok.TotalCount() > 0 {
+		p, pc := percentiles(ok), percentiles(okc)
+		e.OKLatency, e.OKCorrected = &p, &pc
+	}
+	if e.Requests > 0 {
+		if e.OKHDR, err = encodeHDR(ok); err != nil {
+			return err
+		}
+		if e.OKCorrectedHDR, err = encodeHDR(okc); err != nil {
+			return err
+		}
+	}
+	if flat != nil && flat.TotalCount() > 0 {
+		p := percentiles(flat)
+		e.FailedLatency = &p
+		if e.FailedHDR, err = encodeHDR(flat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subtractHist is a new histogram of all less part, bucket by bucket
+// (part's values are among all's); nil all is empty, nil part nothing.
+func subtractHist(all, part *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if all == nil {
+		return newHistogram()
+	}
+	a := all.Export()
+	if part != nil && part.TotalCount() > 0 {
+		p := part.Export()
+		for i := range min(len(a.Counts), len(p.Counts)) {
+			a.Counts[i] = max(a.Counts[i]-p.Counts[i], 0)
+		}
+	}
+	return hdrhistogram.Import(a)
+}
+
+// OverranWarning is the warning for n paced iterations that overran
+// their pace.
+func OverranWarning(n int64) string {
+	return fmt.Sprintf("%d paced iterations took longer than their pace: the next started late, and that lateness is in the corrected latency; lengthen pacing or shorten the think times", n)
+}
+
+// ClampWarning is the warning for e's latencies clamped into the
+// histograms' 0..60 s, "" when none was.
+func ClampWarning(e *EndpointResult) string {
+	if e.Overflow == 0 && e.CorrectedOverflow == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d latencies (%d corrected) were outside 0..60 s and recorded as 60 s: a percentile of 60000 ms is at least that, not a measurement", e.Overflow, e.CorrectedOverflow)
 }
 
 // kindMap names the non-zero error counts.
@@ -466,7 +558,7 @@ func ReadResults(rd io.Reader) (*Results, error) {
 		return nil, fmt.Errorf("read results: schema %q, want %q", r.Schema, SchemaV1)
 	}
 	check := func(e *EndpointResult) error {
-		for _, s := range []string{e.HDR, e.CorrectedHDR, e.ServiceHDR} {
+		for _, s := range []string{e.HDR, e.CorrectedHDR, e.ServiceHDR, e.OKHDR, e.FailedHDR, e.OKCorrectedHDR} {
 			if s == "" {
 				continue
 			}

@@ -135,6 +135,18 @@ func (s *StreamWriter) Interval(iv *Interval, hists []IntervalHistograms) {
 					return
 				}
 			}
+			// Failed samples: their latencies, and the OK ones' corrected
+			// latencies (the failed ones' are corrected less those).
+			if h.Failed != nil && h.Failed.TotalCount() > 0 {
+				var err error
+				if se.FailedHDR, err = encodeHDR(h.Failed); err == nil {
+					se.OKCorrectedHDR, err = encodeHDR(subtractHist(h.Corrected, h.FailedCorrected))
+				}
+				if err != nil {
+					s.fail(err)
+					return
+				}
+			}
 		}
 		l.Endpoints = append(l.Endpoints, se)
 	}
@@ -305,5 +317,37 @@ func (d *data) addStream(se *EndpointResult, m *merger) error {
 		}
 		m.add(*x.dst, h)
 	}
+	return d.addStreamFailed(se, m)
+}
+
+// addStreamFailed adds an interval's failed samples (FailedHDR; and
+// OKCorrectedHDR, which the corrected less it is) into d.
+func (d *data) addStreamFailed(se *EndpointResult, m *merger) error {
+	if se.FailedHDR == "" {
+		return nil
+	}
+	fl, err := DecodeHDR(se.FailedHDR)
+	if err != nil {
+		return err
+	}
+	corr, okc := newHistogram(), newHistogram()
+	for _, x := range []struct {
+		enc string
+		dst *hdrhistogram.Histogram
+	}{{se.CorrectedHDR, corr}, {se.OKCorrectedHDR, okc}} {
+		if x.enc == "" {
+			continue
+		}
+		h, err := DecodeHDR(x.enc)
+		if err != nil {
+			return err
+		}
+		m.add(x.dst, h)
+	}
+	if d.flat == nil {
+		d.flat, d.fcorr = newHistogram(), newHistogram()
+	}
+	m.add(d.flat, fl)
+	m.add(d.fcorr, subtractHist(corr, okc))
 	return nil
 }

@@ -70,6 +70,11 @@ func TestStreamRoundTrip(t *testing.T) {
 			g.Latency != w.Latency || *g.Corrected != *w.Corrected || g.RPS != w.RPS || g.BytesIn != w.BytesIn {
 			t.Errorf("%s: me rebuilt %+v\nwant %+v", tc.name, g, w)
 		}
+		// The OK/failed split survives the stream exactly.
+		if g.OKLatency == nil || w.OKLatency == nil || *g.OKLatency != *w.OKLatency || *g.FailedLatency != *w.FailedLatency ||
+			*g.OKCorrected != *w.OKCorrected || g.OKHDR != w.OKHDR || g.FailedHDR != w.FailedHDR || g.OKCorrectedHDR != w.OKCorrectedHDR {
+			t.Errorf("%s: me rebuilt ok %+v failed %+v ok corrected %+v\nwant %+v %+v %+v", tc.name, g.OKLatency, g.FailedLatency, g.OKCorrected, w.OKLatency, w.FailedLatency, w.OKCorrected)
+		}
 		if got.ErrorsByKind["connect_refused"] != 5 || got.Totals.Requests != want.Totals.Requests {
 			t.Errorf("%s: errors %v, totals %d; want %v, %d", tc.name, got.ErrorsByKind, got.Totals.Requests, want.ErrorsByKind, want.Totals.Requests)
 		}

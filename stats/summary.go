@@ -11,7 +11,8 @@ import (
 )
 
 // WriteSummary writes the end-of-run table: one row per endpoint and a
-// TOTAL row (requests, rps, errors %, latency percentiles in ms), then
+// TOTAL row (requests, rps, errors %, latency percentiles in ms of the OK
+// responses, as Gatling's; failed ones are in the results), then
 // sessions, iterations, connections, errors by kind and warnings.
 //
 // Where an endpoint has corrected latencies (End−Intended), they are its
@@ -41,10 +42,26 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		return err
 	}
 	nameW := len("endpoint")
+	// Corrected figures are the headline where some request had an
+	// intended time; they cover every request (End−Start where it had
+	// none), and the endpoints without any are named below the table.
 	anyCorrected := false
+	var noIntended []string
 	for _, e := range rows {
 		nameW = max(nameW, len(e.label)+2)
-		anyCorrected = anyCorrected || e.Corrected != nil
+		anyCorrected = anyCorrected || (e.Corrected != nil && e.HasIntended())
+	}
+	for _, e := range r.Endpoints {
+		if e.Requests > 0 && !e.HasIntended() {
+			n := e.Name
+			if e.Group != "" {
+				n += " (" + e.Group + ")"
+			}
+			if len(summaryScenarios(r)) > 1 {
+				n = e.Scenario + "/" + n
+			}
+			noIntended = append(noIntended, n)
+		}
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -54,15 +71,18 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\t\t\t\n", nameW, e.label)
 			continue
 		}
-		name, p := e.label, e.Latency
-		if e.Corrected != nil {
-			name, p = name+" *", *e.Corrected
+		name := e.label
+		if anyCorrected && e.Corrected != nil {
+			name += " *"
 		}
-		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), latencyCells(p))
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t\n", nameW, name, e.Requests, sig3(e.RPS), errPercent(e.EndpointResult), okCells(e.EndpointResult, anyCorrected))
 	}
 	_ = tw.Flush() // w keeps the error
 	if anyCorrected {
-		fmt.Fprintln(w, "latencies in ms; * = from the intended start (corrected for coordinated omission); service times below")
+		fmt.Fprintln(w, "latencies in ms of OK responses (failed ones: results.json failed_latency_ms); * = from the intended start (corrected for coordinated omission); service times below")
+		if len(noIntended) > 0 {
+			fmt.Fprintf(w, "no intended time (corrected = service time): %s\n", strings.Join(noIntended, ", "))
+		}
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "service time (from the actual start), ms")
 		fmt.Fprintf(tw, "%-*s\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", nameW, "endpoint")
@@ -70,13 +90,16 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 			switch {
 			case e.heading:
 				fmt.Fprintf(tw, "%-*s\t\t\t\t\t\t\t\n", nameW, e.label)
-			case e.Corrected != nil:
-				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, latencyCells(e.Latency))
+			case e.Corrected != nil && e.HasIntended():
+				fmt.Fprintf(tw, "%-*s\t%s\t\n", nameW, e.label, okCells(e.EndpointResult, false))
 			}
 		}
 		_ = tw.Flush()
 	} else {
-		fmt.Fprintln(w, "latencies in ms")
+		fmt.Fprintln(w, "latencies in ms of OK responses (failed ones: results.json failed_latency_ms)")
+	}
+	if t := r.Totals; t.Overflow > 0 || t.CorrectedOverflow > 0 {
+		fmt.Fprintf(w, "clamped:      %d latencies (%d corrected) outside 0..60 s, recorded as 60 s: percentiles that reached it read ≥ 60 s (>=60000)\n", t.Overflow, t.CorrectedOverflow)
 	}
 	writeGroups(w, r.Groups, len(summaryScenarios(r)) > 1)
 
@@ -96,6 +119,9 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 		fmt.Fprintf(w, "login failed: %d times, most often (%d): %s\n", s.LoginFailures, s.TopLoginFailures, s.TopLoginFailure)
 	}
 	fmt.Fprintf(w, "iterations:   %d completed, %d dropped\n", r.Iterations.Completed, r.Iterations.Dropped)
+	if n := r.Iterations.Overran; n > 0 {
+		fmt.Fprintf(w, "overran:      %d paced iterations took longer than their pace (the next started late: corrected latency includes it)\n", n)
+	}
 	if scs := summaryScenarios(r); len(scs) > 1 {
 		for _, sc := range r.Scenarios {
 			share := "own load"
@@ -129,8 +155,12 @@ func WriteSummaryWith(out io.Writer, r *Results, o SummaryOptions) error {
 	}
 	fmt.Fprintln(w)
 	if g := r.Generator; g != nil {
-		fmt.Fprintf(w, "generator:    CPU %.0f%% of %d (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), seed %d\n",
-			100*g.CPUUtil, g.Procs, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, g.Seed)
+		seed := "seed " + strconv.FormatUint(g.Seed, 10)
+		if len(r.MergedFrom) > 0 {
+			seed = "segments merged: worst CPU share, CPU time summed, seeds in merged_from"
+		}
+		fmt.Fprintf(w, "generator:    CPU %.0f%% of %d (%.1f s), peak RSS %.0f MB, %d GCs (pauses: max %.2f ms, total %.1f ms), %s\n",
+			100*g.CPUUtil, g.Procs, g.CPUSeconds, g.MaxRSSMB, g.GCCount, g.GCPauseMaxMs, g.GCPauseTotalMs, seed)
 		if l := g.ScheduleLag; l != nil {
 			fmt.Fprintf(w, "schedule lag: p50 %s, p99 %s, max %s ms over %d scheduled starts (how late the generator itself was)\n",
 				sig3(l.P50), sig3(l.P99), sig3(l.Max), g.ScheduledCount)
@@ -277,7 +307,7 @@ func writeGroups(w io.Writer, gs []EndpointResult, scenarios bool) {
 	fmt.Fprintln(tw, "count\terrors\tp50\tp95\tp99\tmax\tservice p50\tp95\tp99\t")
 	for _, g := range gs {
 		name, p := g.Name, g.Latency
-		if g.Corrected != nil {
+		if g.Corrected != nil && g.HasIntended() {
 			name, p = name+" *", *g.Corrected
 		}
 		fmt.Fprintf(tw, "%-*s\t", nameW, name)
@@ -288,8 +318,8 @@ func writeGroups(w io.Writer, gs []EndpointResult, scenarios bool) {
 		if g.Service != nil {
 			svc = *g.Service
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.Requests, errPercent(g), sig3(p.P50), sig3(p.P95), sig3(p.P99), sig3(p.Max),
-			sig3(svc.P50), sig3(svc.P95), sig3(svc.P99))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.Requests, errPercent(g), latCell(p.P50), latCell(p.P95), latCell(p.P99), latCell(p.Max),
+			latCell(svc.P50), latCell(svc.P95), latCell(svc.P99))
 	}
 	_ = tw.Flush()
 }
@@ -351,8 +381,38 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 // latencyCells formats p50 .. max as tab-separated cells.
+// okCells are e's headline latency cells: of its OK responses, corrected
+// if corrected; "-" where every request failed. Results older than
+// ok_latency_ms give all requests' figures.
+func okCells(e EndpointResult, corrected bool) string {
+	p, ok := e.Latency, e.OKLatency
+	if corrected && e.Corrected != nil {
+		p, ok = *e.Corrected, e.OKCorrected
+	}
+	switch {
+	case ok != nil:
+		p = *ok
+	case e.Requests > 0 && e.Errors >= e.Requests:
+		return strings.Repeat("-\t", 5) + "-"
+	}
+	return latencyCells(p)
+}
+
 func latencyCells(p Percentiles) string {
-	return strings.Join([]string{sig3(p.P50), sig3(p.P90), sig3(p.P95), sig3(p.P99), sig3(p.P999), sig3(p.Max)}, "\t")
+	return strings.Join([]string{latCell(p.P50), latCell(p.P90), latCell(p.P95), latCell(p.P99), latCell(p.P999), latCell(p.Max)}, "\t")
+}
+
+// ClampMs is the largest latency a histogram holds, in ms (60 s): a
+// longer one is clamped to it and counted (EndpointResult.Overflow).
+const ClampMs = float64(highestMicros) / 1000
+
+// latCell is a latency cell: ">=60000" where the figure reached the
+// clamp, so it is a lower bound and not a measurement.
+func latCell(v float64) string {
+	if v >= ClampMs {
+		return ">=60000"
+	}
+	return sig3(v)
 }
 
 // writeErrors writes the error rate with the errors by kind, and beside

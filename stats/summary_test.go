@@ -13,13 +13,18 @@ func summaryResults() *Results {
 		return Percentiles{min, mean, p50, p90, p95, p99, p999, max}
 	}
 	corrected := p(1, 30, 12.34, 45.6, 78.9, 123.4, 456.7, 1234.5)
+	// login has no intended time: its corrected figures are its service
+	// times, and the totals' corrected figures cover its requests too.
+	login := p(1, 5, 2.5, 4, 5, 9.876, 20, 25)
+	totalCorrected := p(1, 29, 12.0, 45.0, 78.0, 120.0, 450.0, 1234.5)
 	return &Results{
 		Schema: SchemaV1,
 		Endpoints: []EndpointResult{
-			{Name: "login", Requests: 100, Errors: 1, RPS: 3.333, Latency: p(1, 5, 2.5, 4, 5, 9.876, 20, 25)},
-			{Name: "catalog", Requests: 2000, Errors: 0, RPS: 66.67, Latency: p(0.1, 2, 0.0456, 1, 2, 3, 4, 5), Corrected: &corrected},
+			{Name: "login", Requests: 100, Errors: 1, RPS: 3.333, Latency: login, Corrected: &login},
+			{Name: "catalog", Requests: 2000, Errors: 0, RPS: 66.67, Latency: p(0.1, 2, 0.0456, 1, 2, 3, 4, 5), Corrected: &corrected, CorrectedRequests: 2000},
 		},
-		Totals:       EndpointResult{Name: TotalName, Requests: 2100, Errors: 1, RPS: 70, Latency: p(0.1, 2, 0.05, 1, 2, 3.5, 9, 25), Corrected: &corrected},
+		Totals: EndpointResult{Name: TotalName, Requests: 2100, Errors: 1, RPS: 70, Latency: p(0.1, 2, 0.05, 1, 2, 3.5, 9, 25),
+			Corrected: &totalCorrected, CorrectedRequests: 2000},
 		Sessions:     SessionCounts{Established: 12, Unique: 11, RotatedOnLogin: 10, LoginFailures: 1, Rejected: 2, Relogins: 3, Expired: 4},
 		Iterations:   IterationCounts{Completed: 500, Dropped: 7},
 		Connections:  ConnectionCounts{Dials: 20, Reused: 2080, ReuseRatio: 2080.0 / 2100},
@@ -40,9 +45,10 @@ func TestWriteSummary(t *testing.T) {
 	// Rows compared field by field, not by spacing.
 	want := [][]string{
 		{"endpoint", "requests", "rps", "errors", "p50", "p90", "p95", "p99", "p99.9", "max"},
-		{"login", "100", "3.33", "1.00%", "2.50", "4.00", "5.00", "9.88", "20.0", "25.0"},
+		{"login", "*", "100", "3.33", "1.00%", "2.50", "4.00", "5.00", "9.88", "20.0", "25.0"},
 		{"catalog", "*", "2000", "66.7", "0.00%", "12.3", "45.6", "78.9", "123", "457", "1234"},
-		{"TOTAL", "*", "2100", "70.0", "0.05%", "12.3", "45.6", "78.9", "123", "457", "1234"},
+		// The TOTAL's corrected figures are over all 2100 requests.
+		{"TOTAL", "*", "2100", "70.0", "0.05%", "12.0", "45.0", "78.0", "120", "450", "1234"},
 	}
 	for i, w := range want {
 		if got := strings.Fields(lines[i]); !slices.Equal(got, w) {
@@ -61,6 +67,7 @@ func TestWriteSummary(t *testing.T) {
 	}
 	for _, s := range []string{
 		"* = from the intended start",
+		"no intended time (corrected = service time): login\n",
 		"service time (from the actual start), ms",
 		"sessions:     12 established, 11 unique, 10 rotated on login, 1 login failures, 2 rejected, 3 relogins, 4 expired",
 		"iterations:   500 completed, 7 dropped",
@@ -97,6 +104,7 @@ func TestWriteSummaryUncorrected(t *testing.T) {
 	t.Parallel()
 	r := summaryResults()
 	r.Endpoints[1].Corrected, r.Totals.Corrected = nil, nil
+	r.Endpoints[1].CorrectedRequests, r.Totals.CorrectedRequests = 0, 0
 	r.ErrorsByKind, r.Warnings = nil, nil
 	var buf bytes.Buffer
 	if err := WriteSummary(&buf, r); err != nil {

@@ -17,8 +17,9 @@ import (
 // "catalog p99": "< 300ms". Build it with ParseThreshold; check it with
 // CheckThresholds once the run is over.
 //
-// Metric grammar: "[scenario NAME] [ENDPOINT | group NAME] STAT", where
-// STAT is a latency (p50, p99, p99.9, p999, min, mean, max), errors,
+// Metric grammar: "[scenario NAME] [ENDPOINT | group NAME] [ok] STAT",
+// where STAT is a latency (p50, p99, p99.9, p999, min, mean, max; after
+// "ok", of the successful requests only: "catalog ok p95"), errors,
 // error_rate (errors as a share of requests), rps, requests or an error
 // kind (timeout, http_5xx, session_rejected, ...). Without an endpoint
 // the rule is on the totals; "scenario NAME STAT" is on that scenario's
@@ -30,7 +31,8 @@ import (
 // included; corrected where intended starts were known), merged across
 // the scenarios that have it. Run-wide counts take no endpoint:
 // sessions.<field> (established, unique, rotated_on_login,
-// login_failures, rejected, relogins, expired), iterations, dropped.
+// login_failures, rejected, relogins, expired), iterations, dropped,
+// iterations.overran (paced iterations that overran their pace).
 //
 // Condition grammar: "OP VALUE" with OP one of < <= > >= == !=. Latencies
 // take a duration (300ms, 1s, 500us); errors and error kinds a count (0)
@@ -48,6 +50,7 @@ type Threshold struct {
 	op       string
 	value    float64 // ms for latencies, a fraction for rates, else as given
 	rate     bool    // the value was a percentage
+	ok       bool    // a latency of the OK requests only ("catalog ok p95")
 }
 
 // The kinds of statistic a Threshold can name.
@@ -63,6 +66,7 @@ const (
 	statSession  = "session"
 	statIters    = "iterations"
 	statDropped  = "dropped"
+	statOverran  = "overran"
 )
 
 // sessionFields are the sessions.<field> names a threshold may use.
@@ -137,7 +141,7 @@ func condErr(col int, format string, args ...any) error {
 	return &ThresholdError{Col: max(col, 1), Msg: fmt.Sprintf(format, args...)}
 }
 
-const metricHelp = "expected [scenario NAME] [ENDPOINT | group NAME] STAT with STAT one of p50, p95, p99, p99.9, min, mean, max, errors, error_rate, rps, requests or an error kind"
+const metricHelp = "expected [scenario NAME] [ENDPOINT | group NAME] [ok] STAT with STAT one of p50, p95, p99, p99.9, min, mean, max, errors, error_rate, rps, requests or an error kind"
 
 func (t *Threshold) parseMetric(metric string) error {
 	ws := words(metric)
@@ -149,13 +153,32 @@ func (t *Threshold) parseMetric(metric string) error {
 	if len(ws) >= 3 && strings.EqualFold(ws[0].s, "scenario") {
 		t.scenario, first = ws[1].s, 2
 	}
+	// "ok" before a latency: of the successful requests only.
+	end := last.off // where the endpoint's or group's name ends
+	var okWord word
+	if n := len(ws); n-first >= 2 && strings.EqualFold(ws[n-2].s, "ok") {
+		t.ok, okWord, end = true, ws[n-2], ws[n-2].off
+		ws = append(ws[:n-2:n-2], last)
+	}
 	if len(ws)-first >= 3 && strings.EqualFold(ws[first].s, "group") {
 		// The group is everything between "group" and the stat.
-		t.group = strings.TrimSpace(metric[ws[first+1].off:last.off])
+		t.group = strings.TrimSpace(metric[ws[first+1].off:end])
 	} else if len(ws)-first > 1 {
 		// The endpoint is everything before the stat, as written.
-		t.endpoint = strings.TrimSpace(metric[ws[first].off:last.off])
+		t.endpoint = strings.TrimSpace(metric[ws[first].off:end])
 	}
+	if err := t.parseStat(ws, first, last); err != nil {
+		return err
+	}
+	if t.ok && !t.isLatency() {
+		return metricErr(okWord.col, "ok names the latency of the successful requests: expected a latency (p50, p95, p99, p99.9, min, mean, max) after it, not %q", last.s)
+	}
+	return nil
+}
+
+// parseStat reads the statistic, the last of ws (a scenario prefix ends
+// before first).
+func (t *Threshold) parseStat(ws []word, first int, last word) error {
 	named := len(ws) - first // words after the scenario prefix
 	name := strings.ToLower(last.s)
 	if f, ok := strings.CutPrefix(name, "sessions."); ok {
@@ -169,12 +192,16 @@ func (t *Threshold) parseMetric(metric string) error {
 		return nil
 	}
 	switch name {
-	case "iterations", "dropped", "iterations.dropped":
+	case "iterations", "dropped", "iterations.dropped", "iterations.overran":
 		if named > 1 || name != "iterations" && t.scenario != "" {
 			return metricErr(ws[0].col, "%s is run-wide: write it without an endpoint (iterations also as \"scenario NAME iterations\")", last.s)
 		}
-		t.stat = statIters
-		if name != "iterations" {
+		switch name {
+		case "iterations":
+			t.stat = statIters
+		case "iterations.overran":
+			t.stat = statOverran
+		default:
 			t.stat = statDropped
 		}
 		return nil
@@ -433,6 +460,8 @@ func (t Threshold) Evaluate(r *Results) ThresholdResult {
 		}
 	case statDropped:
 		obs = float64(r.Iterations.Dropped)
+	case statOverran:
+		obs = float64(r.Iterations.Overran)
 	}
 	res.OK = compare(obs, t.op, t.value)
 	res.Observed = obs
@@ -502,7 +531,8 @@ func (r *Results) scenarioNamed(name string) *ScenarioResult {
 // latency reads the rule's latency statistic from e, in ms.
 func (t Threshold) latency(e *EndpointResult) (v float64, corrected bool, err error) {
 	enc, p := e.HDR, e.Latency
-	if e.CorrectedHDR != "" || e.Corrected != nil {
+	// Without intended times, corrected is the service time: say plain.
+	if e.HasIntended() {
 		enc, corrected = e.CorrectedHDR, true
 		if e.Corrected != nil {
 			p = *e.Corrected
@@ -510,6 +540,21 @@ func (t Threshold) latency(e *EndpointResult) (v float64, corrected bool, err er
 	}
 	if e.Requests == 0 {
 		return 0, corrected, fmt.Errorf("%s had no requests", e.Name)
+	}
+	if t.ok {
+		enc, p = e.OKHDR, Percentiles{}
+		if e.OKLatency != nil {
+			p = *e.OKLatency
+		}
+		if corrected {
+			enc, p = e.OKCorrectedHDR, Percentiles{}
+			if e.OKCorrected != nil {
+				p = *e.OKCorrected
+			}
+		}
+		if e.Requests == e.Errors {
+			return 0, corrected, fmt.Errorf("%s had no OK requests", e.Name)
+		}
 	}
 	if enc != "" {
 		h, err := DecodeHDR(enc)

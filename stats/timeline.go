@@ -20,16 +20,18 @@ type Gauges struct {
 // snapshotting goroutine, under the recorder's snapshot lock, so it must
 // return quickly and keep its own errors (reported when it is closed).
 // hists is by endpoint id; its histograms (microseconds; Latency nil when
-// the endpoint had no sample yet, Corrected nil when none had an intended
-// time) are borrowed: valid only during the call.
+// the endpoint had no sample yet) are borrowed: valid only during the call.
 type Sink interface {
 	Interval(iv *Interval, hists []IntervalHistograms)
 }
 
 // IntervalHistograms are one endpoint's histograms of one interval;
-// Service (a group's service times) is nil where no sample had one.
+// Service (a group's service times) is nil where no sample had one,
+// Failed and FailedCorrected (the failed samples' latency and corrected
+// latency) where none failed.
 type IntervalHistograms struct {
 	Latency, Corrected, Service *hdrhistogram.Histogram
+	Failed, FailedCorrected     *hdrhistogram.Histogram
 }
 
 // TimelinePoint is one interval of results.json's timeline.

@@ -127,6 +127,7 @@ func TestCompareNeverAcrossCorrection(t *testing.T) {
 	next := resultsOf(t, 5000, endpointOf(t, "catalog", 5000, 0, time.Millisecond, 10*time.Millisecond))
 	next.Endpoints[0].CorrectedHDR = hdrOf(t, 5000, 50*time.Millisecond, 500*time.Millisecond)
 	next.Totals.CorrectedHDR = next.Endpoints[0].CorrectedHDR
+	next.Endpoints[0].CorrectedRequests, next.Totals.CorrectedRequests = 5000, 5000 // intended times
 	b, n := saveResults(t, dir, "base.json", base), saveResults(t, dir, "new.json", next)
 	code, out, _ := runCLI(t, "compare", b, n)
 	if code != exitOK || !strings.Contains(out, "corrected latency only in new") {
@@ -135,6 +136,7 @@ func TestCompareNeverAcrossCorrection(t *testing.T) {
 	// Both corrected: the corrected figures are compared, and regress.
 	base.Endpoints[0].CorrectedHDR = hdrOf(t, 5000, time.Millisecond, 10*time.Millisecond)
 	base.Totals.CorrectedHDR = base.Endpoints[0].CorrectedHDR
+	base.Endpoints[0].CorrectedRequests, base.Totals.CorrectedRequests = 5000, 5000
 	b = saveResults(t, dir, "base2.json", base)
 	if code, out, _ := runCLI(t, "compare", b, n); code != exitThresholds || !strings.Contains(out, "regression: catalog corrected p99") {
 		t.Errorf("corrected vs corrected: exit %d, want 99\n%s", code, out)

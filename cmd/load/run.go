@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.rate, "rate", "", "arrivals at this flat rate (50/s, 30/m), replacing an open load's rate")
 	c.Flags().StringVar(&f.out, "out", "", "write results.json here")
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "no live progress")
-	c.Flags().Uint64Var(&f.seed, "seed", 0, "seed for think times, to repeat a run (results.json generator.seed); 0 picks one")
+	c.Flags().Var((*seedFlag)(&f.seed), "seed", "seed for think times, to repeat a run (results.json generator.seed, a decimal string, quoted or not); 0 picks one")
 	c.Flags().DurationVar(&f.warmup, "warmup", 0, "run the first part of the schedule as a warm-up recorded nowhere, replacing the plan's warmup (results.json warmup_s)")
 	f.outputs.register(c)
 	f.split.register(c)
@@ -217,3 +218,22 @@ func writeResults(path string, res *stats.Results) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// seedFlag is --seed: a uint64 given as results.json writes it, a
+// decimal string, with or without its quotes.
+type seedFlag uint64
+
+func (s *seedFlag) String() string { return strconv.FormatUint(uint64(*s), 10) }
+
+// Set parses v as stats.ParseSeed does.
+func (s *seedFlag) Set(v string) error {
+	n, err := stats.ParseSeed(v)
+	if err != nil {
+		return err
+	}
+	*s = seedFlag(n)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (s *seedFlag) Type() string { return "seed" }

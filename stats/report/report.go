@@ -31,8 +31,15 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return strconv.FormatFloat(100*float64(e.Errors)/float64(e.Requests), 'f', 2, 64) + "%"
 	},
 	"headline": func(e stats.EndpointResult) stats.Percentiles {
-		if e.Corrected != nil {
+		// OK responses, as the summary's headline (older results: all).
+		if e.Corrected != nil && e.HasIntended() {
+			if e.OKCorrected != nil {
+				return *e.OKCorrected
+			}
 			return *e.Corrected
+		}
+		if e.OKLatency != nil {
+			return *e.OKLatency
 		}
 		return e.Latency
 	},
@@ -97,7 +104,7 @@ func WriteHTML(w io.Writer, r *stats.Results) error {
 		}
 	}
 	for _, e := range v.Rows {
-		v.Corrected = v.Corrected || e.Corrected != nil
+		v.Corrected = v.Corrected || (e.Corrected != nil && e.HasIntended())
 		v.Phases = v.Phases || e.Phases != nil
 	}
 	for k, n := range r.ErrorsByKind {
@@ -228,7 +235,7 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 		for _, h := range []struct {
 			enc, suffix string
 			dashed      bool
-		}{{e.HDR, "", e.CorrectedHDR != ""}, {e.CorrectedHDR, " (corrected)", false}} {
+		}{{e.HDR, "", corrHDR(e) != ""}, {corrHDR(e), " (corrected)", false}} {
 			if h.enc == "" {
 				continue
 			}
@@ -237,7 +244,7 @@ func buildCharts(r *stats.Results) ([]*chart, error) {
 				return nil, fmt.Errorf("endpoint %s: %w", e.Name, err)
 			}
 			s := series{name: e.Name + h.suffix, dashed: h.dashed, color: palette.at(len(pc.series) / 2)}
-			if e.CorrectedHDR == "" {
+			if corrHDR(e) == "" {
 				s.color = palette.at(len(pc.series))
 			}
 			// Ten points per nine, up to 99.999%.
@@ -272,7 +279,7 @@ func distributions(r *stats.Results) ([]*chart, error) {
 			xLabel: "percentile", yLabel: "ms", percentileX: true, pFrom: 50}
 		for _, h := range []struct {
 			enc, name, color string
-		}{{e.CorrectedHDR, "corrected", "#dc2626"}, {e.HDR, "service time", "#2563eb"}} {
+		}{{corrHDR(e), "corrected", "#dc2626"}, {e.HDR, "service time", "#2563eb"}} {
 			if h.enc == "" {
 				continue
 			}
@@ -335,4 +342,13 @@ func serverCharts(r *stats.Results, span float64) []*chart {
 		out = append(out, heap)
 	}
 	return out
+}
+
+// corrHDR is e's corrected histogram where it differs from its service
+// time (some request had an intended time), else "".
+func corrHDR(e stats.EndpointResult) string {
+	if e.HasIntended() {
+		return e.CorrectedHDR
+	}
+	return ""
 }
