@@ -474,8 +474,12 @@ func TestDeletedCookieIsALoss(t *testing.T) {
 	res := run(t, plan(t, u, strings.ReplaceAll(cookiePlan, "PREFIX", "/app")))
 	s, dropped := res.Sessions, app.dropped.Load()
 	t.Logf("sessions %+v, errors %v, server dropped %d sessions", s, res.ErrorsByKind, dropped)
-	if dropped == 0 || s.Relogins != dropped || res.ErrorsByKind["session_lost"] != dropped || s.Expired != dropped {
-		t.Errorf("server dropped %d sessions; relogins %d, session_lost %d, expired %d: want all equal", dropped, s.Relogins, res.ErrorsByKind["session_lost"], s.Expired)
+	// The server drops every 7th request of any VU: now and then that is
+	// the retry after a re-login, which then fails as unauthorized (lost
+	// again) instead of counting a second session_lost.
+	lost := res.ErrorsByKind["session_lost"] + res.ErrorsByKind["unauthorized"]
+	if dropped == 0 || s.Relogins != dropped || lost != dropped || s.Expired != dropped {
+		t.Errorf("server dropped %d sessions; relogins %d, session_lost + unauthorized %d, expired %d: want all equal", dropped, s.Relogins, lost, s.Expired)
 	}
 	if app.refused.Load() != 0 {
 		t.Errorf("the server refused %d requests: the VU went on with a deleted session", app.refused.Load())
