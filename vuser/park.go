@@ -34,12 +34,10 @@ type runner struct {
 
 // beginIteration starts it, due at intended (zero if none), and reports
 // whether the VU may run it. Every iteration starts here (Iterate and
-// nextIteration). Its lateness is carried to every step (see Iterate).
+// nextIteration). Its first request is due at intended; each later one
+// at the end of the request before plus the think drawn (see iteration).
 func (v *VU) beginIteration(it *iteration, intended time.Time) bool {
-	it.intended, it.late, it.pc, it.frames = intended, 0, 0, it.frames[:0]
-	if !intended.IsZero() {
-		it.late = max(time.Since(intended), 0)
-	}
+	it.intended, it.next, it.pc, it.frames = intended, intended, 0, it.frames[:0]
 	v.lastStatus = 0
 	// Test data rows for the iteration are taken here: a source with no
 	// row left for the VU ends it (data_exhausted).
