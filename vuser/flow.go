@@ -363,7 +363,7 @@ func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool
 	return false
 }
 
-// sent moves it's next intended request start to the end of the request
+// sent moves its next intended request start to the end of the request
 // just recorded (v.last): the user sends the next one after its think.
 func (it *iteration) sent(end time.Time) {
 	if !it.next.IsZero() {
@@ -371,7 +371,7 @@ func (it *iteration) sent(end time.Time) {
 	}
 }
 
-// thought adds a think of d to it's next intended request start: a late
+// thought adds a think of d to its next intended request start: a late
 // wake-up, a wait for a slot or the gate then counts in the next
 // request's corrected latency; the think itself never does.
 func (it *iteration) thought(d time.Duration) {
