@@ -1,0 +1,62 @@
+package profiles_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A paced run whose responses (80 ms) take longer than its pacing
+// (40 ms): every iteration after the first starts late, and the results
+// warn of it once with the count; one whose pace holds has no warning.
+// The server counts the requests.
+func TestPacingOverrun(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(80 * time.Millisecond)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	for _, c := range []struct {
+		pacing string
+		warn   bool
+	}{{"40ms", true}, {"200ms", false}} {
+		hits.Store(0)
+		p := plan(t, u, fmt.Sprintf(`
+target: TARGET
+session: {login: none}
+scenario: [{name: slow, get: /slow}]
+load: {vus: 1, duration: 700ms, pacing: %s}
+`, c.pacing))
+		res := run(t, p)
+		n := hits.Load()
+		if n < 3 || n != res.Iterations.Completed {
+			t.Fatalf("pacing %s: server saw %d requests, %d iterations; want 3 or more, one each", c.pacing, n, res.Iterations.Completed)
+		}
+		var got string
+		for _, w := range res.Warnings {
+			if strings.Contains(w, "overran its pacing") {
+				if got != "" {
+					t.Errorf("pacing %s: warned twice: %q", c.pacing, res.Warnings)
+				}
+				got = w
+			}
+		}
+		if !c.warn {
+			if got != "" {
+				t.Errorf("pacing %s: %q, want no overrun warning (80 ms responses)", c.pacing, got)
+			}
+			continue
+		}
+		// Every iteration but the first started late.
+		if want := fmt.Sprintf("%d paced iterations started late", n-1); !strings.HasPrefix(got, want) {
+			t.Errorf("pacing %s: warning %q, want it to begin %q (server saw %d requests)", c.pacing, got, want, n)
+		}
+	}
+}
