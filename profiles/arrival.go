@@ -23,7 +23,8 @@ import (
 // the background, up to its share of MaxVUs.
 //
 // Sessions: each arrival is a new user on a goroutine of its own who logs
-// in, iterates for Lifetime, then ends the session.
+// in, iterates for Lifetime, then ends the session; each of its
+// iterations is due as it asks for it.
 type arrival struct {
 	*fleet
 	sh    *shape
@@ -322,6 +323,12 @@ func (x *arrival) arrive(hard context.Context, p *vuPool, i int64, due time.Time
 	x.slots = append(x.slots, s)
 	leave := due.Add(x.o.Lifetime)
 	x.start(hard, s, func(stop <-chan struct{}) (time.Time, bool) {
-		return time.Time{}, !isClosed(stop) && time.Now().Before(leave)
+		// Each iteration is due when the user is ready for it: logged
+		// in, or done with the one before (the user's own late arrival
+		// is the generator's lag, recorded at dispatch). Its requests
+		// then each have an intended start (vuser), so a think that
+		// wakes late counts in the next request's corrected latency.
+		now := time.Now()
+		return now, !isClosed(stop) && now.Before(leave)
 	})
 }

@@ -60,3 +60,30 @@ load: {vus: 1, duration: 700ms, pacing: %s}
 		}
 	}
 }
+
+// Session arrivals give every iteration, hence every request of it, an
+// intended start: the scenario's requests all have corrected latency,
+// and a think that wakes late would count in it. The server counts them.
+func TestSessionArrivalsIntended(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	p := plan(t, u, `
+target: TARGET
+session: {login: none}
+think: 50ms
+scenario: [{name: a, get: /a}, {name: b, get: /b}]
+load: {sessions: {rate: 10/s, lifetime: 300ms}, duration: 500ms, graceful_stop: 2s}
+`)
+	res := run(t, p)
+	var reqs, corrected int64
+	for _, name := range []string{"a", "b"} {
+		ep := endpoint(t, res, name)
+		reqs += ep.Requests
+		corrected += ep.CorrectedRequests
+	}
+	if n := hits.Load(); n < 4 || reqs != n || corrected != n {
+		t.Errorf("server saw %d requests; results %d, %d of them with an intended start; want all", n, reqs, corrected)
+	}
+}
