@@ -125,6 +125,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 			return nil, err
 		}
 		sc.env = env
+		env.SetLag(f.lag) // late think wake-ups are the generator's lag too
 		if o.Debug != nil {
 			env.SetDebug(max(o.DebugVU, 1), o.Debug)
 		}
