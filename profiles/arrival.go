@@ -54,6 +54,25 @@ type vuPool struct {
 	idle     atomic.Int64   // VUs waiting on work
 	starting atomic.Int64   // VUs started and still logging in
 	warned   bool           // the MaxVUs warning was given
+	// loginWarned: the warning that iterations waited for (queue) or
+	// were dropped for (drop) VUs still logging in was given.
+	loginWarned bool
+}
+
+// warnLogins warns, once per pool, that a due iteration found no idle VU
+// while the pool was below its max_vus with VUs logging in: what means
+// says became of it.
+func (x *arrival) warnLogins(p *vuPool, means string) {
+	if p.loginWarned || p.starting.Load() == 0 || p.started >= len(p.ids) {
+		return
+	}
+	p.loginWarned = true
+	whose := ""
+	if len(x.pools) > 1 || len(x.lay.scens) > 1 {
+		whose = " of " + p.sc.label
+	}
+	x.warnf("iterations%s found no idle VU at %s, %d of %d VUs (max_vus) started and some still logging in: they were %s; raise preallocated_vus so VUs are logged in before they are due",
+		whose, time.Since(x.t0).Round(time.Millisecond), p.started, len(p.ids), means)
 }
 
 // queueCap bounds the iterations waiting for a VU (queue mode), so a dead
@@ -284,6 +303,7 @@ func (x *arrival) dispatch(hard context.Context, p *vuPool, due time.Time) {
 		default:
 		}
 		x.rec.Dropped(0)
+		x.warnLogins(p, "dropped below max_vus (iterations.dropped)")
 		if p.starting.Load() == 0 {
 			x.grow(hard, p)
 		}
@@ -291,6 +311,9 @@ func (x *arrival) dispatch(hard context.Context, p *vuPool, due time.Time) {
 	}
 	select {
 	case p.work <- due:
+		if int64(len(p.work)) > p.idle.Load() {
+			x.warnLogins(p, "queued behind the new VUs' logins (their corrected latency counts the wait)")
+		}
 	default:
 		x.rec.Dropped(0) // the queue is full
 	}

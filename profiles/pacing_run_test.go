@@ -87,3 +87,46 @@ load: {sessions: {rate: 10/s, lifetime: 300ms}, duration: 500ms, graceful_stop: 
 		t.Errorf("server saw %d requests; results %d, %d of them with an intended start; want all", n, reqs, corrected)
 	}
 }
+
+// An arrival rate that outgrows its preallocated VU, whose logins take
+// 100 ms: iterations queue behind the new VUs' logins (queue) or are
+// dropped below max_vus (drop), and the results say so once.
+func TestArrivalsBehindLogins(t *testing.T) {
+	var logins, hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			logins.Add(1)
+			time.Sleep(100 * time.Millisecond)
+			http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: fmt.Sprint("s", logins.Load()), Path: "/"})
+			return
+		}
+		hits.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	for _, c := range []struct{ mode, want string }{
+		{"queue", "queued behind the new VUs' logins"},
+		{"drop", "dropped below max_vus"},
+	} {
+		logins.Store(0)
+		hits.Store(0)
+		p := plan(t, u, fmt.Sprintf(`
+target: TARGET
+users: {template: {username: "user{{.VU}}", password: secret}}
+session: {login: steps, login_steps: [{name: login, post: /login}]}
+scenario: [{name: a, get: /a}]
+load: {rate: 100/s, duration: 500ms, preallocated_vus: 1, max_vus: 20, on_overload: %s, graceful_stop: 2s}
+`, c.mode))
+		res := run(t, p)
+		n := 0
+		for _, w := range res.Warnings {
+			if strings.Contains(w, c.want) {
+				n++
+			}
+		}
+		if n != 1 || logins.Load() < 2 || hits.Load() == 0 {
+			t.Errorf("%s: %d warnings with %q in %q; server saw %d logins, %d requests; want 1, 2 or more, some", c.mode, n, c.want, res.Warnings, logins.Load(), hits.Load())
+		}
+	}
+}
