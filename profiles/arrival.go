@@ -23,7 +23,8 @@ import (
 // the background, up to its share of MaxVUs.
 //
 // Sessions: each arrival is a new user on a goroutine of its own who logs
-// in, iterates for Lifetime, then ends the session.
+// in, iterates for Lifetime, then ends the session; each of its
+// iterations is due as it asks for it.
 type arrival struct {
 	*fleet
 	sh    *shape
@@ -53,6 +54,25 @@ type vuPool struct {
 	idle     atomic.Int64   // VUs waiting on work
 	starting atomic.Int64   // VUs started and still logging in
 	warned   bool           // the MaxVUs warning was given
+	// loginWarned: the warning that iterations waited for (queue) or
+	// were dropped for (drop) VUs still logging in was given.
+	loginWarned bool
+}
+
+// warnLogins warns, once per pool, that a due iteration found no idle VU
+// while the pool was below its max_vus with VUs logging in: what means
+// says became of it.
+func (x *arrival) warnLogins(p *vuPool, means string) {
+	if p.loginWarned || p.starting.Load() == 0 || p.started >= len(p.ids) {
+		return
+	}
+	p.loginWarned = true
+	whose := ""
+	if len(x.pools) > 1 || len(x.lay.scens) > 1 {
+		whose = " of " + p.sc.label
+	}
+	x.warnf("iterations%s found no idle VU at %s, %d of %d VUs (max_vus) started and some still logging in: they were %s; raise preallocated_vus so VUs are logged in before they are due",
+		whose, time.Since(x.t0).Round(time.Millisecond), p.started, len(p.ids), means)
 }
 
 // queueCap bounds the iterations waiting for a VU (queue mode), so a dead
@@ -283,6 +303,7 @@ func (x *arrival) dispatch(hard context.Context, p *vuPool, due time.Time) {
 		default:
 		}
 		x.rec.Dropped(0)
+		x.warnLogins(p, "dropped below max_vus (iterations.dropped)")
 		if p.starting.Load() == 0 {
 			x.grow(hard, p)
 		}
@@ -290,6 +311,9 @@ func (x *arrival) dispatch(hard context.Context, p *vuPool, due time.Time) {
 	}
 	select {
 	case p.work <- due:
+		if int64(len(p.work)) > p.idle.Load() {
+			x.warnLogins(p, "queued behind the new VUs' logins (their corrected latency counts the wait)")
+		}
 	default:
 		x.rec.Dropped(0) // the queue is full
 	}
@@ -322,6 +346,12 @@ func (x *arrival) arrive(hard context.Context, p *vuPool, i int64, due time.Time
 	x.slots = append(x.slots, s)
 	leave := due.Add(x.o.Lifetime)
 	x.start(hard, s, func(stop <-chan struct{}) (time.Time, bool) {
-		return time.Time{}, !isClosed(stop) && time.Now().Before(leave)
+		// Each iteration is due when the user is ready for it: logged
+		// in, or done with the one before (the user's own late arrival
+		// is the generator's lag, recorded at dispatch). Its requests
+		// then each have an intended start (vuser), so a think that
+		// wakes late counts in the next request's corrected latency.
+		now := time.Now()
+		return now, !isClosed(stop) && now.Before(leave)
 	})
 }

@@ -48,6 +48,9 @@ type decoder struct {
 	// ("" when none was close): a mapping with a typo does not also report
 	// the key the typo was meant to be as missing.
 	unknown map[*yaml.Node][]string
+	// pacingKeys are the pacing keys of the loads read, by the load's
+	// path ("load", "scenarios[1].load").
+	pacingKeys map[string]*yaml.Node
 	// over are the CLI's overrides, applied to the load before the checks
 	// that depend on it.
 	over Overrides

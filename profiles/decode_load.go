@@ -2,11 +2,14 @@ package profiles
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sessionload/load/vuser"
 )
 
 var (
@@ -55,6 +58,10 @@ func (d *decoder) load(n *yaml.Node, path string) (Load, bool) {
 	if e, has := m["pacing"]; has {
 		l.Pacing, ok = d.duration(e.val, path+".pacing", true)
 		good = good && ok
+		if d.pacingKeys == nil {
+			d.pacingKeys = map[string]*yaml.Node{}
+		}
+		d.pacingKeys[path] = e.key
 	}
 	if e, has := m["stages"]; has {
 		for _, k := range []string{"vus", "duration"} {
@@ -264,3 +271,98 @@ func stageList[T int | float64](d *decoder, n *yaml.Node, lpath string, start T,
 // ParseRate parses an arrival rate as plans write it ("20/s", "30/m",
 // "5/100ms", or a number per second) into a rate per second.
 func ParseRate(s string) (float64, error) { return parseRate(s) }
+
+// checkThinkPacing reports a paced scenario whose think times alone
+// (minCycle) take longer than its pacing, at the pacing key that applies
+// to it: every iteration would overrun its pace, so the schedule (and
+// the corrected latency measured from it) would drift for the whole run.
+func (d *decoder) checkThinkPacing(p *Plan, scs []scenarioInfo, base *vuser.Script, many bool) {
+	check := func(key *yaml.Node, path string, pacing time.Duration, s *vuser.Script, who string) {
+		if key == nil || pacing <= 0 || s == nil {
+			return
+		}
+		if t := minThinks(s.Steps, &s.Think); t > pacing {
+			d.errorf(key, path, "pacing %s is less than the think times of one iteration%s alone (%s: each step's min, or mean if exponential): every iteration would overrun its pace; expected a pacing above %s, or shorter thinks", pacing, who, t.Round(time.Millisecond), t.Round(time.Millisecond))
+		}
+	}
+	if !many {
+		check(d.pacingKeys["load"], "load.pacing", p.Load.Pacing, base, "")
+		return
+	}
+	for _, si := range scs {
+		who := " of scenario " + si.sc.Name
+		switch {
+		case si.pacing.key != nil && si.sc.Pacing > 0:
+			check(si.pacing.key, si.path+".pacing", si.sc.Pacing, si.sc.Script, who)
+		case si.sc.Load != nil:
+			check(d.pacingKeys[si.path+".load"], si.path+".load.pacing", si.sc.Load.Pacing, si.sc.Script, who)
+		default:
+			check(d.pacingKeys["load"], "load.pacing", p.Load.Pacing, si.sc.Script, who)
+		}
+	}
+}
+
+// minThinks is the least think time an iteration of steps spends, each
+// think taken at its minimum (uniform) or its mean (exponential, capped
+// at its max): a request step's own think or else def; a control step's
+// own think once after it; a repeat's body times a static count (once
+// for a repeat for a duration), the cheapest branch of a random or if;
+// nothing for a foreach (its list may be empty) or a templated count.
+func minThinks(steps []vuser.Step, def *vuser.Think) time.Duration {
+	var sum time.Duration
+	for i := range steps {
+		st := &steps[i]
+		switch {
+		case st.Repeat != nil:
+			body := minThinks(st.Repeat.Steps, def)
+			switch {
+			case st.Repeat.Times != nil && st.Repeat.Times.Static():
+				n, err := strconv.Atoi(strings.TrimSpace(st.Repeat.Times.Raw()))
+				if err == nil && n > 0 {
+					sum += time.Duration(min(int64(n), int64(math.MaxInt64/max(int64(body), 1)))) * body
+				}
+			case st.Repeat.Times == nil:
+				sum += body // repeat for: a first pass always runs
+			}
+		case st.Random != nil:
+			least := time.Duration(-1)
+			for _, b := range st.Random {
+				if b.Weight <= 0 {
+					continue
+				}
+				if t := minThinks(b.Steps, def); least < 0 || t < least {
+					least = t
+				}
+			}
+			sum += max(least, 0)
+		case st.If != nil:
+			sum += min(minThinks(st.If.Steps, def), minThinks(st.If.Else, def))
+		case st.Foreach != nil:
+		case st.Group != nil:
+			sum += minThinks(st.Group.Steps, def)
+		default:
+			t := def
+			if st.Think != nil {
+				t = st.Think
+			}
+			sum += leastThink(t)
+			continue
+		}
+		sum += leastThink(st.Think) // a control step's own think
+	}
+	return sum
+}
+
+// leastThink is t's minimum, or for an exponential think its mean
+// (E[min(X, max)] when capped).
+func leastThink(t *vuser.Think) time.Duration {
+	switch {
+	case t == nil:
+		return 0
+	case t.Mean > 0 && t.Max > 0:
+		return time.Duration(float64(t.Mean) * -math.Expm1(-float64(t.Max)/float64(t.Mean)))
+	case t.Mean > 0:
+		return t.Mean
+	}
+	return t.Min
+}

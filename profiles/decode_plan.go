@@ -215,6 +215,9 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	}
 
 	d.checkVars()
+	if loadOK || many {
+		d.checkThinkPacing(p, scs, base, many)
+	}
 	d.checkData(p, data, m["users"].key != nil && users == nil || slices.ContainsFunc(scs, func(si scenarioInfo) bool { return si.usersBad }))
 	d.checkThresholdEndpoints(p.Thresholds)
 	if !many {

@@ -62,7 +62,7 @@ func TestDecodeScenarios(t *testing.T) {
 	if browse.Load != nil || buy.Load != nil || api.Load == nil || api.Load.Open == nil || api.Load.Open.Rate.Start != 5 || api.Load.MaxVUs() != 3 {
 		t.Errorf("loads: browse %v, buy %v, api %+v", browse.Load, buy.Load, api.Load)
 	}
-	same(t, "pacing", []time.Duration{browse.Pacing, buy.Pacing, api.Pacing}, []time.Duration{0, 5 * time.Second, 0})
+	same(t, "pacing", []time.Duration{browse.Pacing, buy.Pacing, api.Pacing}, []time.Duration{0, 10 * time.Second, 0})
 
 	// Sessions: the browsers inherit the plan's, the API clients have their own.
 	same(t, "logins", []vuser.LoginKind{browse.Script.Login.Kind, buy.Script.Login.Kind, api.Script.Login.Kind},

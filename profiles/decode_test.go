@@ -27,6 +27,8 @@ var badPlans = []struct {
 	{"open_rate_and_sessions", "iterations and session arrivals at once"},
 	{"open_sessions", "session arrivals without a lifetime, a rate-only key, a bad rate unit"},
 	{"vus_not_int", "a word where an integer goes"},
+	{"pacing_think", "paced scenarios whose think times alone exceed their pacing: the plan's, their own, their own load's; exponential by its mean"},
+	{"pacing_think_single", "a one-scenario plan whose thinks (min, a step's own) exceed load.pacing"},
 	{"missing_scenario", "a required key left out"},
 	{"bad_duration", "durations without a unit or not a duration"},
 	{"bad_template", "unknown placeholders, at their column inside the scalar"},

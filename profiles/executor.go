@@ -125,6 +125,7 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 			return nil, err
 		}
 		sc.env = env
+		env.SetLag(f.lag) // late think wake-ups are the generator's lag too
 		if o.Debug != nil {
 			env.SetDebug(max(o.DebugVU, 1), o.Debug)
 		}
@@ -186,6 +187,9 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 		res.StartOffsetMs = float64(f.t0.Sub(o.StartAt).Microseconds()) / 1000
 	}
 	res.Warnings = append(res.Warnings, f.warnings...)
+	if w := f.overrunWarning(); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	res.Warnings = append(res.Warnings, p.DataWarnings()...) // users.pick: circular, short sequences (data.go)
 	res.Warnings = append(res.Warnings, gen.Warnings...)
 	if p.Pool.InsecureSkipVerify {
@@ -276,6 +280,11 @@ type fleet struct {
 
 	running atomic.Int64
 	maxVUs  atomic.Int64
+
+	// Paced iterations that started after their due time because the
+	// iteration before overran the pace: how many, their lateness in
+	// all and the worst (ns).
+	overran, overrunNs, overrunMax atomic.Int64
 
 	mu       sync.Mutex // guards warnings
 	warnings []string
@@ -660,6 +669,26 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
+// overrun counts a paced iteration that starts late by late: the one
+// before it overran its pace.
+func (f *fleet) overrun(late time.Duration) {
+	f.overran.Add(1)
+	f.overrunNs.Add(int64(late))
+	for m := f.overrunMax.Load(); int64(late) > m && !f.overrunMax.CompareAndSwap(m, int64(late)); m = f.overrunMax.Load() {
+	}
+}
+
+// overrunWarning is the results' warning about paced iterations that
+// started late, "" if none did.
+func (f *fleet) overrunWarning() string {
+	n := f.overran.Load()
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d paced iterations started late because the one before overran its pacing (late by %s in all, %s at worst): that lateness is in their first requests' corrected latency; raise pacing, or shorten the think times and responses of an iteration",
+		n, time.Duration(f.overrunNs.Load()).Round(time.Millisecond), time.Duration(f.overrunMax.Load()).Round(time.Millisecond))
+}
+
 // warnf records a warning for the results (and Logf); any goroutine.
 func (f *fleet) warnf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -768,8 +797,11 @@ func (x *closedModel) pacer(pacing time.Duration) func(stop <-chan struct{}) (ti
 				return time.Time{}, false
 			}
 		}
-		// Late (the last iteration overran the pace): start now; the
-		// corrected latency counts from due.
+		if late := now.Sub(due); late > 0 {
+			// The last iteration overran the pace: start now; the
+			// first request's corrected latency counts from due.
+			x.overrun(late)
+		}
 		return due, true
 	}
 }

@@ -70,8 +70,9 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 	id := v.endpoint(name)
 	groups := v.groupFrames()
 	var due time.Time
-	if it := &v.run.it; it.pc >= 0 && !it.intended.IsZero() { // in a scheduled iteration
-		due = time.Now().Add(-it.late)
+	it := &v.run.it
+	if it.pc >= 0 { // in an iteration: zero unless scheduled
+		due = it.next
 	}
 	rawURL := req.Path
 	if !strings.HasPrefix(rawURL, "http://") && !strings.HasPrefix(rawURL, "https://") {
@@ -102,10 +103,16 @@ func (v *VU) Do(ctx context.Context, name string, req Request) (*Response, error
 			if !v.LoginRetry(ctx) {
 				return nil, ErrSessionLost
 			}
+			if !due.IsZero() {
+				due = time.Now() // the retry is measured from its own send
+			}
 			continue
 		}
 		v.commit(&r)
 		v.noteLast(&r, groups)
+		if it.pc >= 0 {
+			it.sent(r.end)
+		}
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -154,7 +161,11 @@ func (v *VU) Think(ctx context.Context) error {
 	if t == nil {
 		return ctx.Err()
 	}
-	if v.sleepOr(v.thinkTime(t), nil, ctx.Done()) {
+	d := v.thinkTime(t)
+	if it := &v.run.it; it.pc >= 0 {
+		it.thought(d)
+	}
+	if v.sleepOr(d, nil, ctx.Done()) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {

@@ -66,6 +66,7 @@ type Env struct {
 	seed uint64    // Script.Seed, or a random one
 
 	staticHeaders http.Header // script headers that hold no templates
+	lag           *stats.Lag  // parked thinks' late wake-ups (SetLag); nil: none
 	tmplHeaders   []Header    // script headers that do
 
 	debugVU int          // the VU whose exchanges are dumped (SetDebug)

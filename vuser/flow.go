@@ -68,10 +68,13 @@ type frame struct {
 
 // iteration is how far a VU is in one iteration.
 type iteration struct {
-	intended time.Time     // scheduled start, zero if none
-	late     time.Duration // actual start minus intended
-	pc       int           // the next instruction; < 0: no iteration in progress
-	frames   []frame       // open repeats, foreaches and groups, innermost last
+	intended time.Time // scheduled start, zero if none
+	// next is the intended start of the iteration's next request (zero
+	// in an unscheduled iteration): intended for the first, then the
+	// end of the request before plus the think times drawn since.
+	next   time.Time
+	pc     int     // the next instruction; < 0: no iteration in progress
+	frames []frame // open repeats, foreaches and groups, innermost last
 }
 
 // control reports whether st is a control step.
@@ -341,6 +344,7 @@ func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool
 			continue // a control step's own think comes after its last pass
 		}
 		d := v.thinkTime(in.think)
+		it.thought(d)
 		if park && d >= idleAfter {
 			if v.park(d) {
 				return true
@@ -357,6 +361,23 @@ func (v *VU) iterate(ctx context.Context, it *iteration, park bool) (parked bool
 	v.data.Iteration++
 	it.pc = -1
 	return false
+}
+
+// sent moves its next intended request start to the end of the request
+// just recorded (v.last): the user sends the next one after its think.
+func (it *iteration) sent(end time.Time) {
+	if !it.next.IsZero() {
+		it.next = end
+	}
+}
+
+// thought adds a think of d to its next intended request start: a late
+// wake-up, a wait for a slot or the gate then counts in the next
+// request's corrected latency; the think itself never does.
+func (it *iteration) thought(d time.Duration) {
+	if !it.next.IsZero() {
+		it.next = it.next.Add(d)
+	}
 }
 
 // endIteration ends it early, uncounted. A group left open whose requests

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/sessionload/load/stats"
 )
 
 // A VU that thinks holds no goroutine. A goroutine that has logged in
@@ -30,16 +32,21 @@ type runner struct {
 	mu     sync.Mutex
 	timer  *time.Timer // the think timer (AfterFunc: v.thought), armed while parked
 	parked bool
+	wakeAt time.Time // when the think parked in ends, for the lag
 }
+
+// SetLag makes the VUs of e record in l how late each think they park in
+// (one of idleAfter or more) wakes: the generator's own lag, which the
+// next request's corrected latency counts. Call it before the first
+// NewVU; nil records none.
+func (e *Env) SetLag(l *stats.Lag) { e.lag = l }
 
 // beginIteration starts it, due at intended (zero if none), and reports
 // whether the VU may run it. Every iteration starts here (Iterate and
-// nextIteration). Its lateness is carried to every step (see Iterate).
+// nextIteration). Its first request is due at intended; each later one
+// at the end of the request before plus the think drawn (see iteration).
 func (v *VU) beginIteration(it *iteration, intended time.Time) bool {
-	it.intended, it.late, it.pc, it.frames = intended, 0, 0, it.frames[:0]
-	if !intended.IsZero() {
-		it.late = max(time.Since(intended), 0)
-	}
+	it.intended, it.next, it.pc, it.frames = intended, intended, 0, it.frames[:0]
 	v.lastStatus = 0
 	// Test data rows for the iteration are taken here: a source with no
 	// row left for the VU ends it (data_exhausted).
@@ -80,10 +87,13 @@ func (v *VU) Wake() {
 func (v *VU) thought() {
 	r := &v.run
 	r.mu.Lock()
-	parked := r.parked
+	parked, wakeAt := r.parked, r.wakeAt
 	r.parked = false
 	r.mu.Unlock()
 	if parked {
+		if v.env.lag != nil {
+			v.env.lag.Record(time.Since(wakeAt))
+		}
 		v.proceed(true)
 	}
 }
@@ -100,6 +110,9 @@ func (v *VU) park(d time.Duration) bool {
 	defer r.mu.Unlock()
 	if closed(v.sig.Abort) {
 		return false
+	}
+	if v.env.lag != nil {
+		r.wakeAt = time.Now().Add(d)
 	}
 	if r.timer == nil {
 		r.timer = time.AfterFunc(d, v.thought)

@@ -153,3 +153,33 @@ func TestRunAbortEndsThink(t *testing.T) {
 		t.Fatal("Run still thinking 5 s after Abort")
 	}
 }
+
+// Every parked think's wake-up is recorded in the Env's lag (SetLag):
+// three steps, each followed by a think of idleAfter, two iterations.
+func TestParkedThinkLag(t *testing.T) {
+	t.Parallel()
+	u, served := countingServer(t)
+	rec := stats.NewRecorder(stats.Options{})
+	e, err := NewEnv(stepsScript(u, 3, idleAfter), Transport{}, rec, stats.NewSessions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lag := stats.NewLag()
+	e.SetLag(lag)
+	var mu sync.Mutex
+	iterations := 0
+	next := func() (time.Time, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		iterations++
+		return time.Now(), iterations <= 2
+	}
+	v := e.NewVU(1, Identity{}, Signals{})
+	v.Run(context.Background(), next)
+	if served.Load() != 6 || lag.Count() != 6 {
+		t.Errorf("server saw %d requests, %d think wake-ups in the lag; want 6, 6", served.Load(), lag.Count())
+	}
+	if p := lag.Percentiles(); p.Max >= float64(idleAfter/time.Millisecond) {
+		t.Errorf("lag max %.1f ms: the think itself counted, not only its lateness", p.Max)
+	}
+}

@@ -365,10 +365,11 @@ func (v *VU) wait(ctx context.Context, d time.Duration) bool {
 }
 
 // Iterate runs the scenario once. intended is the iteration's scheduled
-// start (zero if none). The iteration's lateness (its actual start minus
-// intended) is carried to every step: a step's intended start is its
-// actual start minus that lateness, so corrected latency = latency +
-// lateness, as wrk2 does per request, and think times never count.
+// start (zero if none). Each request has its own intended start, as in
+// wrk2: the first one's is intended, each later one's the end of the
+// request before plus the think time drawn, so a late start counts once
+// (in the first request), a late think wake-up or a wait for a slot in
+// the request after it, and think times never count.
 // When a data source has no row left for the VU, Iterate does nothing
 // and DataExhausted reports true from then on.
 func (v *VU) Iterate(ctx context.Context, intended time.Time) {
@@ -385,10 +386,7 @@ func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	var due time.Time
-	if !it.intended.IsZero() {
-		due = time.Now().Add(-it.late)
-	}
+	due := it.next
 	lost := v.step(ctx, in.ep, in.st, due, false)
 	if len(it.frames) > 0 {
 		v.grouped(it.frames)
@@ -402,9 +400,13 @@ func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 		if !v.LoginRetry(ctx) {
 			return false
 		}
-		// Retry the step once with the new session; with an intended
-		// time, the wait for the login counts in its corrected latency.
-		// Lost again, it is an error (unauthorized).
+		// Retry the step once with the new session, measured from its
+		// own send: the lost request's wait is in its own sample, and
+		// the login's time in the login's. Lost again, it is an error
+		// (unauthorized).
+		if !due.IsZero() {
+			due = time.Now()
+		}
 		lost = v.step(ctx, in.ep, in.st, due, true)
 		if len(it.frames) > 0 {
 			v.grouped(it.frames)
@@ -414,6 +416,7 @@ func (v *VU) iterStep(ctx context.Context, in *instr, it *iteration) bool {
 			return false
 		}
 	}
+	it.sent(v.last.end)
 	// No request goes out with a variable an extraction did not find.
 	return !v.missing
 }
