@@ -188,6 +188,8 @@ func Run(ctx context.Context, p *Plan, o RunOptions) (*stats.Results, error) {
 	}
 	res.Warnings = append(res.Warnings, f.warnings...)
 	if w := f.overrunWarning(); w != "" {
+		// The recorder's count says as much without the lateness: say it once.
+		res.Warnings = slices.DeleteFunc(res.Warnings, func(s string) bool { return s == stats.OverranWarning(res.Iterations.Overran) })
 		res.Warnings = append(res.Warnings, w)
 	}
 	res.Warnings = append(res.Warnings, p.DataWarnings()...) // users.pick: circular, short sequences (data.go)
@@ -669,9 +671,10 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// overrun counts a paced iteration that starts late by late: the one
+// overrun counts a paced iteration (of the VU hinted by shard) that starts late by late: the one
 // before it overran its pace.
-func (f *fleet) overrun(late time.Duration) {
+func (f *fleet) overrun(shard int, late time.Duration) {
+	f.rec.Overran(shard) // results.json iterations.overran
 	f.overran.Add(1)
 	f.overrunNs.Add(int64(late))
 	for m := f.overrunMax.Load(); int64(late) > m && !f.overrunMax.CompareAndSwap(m, int64(late)); m = f.overrunMax.Load() {
@@ -758,7 +761,7 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 			x.slots = append(x.slots, x.sh.newSlot(k, &x.wg))
 		}
 		if s := x.slots[i]; !s.live.Load() && !s.retired.Load() {
-			x.start(hard, s, x.pacer(s.sc.pacing))
+			x.start(hard, s, x.pacer(s.id, s.sc.pacing))
 			active++
 		}
 	}
@@ -766,7 +769,7 @@ func (x *closedModel) adjust(hard context.Context, target int, now time.Time) {
 
 // pacer feeds one VU its iterations: back to back, or one every pacing
 // from the VU's start, each with its intended time.
-func (x *closedModel) pacer(pacing time.Duration) func(stop <-chan struct{}) (time.Time, bool) {
+func (x *closedModel) pacer(vu int, pacing time.Duration) func(stop <-chan struct{}) (time.Time, bool) {
 	if pacing <= 0 {
 		return func(stop <-chan struct{}) (time.Time, bool) { return time.Time{}, !isClosed(stop) }
 	}
@@ -800,7 +803,7 @@ func (x *closedModel) pacer(pacing time.Duration) func(stop <-chan struct{}) (ti
 		if late := now.Sub(due); late > 0 {
 			// The last iteration overran the pace: start now; the
 			// first request's corrected latency counts from due.
-			x.overrun(late)
+			x.overrun(vu, late)
 		}
 		return due, true
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessionload/load/stats"
 )
 
 // A paced run whose responses (80 ms) take longer than its pacing
@@ -54,7 +56,15 @@ load: {vus: 1, duration: 700ms, pacing: %s}
 			}
 			continue
 		}
-		// Every iteration but the first started late.
+		// Every iteration but the first started late, counted in the results.
+		if res.Iterations.Overran != n-1 {
+			t.Errorf("pacing %s: iterations.overran %d, want %d", c.pacing, res.Iterations.Overran, n-1)
+		}
+		for _, w := range res.Warnings {
+			if w == stats.OverranWarning(res.Iterations.Overran) {
+				t.Errorf("pacing %s: the recorder's overran warning beside the run's: %q", c.pacing, res.Warnings)
+			}
+		}
 		if want := fmt.Sprintf("%d paced iterations started late", n-1); !strings.HasPrefix(got, want) {
 			t.Errorf("pacing %s: warning %q, want it to begin %q (server saw %d requests)", c.pacing, got, want, n)
 		}
